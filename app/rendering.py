@@ -1,0 +1,46 @@
+"""Answers and passages as Markdown for the UI; document text is shown as text."""
+
+from __future__ import annotations
+
+import html
+
+from app.answering import AnswerStatus, AnswerUpdate, Citation
+
+_STATUS_NOTE = {
+    AnswerStatus.INCOMPLETE: "⚠️ **Incomplete answer.**",
+    AnswerStatus.MODEL_UNAVAILABLE: "⚠️ **Model server unreachable: retrieval-only results.**",
+    AnswerStatus.ABSTAINED: "ℹ️ **Not found in the documents.**",
+}
+
+
+def escape_text(text: str) -> str:
+    """Neutralise HTML and Markdown control characters in untrusted text."""
+    escaped = html.escape(text, quote=False)
+    for char in "\\`*_{}[]<>#|!":
+        escaped = escaped.replace(char, "\\" + char)
+    return escaped
+
+
+def render_sources(citations: list[Citation], with_excerpts: bool) -> str:
+    if not citations:
+        return ""
+    lines = ["", "**Sources**", ""]
+    for c in citations:
+        lines.append(f"{c.number}. {escape_text(c.label)}")
+        if with_excerpts:
+            excerpt = " ".join(c.chunk.text.split())[:300]
+            lines.append(f"    > {escape_text(excerpt)}")
+    return "\n".join(lines)
+
+
+def render_answer(update: AnswerUpdate) -> str:
+    parts = []
+    note = _STATUS_NOTE.get(update.status)
+    if note:
+        parts.append(f"{note} {escape_text(update.notice)}".strip())
+    if update.text and update.status is not AnswerStatus.ABSTAINED:
+        parts.append(escape_text(update.text) if update.status is not AnswerStatus.STREAMING
+                     else escape_text(update.text) + " ▌")
+    show_excerpts = update.status in (AnswerStatus.ABSTAINED, AnswerStatus.MODEL_UNAVAILABLE)
+    parts.append(render_sources(update.citations, with_excerpts=show_excerpts))
+    return "\n\n".join(p for p in parts if p)

@@ -1,0 +1,52 @@
+"""Composition: build the objects one process needs from its settings, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from ingest.embedding import Embedder
+from ingest.index import ChunkIndex
+from ingest.manifest import Manifest
+from ingest.pipeline import Ingestor
+from serving.client import ModelClient
+
+from app.answering import Assistant
+from app.retrieval import Retriever
+from app.settings import Settings
+
+
+@dataclass
+class Services:
+    """Lazily built, so `plantops index stats` does not start a model client etc."""
+
+    settings: Settings
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.ingest.embedding)
+
+    @cached_property
+    def index(self) -> ChunkIndex:
+        return ChunkIndex(self.settings.ingest.index, self.settings.data_dir,
+                          self.embedder.model_id)
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        return Manifest(self.settings.data_dir / "manifest.sqlite3")
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.embedder, self.index, self.manifest, self.settings.ingest.chunking)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.embedder, self.index, self.settings.retrieval)
+
+    @cached_property
+    def client(self) -> ModelClient:
+        return ModelClient(self.settings.serving)
+
+    @cached_property
+    def assistant(self) -> Assistant:
+        return Assistant(self.retriever, self.client)

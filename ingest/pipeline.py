@@ -1,0 +1,171 @@
+"""Ingest a batch of files: each file succeeds or fails on its own.
+
+Bad input (unsupported, corrupt, encrypted, too large, no text) is reported by
+file name with a reason; the rest of the batch goes on, and a file's old
+chunks are only touched once its new ones have been parsed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from ingest.chunking import make_splitter, split_into_chunks
+from ingest.contract import Chunk
+from ingest.embedding import Embedder
+from ingest.errors import SourceError
+from ingest.index import ChunkIndex
+from ingest.manifest import Manifest, Status
+from ingest.settings import ChunkingSettings
+from ingest.sources import SUPPORTED_SUFFIXES, doc_type_for, read_units
+
+
+class Outcome(StrEnum):
+    INDEXED = "indexed"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str
+    outcome: Outcome
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class IngestReport:
+    results: list[FileResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.outcome is Outcome.FAILED]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything was ingested, 3 when some files failed."""
+        return 3 if self.failed else 0
+
+
+class IngestObserver(Protocol):
+    def file_started(self, file: str, chunks: int) -> None: ...
+    def chunks_embedded(self, count: int) -> None: ...
+    def file_finished(self, result: FileResult) -> None: ...
+
+
+class _Silent:
+    def file_started(self, file: str, chunks: int) -> None: ...
+    def chunks_embedded(self, count: int) -> None: ...
+    def file_finished(self, result: FileResult) -> None: ...
+
+
+def discover_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named, plus files of supported types found below named folders."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+        else:
+            found.append(path)
+    return found
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Ingestor:
+    """Keeps the index and its manifest in step with the source files."""
+
+    def __init__(self, embedder: Embedder, index: ChunkIndex, manifest: Manifest,
+                 chunking: ChunkingSettings) -> None:
+        self._embedder = embedder
+        self._index = index
+        self._manifest = manifest
+        self._chunking = chunking
+        self._splitter = make_splitter(chunking.chunk_size_chars, chunking.chunk_overlap_chars)
+
+    def ingest(self, paths: Sequence[Path], *, prune: bool = False, dry_run: bool = False,
+               observer: IngestObserver | None = None) -> IngestReport:
+        observer = observer or _Silent()
+        report = IngestReport()
+        files = discover_files(paths)
+        for path in files:
+            result = self._ingest_one(path, dry_run, observer)
+            report.results.append(result)
+            observer.file_finished(result)
+        if prune:
+            present = {p.name for p in files}
+            for entry in self._manifest.entries():
+                if entry.file not in present:
+                    if not dry_run:
+                        self.remove(entry.file)
+                    report.results.append(FileResult(entry.file, Outcome.REMOVED))
+        return report
+
+    def remove(self, file: str) -> bool:
+        """Remove one document and all its chunks; False if it was not indexed."""
+        known = self._manifest.get(file) is not None or bool(self._index.ids_for_file(file))
+        self._index.delete_file(file)
+        self._manifest.remove(file)
+        return known
+
+    def _ingest_one(self, path: Path, dry_run: bool, observer: IngestObserver) -> FileResult:
+        try:
+            return self._index_file(path, dry_run, observer)
+        except SourceError as exc:
+            return FileResult(exc.file, Outcome.FAILED, reason=exc.reason)
+        except Exception as exc:  # one bad file must not stop the batch
+            return FileResult(path.name, Outcome.FAILED,
+                              reason=f"unexpected error {type(exc).__name__}: {exc}")
+
+    def _index_file(self, path: Path, dry_run: bool, observer: IngestObserver) -> FileResult:
+        name = path.name
+        sha = self._check_and_hash(path)
+        entry = self._manifest.get(name)
+        if entry and entry.sha256 == sha and entry.status is Status.DONE:
+            return FileResult(name, Outcome.UNCHANGED, chunks=entry.chunks)
+        chunks = list(split_into_chunks(read_units(path), file=name, file_sha256=sha,
+                                        doc_type=doc_type_for(path), splitter=self._splitter))
+        if not chunks:
+            raise SourceError(name, "no text found (an image-only or scanned document?)")
+        if dry_run:
+            return FileResult(name, Outcome.INDEXED, chunks=len(chunks))
+        doc_type = str(chunks[0].doc_type)
+        observer.file_started(name, len(chunks))
+        self._manifest.begin(name, sha, doc_type)
+        self._write(chunks, observer)
+        stale = set(self._index.ids_for_file(name)) - {c.id for c in chunks}
+        self._index.delete_ids(sorted(stale))
+        self._manifest.complete(name, sha, len(chunks), doc_type)
+        return FileResult(name, Outcome.INDEXED, chunks=len(chunks))
+
+    def _check_and_hash(self, path: Path) -> str:
+        if not path.is_file():
+            raise SourceError(path.name, f"no such file: {path}")
+        size_mb = path.stat().st_size / 1e6
+        if size_mb > self._chunking.max_file_size_mb:
+            raise SourceError(path.name, f"file is {size_mb:.0f} MB, over the limit of "
+                                         f"{self._chunking.max_file_size_mb:.0f} MB "
+                                         "(ingest.chunking.max_file_size_mb)")
+        if size_mb == 0:
+            raise SourceError(path.name, "the file is empty (0 bytes)")
+        return file_sha256(path)
+
+    def _write(self, chunks: list[Chunk], observer: IngestObserver) -> None:
+        step = self._embedder.batch_size
+        for start in range(0, len(chunks), step):
+            batch = chunks[start:start + step]
+            self._index.upsert(batch, self._embedder.embed([c.text for c in batch]))
+            observer.chunks_embedded(len(batch))

@@ -1,0 +1,128 @@
+"""The one client that talks to the model servers (OpenAI-compatible API).
+
+Requests go to the healthy replica with the fewest requests in flight. A
+replica that fails is marked down for ``_DOWN_FOR_S`` seconds; a request that
+fails before its first token is retried once on another replica. After the
+first token there is no retry: the caller gets ``StreamInterrupted`` and must
+label what it showed as incomplete.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import httpx
+import openai
+from langchain_openai import ChatOpenAI
+
+from serving.errors import ModelServerUnavailable, StreamInterrupted
+from serving.settings import ServingSettings
+
+Role = Literal["system", "user", "assistant"]
+_DOWN_FOR_S = 10.0
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass
+class _Replica:
+    base_url: str
+    llm: ChatOpenAI
+    in_flight: int = 0
+    down_until: float = 0.0
+
+    def is_up(self, now: float) -> bool:
+        return now >= self.down_until
+
+
+class ModelClient:
+    """Streams chat completions from one of several vLLM replicas."""
+
+    def __init__(self, settings: ServingSettings) -> None:
+        self.settings = settings
+        self.model_name = settings.active_profile().served_model_name
+        timeout = httpx.Timeout(connect=settings.connect_timeout_s,
+                                read=settings.first_token_timeout_s,
+                                write=settings.connect_timeout_s, pool=settings.connect_timeout_s)
+        self._replicas = [
+            _Replica(url, ChatOpenAI(model=self.model_name, base_url=url,
+                                     api_key=settings.api_key, timeout=timeout, max_retries=0,
+                                     temperature=settings.temperature,
+                                     max_completion_tokens=settings.max_answer_tokens,
+                                     streaming=True))
+            for url in settings.base_urls]
+        self._lock = threading.Lock()
+
+    def _pick(self, exclude: set[str]) -> _Replica | None:
+        with self._lock:
+            now = time.monotonic()
+            candidates = [r for r in self._replicas if r.base_url not in exclude]
+            up = [r for r in candidates if r.is_up(now)] or candidates  # all down: try anyway
+            if not up:
+                return None
+            replica = min(up, key=lambda r: r.in_flight)
+            replica.in_flight += 1
+            return replica
+
+    def _release(self, replica: _Replica, failed: bool) -> None:
+        with self._lock:
+            replica.in_flight -= 1
+            if failed:
+                replica.down_until = time.monotonic() + _DOWN_FOR_S
+
+    def stream(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
+        """Yield answer text pieces; raise ModelServerUnavailable or StreamInterrupted."""
+        payload = [(m.role, m.content) for m in messages]
+        tried: set[str] = set()
+        errors: list[str] = []
+        for _attempt in range(2):
+            replica = self._pick(tried)
+            if replica is None:
+                break
+            tried.add(replica.base_url)
+            started = False
+            failed = True
+            try:
+                deadline = time.monotonic() + self.settings.total_timeout_s
+                for piece in replica.llm.stream(payload):
+                    text = piece.content if isinstance(piece.content, str) else ""
+                    if text:
+                        started = True
+                        yield text
+                    if time.monotonic() > deadline:
+                        raise StreamInterrupted(f"the answer took longer than "
+                                                f"{self.settings.total_timeout_s:.0f} s")
+                failed = False
+                return
+            except (openai.APIError, httpx.HTTPError) as exc:
+                if started:
+                    raise StreamInterrupted(f"model server {replica.base_url} failed "
+                                            f"mid-answer ({type(exc).__name__})") from exc
+                errors.append(f"{replica.base_url}: {type(exc).__name__}")
+            finally:
+                self._release(replica, failed)
+        raise ModelServerUnavailable("no model server answered (" + "; ".join(errors) + ")")
+
+    def served_model(self, base_url: str | None = None) -> dict[str, object]:
+        """What /v1/models reports for our model, or raise ModelServerUnavailable."""
+        url = (base_url or self._replicas[0].base_url).rstrip("/") + "/models"
+        headers = {"Authorization": f"Bearer {self.settings.api_key}"}
+        try:
+            data = httpx.get(url, headers=headers, timeout=self.settings.connect_timeout_s).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ModelServerUnavailable(f"cannot read {url} ({exc})") from exc
+        for model in data.get("data", []):
+            if model.get("id") == self.model_name:
+                return dict(model)
+        served = [m.get("id") for m in data.get("data", [])]
+        raise ModelServerUnavailable(
+            f"{url} serves {served}, not {self.model_name!r}: set PLANTOPS_SERVING__PROFILE "
+            "to the profile that server runs, or start the server with this profile")

@@ -1,0 +1,24 @@
+"""Errors of the serving package.
+
+``ServingError`` is the base. ``ModelFolderError``: a model folder is missing,
+partial or tampered with. ``ModelServerUnavailable``: no replica answered.
+``StreamInterrupted``: a replica failed after the answer had started.
+"""
+
+from __future__ import annotations
+
+
+class ServingError(Exception):
+    """Base class: messages say what happened and what to do next."""
+
+
+class ModelFolderError(ServingError):
+    """A model folder fails its checksums or is incomplete."""
+
+
+class ModelServerUnavailable(ServingError):
+    """No model server replica could be reached."""
+
+
+class StreamInterrupted(ServingError):
+    """The model server failed mid-answer; what was streamed is incomplete."""
