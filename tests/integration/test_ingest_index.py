@@ -1,0 +1,143 @@
+"""Ingest into a real on-disk Chroma with the real embedding model."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from ingest.errors import EmbeddingModelMismatchError
+from ingest.index import ChunkIndex
+from ingest.pipeline import Outcome
+from ingest.settings import ChunkingSettings, IndexSettings, IngestSettings
+
+from tests import factories
+from tests.conftest import ROOT, SAMPLES, make_services, make_settings
+
+
+@pytest.fixture
+def services(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
+    return make_services(make_settings(tmp_path / "data"), embedder)
+
+
+def consistent(services) -> int:  # type: ignore[no-untyped-def]
+    """The index holds exactly the chunks the manifest says, nothing pending."""
+    entries = services.manifest.entries()
+    assert all(e.status == "done" for e in entries)
+    total = services.index.count()
+    assert total == sum(e.chunks for e in entries)
+    return total
+
+
+def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(
+        tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "usb"
+    docs.mkdir()
+    good = factories.text_pdf(docs / "pump_manual.pdf", ["Seal replacement for P-101A."] * 2)
+    (docs / "notes.md").write_text("# Pumps\nPrime before start.\n")
+    (docs / "wo.csv").write_text("work_order_id,description\nWO-1,REPL SEAL P101A\n")
+    factories.encrypted_pdf(docs / "locked.pdf", good, user_password="pw")
+    factories.truncated(docs / "broken.pdf", factories.text_pdf(tmp_path / "x.pdf", ["x" * 3000] * 4))
+    (docs / "empty.pdf").write_bytes(b"")
+    factories.image_only_pdf(docs / "scan.pdf", tmp_path)
+    (docs / "huge.md").write_text("y" * 1_200_000)
+    settings = make_settings(tmp_path / "data", ingest=IngestSettings(
+        chunking=ChunkingSettings(max_file_size_mb=1.0)))
+    services = make_services(settings, embedder)
+
+    report = services.ingestor.ingest([docs])
+
+    outcome = {r.file: r for r in report.results}
+    assert {f for f, r in outcome.items() if r.outcome is Outcome.INDEXED} == {
+        "pump_manual.pdf", "notes.md", "wo.csv"}
+    assert "encrypted" in outcome["locked.pdf"].reason
+    assert "not a readable PDF" in outcome["broken.pdf"].reason
+    assert "empty" in outcome["empty.pdf"].reason
+    assert "no text" in outcome["scan.pdf"].reason
+    assert "over the limit" in outcome["huge.md"].reason
+    assert report.exit_code == 3
+    assert consistent(services) == 4
+
+
+def test_rerun_adds_nothing_and_changed_file_replaces_its_chunks(
+        tmp_path: Path, services) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    manual = factories.text_pdf(docs / "press.pdf", ["Old brake check: weekly."] * 3)
+    factories.text_pdf(docs / "other.pdf", ["Guarding for rollers."])
+    services.ingestor.ingest([docs])
+    before = consistent(services)
+
+    again = services.ingestor.ingest([docs])
+    assert {r.outcome for r in again.results} == {Outcome.UNCHANGED}
+    assert consistent(services) == before
+
+    factories.text_pdf(manual, ["New brake check: every shift."])
+    services.ingestor.ingest([docs])
+    texts = [c.text for c in services.index.all_records() if c.file == "press.pdf"]
+    assert texts == ["New brake check: every shift."]
+    assert consistent(services) == before - 2
+
+
+def test_remove_and_prune(tmp_path: Path, services) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("a.pdf", "b.pdf", "c.pdf"):
+        factories.text_pdf(docs / name, [f"content of {name}"])
+    services.ingestor.ingest([docs])
+    assert services.ingestor.remove("a.pdf")
+    assert not services.ingestor.remove("a.pdf")
+    (docs / "b.pdf").unlink()
+    report = services.ingestor.ingest([docs], prune=True)
+    assert ("b.pdf", Outcome.REMOVED) in [(r.file, r.outcome) for r in report.results]
+    # a.pdf is still in the folder, so ingesting the folder brings it back; b.pdf is gone
+    assert {c.file for c in services.index.all_records()} == {"a.pdf", "c.pdf"}
+    assert consistent(services) == 2
+
+
+def test_another_embedding_model_is_refused(services) -> None:  # type: ignore[no-untyped-def]
+    services.ingestor.ingest([SAMPLES / "grbl_alarm_and_error_codes.pdf"])
+    with pytest.raises(EmbeddingModelMismatchError, match="rebuild"):
+        ChunkIndex(IndexSettings(), services.settings.data_dir, "other-model@123")
+
+
+def test_sigkill_mid_ingest_then_rerun_ends_exactly_right(
+        tmp_path: Path, shared_corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    manuals = tmp_path / "manuals"  # three real manuals; the middle one takes seconds to embed
+    manuals.mkdir()
+    for name in ("grbl_alarm_and_error_codes.pdf", "grbl_interface_protocol.pdf",
+                 "klipper_bed_level.pdf"):
+        (manuals / name).write_bytes((shared_corpus / "manuals" / name).read_bytes())
+    env = {**os.environ, "PLANTOPS_DATA_DIR": str(data)}
+    cmd = [sys.executable, "-m", "app.cli", "ingest", str(manuals)]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    manifest = data / "manifest.sqlite3"
+    deadline = time.monotonic() + 120
+    killed_mid_file = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest.exists():
+            with sqlite3.connect(manifest) as db:
+                rows = db.execute("SELECT status, count(*) FROM sources GROUP BY status").fetchall()
+            counts = dict(rows)
+            if counts.get("done", 0) >= 1 and counts.get("pending", 0) == 1:
+                proc.send_signal(signal.SIGKILL)
+                killed_mid_file = True
+                break
+        time.sleep(0.05)
+    proc.wait()
+    assert killed_mid_file, "ingest finished before it could be killed mid-file"
+
+    rerun = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+
+    fresh = make_services(make_settings(tmp_path / "fresh"), embedder)
+    fresh.ingestor.ingest([manuals])
+    resumed = make_services(make_settings(data), embedder)
+    assert consistent(resumed) == consistent(fresh)
+    assert ({c.id for c in resumed.index.all_records()}
+            == {c.id for c in fresh.index.all_records()})

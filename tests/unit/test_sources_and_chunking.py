@@ -1,0 +1,110 @@
+from pathlib import Path
+
+import pytest
+from ingest.chunking import make_splitter, split_into_chunks
+from ingest.contract import Chunk, DocType, MetaKey, chunk_id
+from ingest.errors import SourceError
+from ingest.sources import read_units
+
+from tests import factories
+
+LONG = ("Check the limit switch wiring and the max travel setting. " * 40).strip()
+
+
+def chunks_of(path: Path, size: int = 300) -> list[Chunk]:
+    return list(split_into_chunks(read_units(path), file=path.name, file_sha256="x",
+                                  doc_type=DocType.MANUAL, splitter=make_splitter(size, 50)))
+
+
+def test_pdf_chunks_never_span_pages_and_carry_1_based_page(tmp_path: Path) -> None:
+    pdf = factories.text_pdf(tmp_path / "m.pdf", [LONG, "ALARM:9 homing fail", LONG])
+    chunks = chunks_of(pdf)
+    assert {c.page for c in chunks} == {1, 2, 3}
+    page2 = [c for c in chunks if c.page == 2]
+    assert len(page2) == 1 and "ALARM:9" in page2[0].text
+    assert all(len(c.text) <= 300 for c in chunks)
+    assert [c.chunk_index for c in chunks] == list(range(len(chunks)))
+
+
+def test_pdf_outline_gives_sections(tmp_path: Path) -> None:
+    pdf = factories.text_pdf(tmp_path / "m.pdf", ["intro", "alarms", "more alarms"],
+                             titles=["Introduction", "Alarm codes", "Alarm codes 2"])
+    assert [u.section for u in read_units(pdf)] == ["Introduction", "Alarm codes",
+                                                    "Alarm codes 2"]
+
+
+def test_ids_are_stable_and_follow_content(tmp_path: Path) -> None:
+    pdf = factories.text_pdf(tmp_path / "m.pdf", [LONG])
+    first, again = chunks_of(pdf), chunks_of(pdf)
+    assert [c.id for c in first] == [c.id for c in again]
+    assert len({c.id for c in first}) == len(first)
+    assert chunk_id("m.pdf", 1, None, 0, "a") != chunk_id("m.pdf", 1, None, 0, "b")
+    assert chunk_id("m.pdf", 1, None, 0, "a") != chunk_id("m.pdf", 2, None, 0, "a")
+
+
+def test_metadata_round_trip_omits_empty_values() -> None:
+    chunk = Chunk(text="t", file="wo.csv", file_sha256="s", doc_type=DocType.LOG,
+                  chunk_index=3, record_id="company_a-train-1")
+    meta = chunk.to_metadata()
+    assert MetaKey.PAGE not in meta and meta[MetaKey.RECORD_ID] == "company_a-train-1"
+    assert Chunk.from_record(chunk.id, "t", meta) == chunk
+
+
+def test_encrypted_pdf_with_empty_password_is_read(tmp_path: Path) -> None:
+    plain = factories.text_pdf(tmp_path / "p.pdf", ["lockout tagout procedure"])
+    locked = factories.encrypted_pdf(tmp_path / "e.pdf", plain, user_password="")
+    assert "lockout" in next(iter(read_units(locked))).text
+
+
+def test_encrypted_pdf_with_password_is_reported(tmp_path: Path) -> None:
+    plain = factories.text_pdf(tmp_path / "p.pdf", ["secret"])
+    locked = factories.encrypted_pdf(tmp_path / "e.pdf", plain, user_password="pw")
+    with pytest.raises(SourceError, match="encrypted") as info:
+        list(read_units(locked))
+    assert info.value.file == "e.pdf"
+
+
+def test_truncated_pdf_is_reported(tmp_path: Path) -> None:
+    plain = factories.text_pdf(tmp_path / "p.pdf", [LONG] * 5)
+    broken = factories.truncated(tmp_path / "broken.pdf", plain)
+    with pytest.raises(SourceError) as info:
+        list(read_units(broken))
+    assert info.value.file == "broken.pdf"
+
+
+def test_markdown_sections(tmp_path: Path) -> None:
+    md = tmp_path / "faq.md"
+    md.write_text("# FAQ\nintro\n## Homing\nHome with $H.\n", encoding="utf-8")
+    units = list(read_units(md))
+    assert units[-1].section == "FAQ > Homing" and "$H" in units[-1].text
+    assert all(u.page is None for u in units)
+
+
+def test_non_utf8_text_is_decoded(tmp_path: Path) -> None:
+    md = tmp_path / "notes.md"
+    md.write_bytes("Temperatur 80 °C – Lager prüfen".encode("cp1252"))
+    assert "°C" in next(iter(read_units(md))).text
+
+
+def test_csv_work_orders_are_one_chunk_per_record(tmp_path: Path) -> None:
+    log = tmp_path / "wo.csv"
+    log.write_text("work_order_id,description\nA-1,PH639 RECTIFY STEERING FAULT\n"
+                   "A-2,REPL TYRE\n", encoding="utf-8")
+    chunks = list(split_into_chunks(read_units(log), file="wo.csv", file_sha256="x",
+                                    doc_type=DocType.LOG, splitter=make_splitter(300, 50)))
+    assert [(c.record_id, c.text) for c in chunks] == [("A-1", "PH639 RECTIFY STEERING FAULT"),
+                                                        ("A-2", "REPL TYRE")]
+
+
+def test_csv_without_recognisable_columns_is_reported(tmp_path: Path) -> None:
+    log = tmp_path / "odd.csv"
+    log.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="work-order id"):
+        list(read_units(log))
+
+
+def test_unsupported_type_is_reported(tmp_path: Path) -> None:
+    other = tmp_path / "drawing.dwg"
+    other.write_bytes(b"x")
+    with pytest.raises(SourceError, match="unsupported file type .dwg"):
+        list(read_units(other))
