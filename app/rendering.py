@@ -38,9 +38,11 @@ def render_answer(update: AnswerUpdate) -> str:
     note = _STATUS_NOTE.get(update.status)
     if note:
         parts.append(f"{note} {escape_text(update.notice)}".strip())
-    if update.text and update.status is not AnswerStatus.ABSTAINED:
-        parts.append(escape_text(update.text) if update.status is not AnswerStatus.STREAMING
-                     else escape_text(update.text) + " ▌")
+    if update.status is AnswerStatus.STREAMING:
+        # the cursor says "still writing": sources show early, the answer is not done
+        parts.append(escape_text(update.text) + " ▌" if update.text else "_Writing the answer…_ ▌")
+    elif update.text and update.status is not AnswerStatus.ABSTAINED:
+        parts.append(escape_text(update.text))
     show_excerpts = update.status in (AnswerStatus.ABSTAINED, AnswerStatus.MODEL_UNAVAILABLE)
     parts.append(render_sources(update.citations, with_excerpts=show_excerpts))
     return "\n\n".join(p for p in parts if p)

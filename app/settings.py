@@ -50,7 +50,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("var/data"),
                            description="Index, manifest and all state live here.")
-    samples_dir: Path = Field(default=Path("samples"),
+    samples_dir: Path = Field(default=Path("samples/documents"),
                               description="Sample documents `plantops up` indexes.")
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)

@@ -62,7 +62,7 @@ class ServingSettings(BaseModel):
     total_timeout_s: float = Field(default=180.0, gt=0, description="Max time for one answer.")
     startup_timeout_s: float = Field(default=300.0, gt=0,
                                      description="Max wait for vLLM to report healthy.")
-    max_answer_tokens: int = Field(default=384, ge=16, description="Max tokens per answer.")
+    max_answer_tokens: int = Field(default=256, ge=16, description="Max tokens per answer.")
     temperature: float = Field(default=0.0, ge=0, description="Sampling temperature.")
 
     def active_profile(self) -> ModelProfile:

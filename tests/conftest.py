@@ -19,7 +19,7 @@ enforce_offline()  # this process's entry point, as for `plantops`
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-SAMPLES = ROOT / "samples"
+SAMPLES = ROOT / "samples" / "documents"
 ON_CI = os.environ.get("CI") == "true"
 
 

@@ -39,3 +39,9 @@ def test_incomplete_and_abstained_answers_are_labelled() -> None:
     assert "Incomplete answer" in cut
     none = render_answer(AnswerUpdate(NOT_FOUND, [citation(1)], AnswerStatus.ABSTAINED, "x"))
     assert "Not found in the documents" in none and "Check wiring" in none
+
+
+def test_streaming_answer_shows_it_is_still_being_written() -> None:
+    assert "▌" in render_answer(AnswerUpdate("", [citation(1)], AnswerStatus.STREAMING))
+    assert "▌" in render_answer(AnswerUpdate("Check", [citation(1)], AnswerStatus.STREAMING))
+    assert "▌" not in render_answer(AnswerUpdate("Check", [citation(1)], AnswerStatus.COMPLETE))

@@ -1,0 +1,53 @@
+"""Answers from the real vLLM CPU server over the sample documents."""
+
+import time
+from pathlib import Path
+
+from app.answering import AnswerStatus
+from app.settings import RetrievalSettings
+from serving.settings import ServingSettings
+
+from tests.conftest import free_port, make_services, make_settings
+
+
+def test_streamed_answer_cites_the_right_page(sample_services) -> None:  # type: ignore[no-untyped-def]
+    updates = list(sample_services.assistant.answer(
+        "Homing fails with ALARM 9, could not find the limit switch. What should I check?"))
+    streamed = [u for u in updates if u.status is AnswerStatus.STREAMING and u.text]
+    assert len(streamed) >= 3, "the answer must arrive in pieces"
+    assert all(a.text in b.text for a, b in zip(streamed, streamed[1:], strict=False))
+    final = updates[-1]
+    assert final.status is AnswerStatus.COMPLETE and final.text.strip()
+    cited = {(c.chunk.file, c.chunk.page) for c in final.citations}
+    assert ("grbl_alarm_and_error_codes.pdf", 1) in cited
+    assert final.timings_s["first_token"] < final.timings_s["total"]
+
+
+def test_server_reports_the_model_the_app_expects(sample_services) -> None:  # type: ignore[no-untyped-def]
+    served = sample_services.client.served_model(sample_services.settings.serving.base_urls[0])
+    profile = sample_services.settings.serving.active_profile()
+    assert served["max_model_len"] == profile.max_model_len
+
+
+def test_weak_evidence_abstains_without_calling_the_model(
+        tmp_path: Path, sample_services) -> None:  # type: ignore[no-untyped-def]
+    # The model URL is a closed port: had the model been called, the status would say so.
+    settings = sample_services.settings.model_copy(update={
+        "retrieval": RetrievalSettings(min_similarity=0.99),
+        "serving": ServingSettings(base_urls=[f"http://127.0.0.1:{free_port()}/v1"])})
+    services = make_services(settings, sample_services.embedder)
+    final = list(services.assistant.answer("What is the torque for M20 crusher liner bolts?"))[-1]
+    assert final.status is AnswerStatus.ABSTAINED
+    assert final.text == "Not found in the documents." and final.citations
+
+
+def test_model_down_gives_retrieval_only_quickly(tmp_path: Path, sample_services) -> None:  # type: ignore[no-untyped-def]
+    dead = [f"http://127.0.0.1:{free_port()}/v1", f"http://127.0.0.1:{free_port()}/v1"]
+    settings = sample_services.settings.model_copy(
+        update={"serving": ServingSettings(base_urls=dead)})
+    services = make_services(settings, sample_services.embedder)
+    started = time.monotonic()
+    final = list(services.assistant.answer("Homing fail ALARM 9: what should I check?"))[-1]
+    assert final.status is AnswerStatus.MODEL_UNAVAILABLE
+    assert "unreachable" in final.notice and final.citations
+    assert time.monotonic() - started < settings.serving.first_token_timeout_s
