@@ -57,7 +57,7 @@ lint: setup-test
 	$(VENV)/bin/ruff check app ingest serving tests benchmarks
 
 bench: setup
-	$(VENV)/bin/python benchmarks/serving.py
+	$(VENV)/bin/python -m benchmarks.serving
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) var

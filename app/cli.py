@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question on the terminal")
     ask.add_argument("question")
 
+    ev = sub.add_parser("eval", help="score retrieval on a question set (JSONL)")
+    ev.add_argument("questions", type=Path)
+    ev.add_argument("--k", type=int, default=5)
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--answers", action="store_true", help="also generate and score answers")
+
     sub.add_parser("ui", help="start the web UI (model server must be running)")
     up = sub.add_parser("up", help="prepare, index the samples, start vLLM and the UI")
     up.add_argument("--no-browser-hint", action="store_true", help=argparse.SUPPRESS)

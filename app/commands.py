@@ -160,6 +160,31 @@ def cmd_ask(services: Services, question: str) -> int:
     return 0 if last.status in (AnswerStatus.COMPLETE, AnswerStatus.ABSTAINED) else 1
 
 
+def cmd_eval(services: Services, args: argparse.Namespace) -> int:
+    from app.evaluation import evaluate, load_questions
+
+    questions = load_questions(args.questions)
+    report = evaluate(questions, services.retriever, k=args.k,
+                      assistant=services.assistant if args.answers else None)
+    result = report.to_json()
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    table = Table(title=f"{args.questions.name}: {report.n} questions")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if isinstance(value, dict):
+            for sub_key, sub_value in value.items():
+                table.add_row(f"{key}: {sub_key}", f"{sub_value:.3f}")
+        elif isinstance(value, list):
+            table.add_row(key, ", ".join(value) or "-")
+        else:
+            table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    Console().print(table)
+    return 0
+
+
 def _status_line(services: Services) -> str:
     stats = index_stats(services)
     return (f"Index: **{stats['documents']}** documents, **{stats['chunks']}** chunks · "
@@ -214,6 +239,8 @@ def run(args: argparse.Namespace) -> int:
             return cmd_serve(settings, args)
         case "ask":
             return cmd_ask(services, args.question)
+        case "eval":
+            return cmd_eval(services, args)
         case "ui":
             cmd_ui(services)
             return 0

@@ -1,29 +1,70 @@
-"""Question -> the passages most likely to answer it."""
+"""Question -> the passages most likely to answer it.
+
+Hybrid: dense (Chroma, cosine) and lexical (BM25 with tag/code tokens) fused
+by reciprocal rank, plus a boost for passages that carry an equipment tag or
+fault code named in the question. Every returned passage carries its dense
+similarity to the question, which is the evidence abstention is decided on.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 from ingest.embedding import Embedder
 from ingest.index import ChunkIndex, ScoredChunk
+from ingest.lexical import LexicalIndex
+from ingest.tags import all_codes, tags_in_query
 
 from app.settings import RetrievalSettings
 
+_RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    fused: float
+
 
 class Retriever:
-    """Dense retrieval over the chunk index (cosine similarity)."""
-
-    def __init__(self, embedder: Embedder, index: ChunkIndex, settings: RetrievalSettings) -> None:
+    def __init__(self, embedder: Embedder, index: ChunkIndex, lexical: LexicalIndex,
+                 settings: RetrievalSettings) -> None:
         self._embedder = embedder
         self._index = index
+        self._lexical = lexical
         self._settings = settings
 
     def retrieve(self, question: str, k: int | None = None) -> list[ScoredChunk]:
         k = k or self._settings.top_k
         if self._index.count() == 0:
             return []
+        n = max(k, self._settings.candidates)
         vector = self._embedder.embed_query(question)
-        hits = self._index.query(vector, max(k, self._settings.candidates))
-        return hits[:k]
+        dense = self._index.query(vector, n)
+        lexical = self._lexical.search(question, n)
+
+        fused: dict[str, float] = {}
+        for rank, hit in enumerate(dense):
+            fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
+        for rank, (chunk_id, _score) in enumerate(lexical):
+            weight = self._settings.lexical_weight
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (_RRF_K + rank + 1)
+
+        known = {hit.chunk.id: hit for hit in dense}
+        missing = [i for i in fused if i not in known]
+        query = np.asarray(vector)
+        for chunk_id, (chunk, chunk_vector) in self._index.fetch(missing).items():
+            known[chunk_id] = ScoredChunk(chunk, float(query @ np.asarray(chunk_vector)))
+
+        codes = tags_in_query(question)
+        if codes:
+            for chunk_id, hit in known.items():
+                if codes & all_codes(hit.chunk.text):
+                    fused[chunk_id] = fused.get(chunk_id, 0.0) + self._settings.tag_boost
+        ranked = sorted((i for i in fused if i in known), key=lambda i: -fused[i])
+        return [known[i] for i in ranked[:k]]
 
     def is_answerable(self, hits: list[ScoredChunk]) -> bool:
-        """Evidence rule for abstention: is the best passage close enough at all?"""
-        return bool(hits) and hits[0].similarity >= self._settings.min_similarity
+        """Evidence rule for abstention: is any retrieved passage close enough at all?"""
+        return bool(hits) and max(h.similarity for h in hits) >= self._settings.min_similarity

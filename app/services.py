@@ -7,6 +7,7 @@ from functools import cached_property
 
 from ingest.embedding import Embedder
 from ingest.index import ChunkIndex
+from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest
 from ingest.pipeline import Ingestor
 from serving.client import ModelClient
@@ -36,12 +37,17 @@ class Services:
         return Manifest(self.settings.data_dir / "manifest.sqlite3")
 
     @cached_property
+    def lexical(self) -> LexicalIndex:
+        return LexicalIndex(self.settings.data_dir / "lexical")
+
+    @cached_property
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.embedder, self.index, self.manifest, self.settings.ingest.chunking)
+        return Ingestor(self.embedder, self.index, self.manifest, self.lexical,
+                        self.settings.ingest.chunking)
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.embedder, self.index, self.settings.retrieval)
+        return Retriever(self.embedder, self.index, self.lexical, self.settings.retrieval)
 
     @cached_property
     def client(self) -> ModelClient:

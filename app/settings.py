@@ -26,7 +26,15 @@ from serving.settings import ServingSettings
 
 class RetrievalSettings(BaseModel):
     top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the model.")
-    candidates: int = Field(default=20, ge=1, description="Dense candidates fetched per query.")
+    candidates: int = Field(default=30, ge=1,
+                            description="Candidates fetched per query from each of the dense "
+                            "and the lexical (BM25) index before fusion.")
+    lexical_weight: float = Field(default=1.0, ge=0,
+                                  description="Weight of BM25 ranks against dense ranks in "
+                                  "reciprocal-rank fusion (0: dense only).")
+    tag_boost: float = Field(default=0.05, ge=0,
+                             description="Score added to passages that carry an equipment tag "
+                             "or fault code named in the question.")
     min_similarity: float = Field(
         default=0.30, ge=-1, le=1,
         description="Below this cosine similarity for the best passage, the assistant "

@@ -96,6 +96,17 @@ class ChunkIndex:
         return [ScoredChunk(Chunk.from_record(i, d or "", dict(m or {})), 1.0 - float(dist))
                 for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)]
 
+    def fetch(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, list[float]]]:
+        """Chunks and their vectors by id (ids not in the index are left out)."""
+        if not ids:
+            return {}
+        got = self._collection.get(ids=list(ids),
+                                   include=["documents", "metadatas", "embeddings"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        return {i: (Chunk.from_record(i, d or "", dict(m or {})), list(v))
+                for i, d, m, v in zip(got["ids"], got["documents"] or [],
+                                      got["metadatas"] or [], vectors, strict=True)}
+
     def all_records(self, batch: int = 5000) -> list[Chunk]:
         """Every chunk (text + metadata), paged; for lexical indexes and stats."""
         chunks: list[Chunk] = []

@@ -8,6 +8,7 @@ redo converges on exactly the right chunks.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -55,6 +56,13 @@ class Manifest:
 
     def remove(self, file: str) -> None:
         self._db.execute("DELETE FROM sources WHERE file = ?", (file,))
+
+    def fingerprint(self) -> str:
+        """Changes whenever any source's content or status changes."""
+        digest = hashlib.sha256()
+        for e in self.entries():
+            digest.update(f"{e.file}\x1f{e.sha256}\x1f{e.status}\n".encode())
+        return digest.hexdigest()
 
     def close(self) -> None:
         self._db.close()

@@ -19,6 +19,7 @@ from ingest.contract import Chunk
 from ingest.embedding import Embedder
 from ingest.errors import SourceError
 from ingest.index import ChunkIndex
+from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest, Status
 from ingest.settings import ChunkingSettings
 from ingest.sources import SUPPORTED_SUFFIXES, doc_type_for, read_units
@@ -89,10 +90,11 @@ class Ingestor:
     """Keeps the index and its manifest in step with the source files."""
 
     def __init__(self, embedder: Embedder, index: ChunkIndex, manifest: Manifest,
-                 chunking: ChunkingSettings) -> None:
+                 lexical: LexicalIndex, chunking: ChunkingSettings) -> None:
         self._embedder = embedder
         self._index = index
         self._manifest = manifest
+        self._lexical = lexical
         self._chunking = chunking
         self._splitter = make_splitter(chunking.chunk_size_chars, chunking.chunk_overlap_chars)
 
@@ -112,13 +114,22 @@ class Ingestor:
                     if not dry_run:
                         self.remove(entry.file)
                     report.results.append(FileResult(entry.file, Outcome.REMOVED))
+        if not dry_run:
+            self.sync_lexical()
         return report
+
+    def sync_lexical(self) -> None:
+        """Rebuild BM25 when it lags the manifest (after changes, or a killed run)."""
+        fingerprint = self._manifest.fingerprint()
+        if self._lexical.stored_fingerprint() != fingerprint:
+            self._lexical.rebuild(self._index.all_records(), fingerprint)
 
     def remove(self, file: str) -> bool:
         """Remove one document and all its chunks; False if it was not indexed."""
         known = self._manifest.get(file) is not None or bool(self._index.ids_for_file(file))
         self._index.delete_file(file)
         self._manifest.remove(file)
+        self.sync_lexical()
         return known
 
     def _ingest_one(self, path: Path, dry_run: bool, observer: IngestObserver) -> FileResult:

@@ -1,0 +1,102 @@
+"""BM25 over every chunk, persisted beside the index and rebuilt by ingest.
+
+Tokens are lower-case words plus the normalised equipment tags and fault codes
+of ``ingest.tags`` (``ALARM:2`` -> ``alarm:2``, ``P-101A`` -> ``p101a``), which
+plain word tokenisers split apart and lose.
+
+A rebuild from all chunks after each changing ingest run keeps it exactly in
+step with Chroma, removals included; it costs seconds for ~100k short chunks.
+Readers notice a rebuild through the ``fingerprint`` file and reload.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from ingest.contract import Chunk
+from ingest.tags import all_codes, tags_in_query
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i if in is it its me my no "
+    "not of on or should so than that the their then there these this to was what when where "
+    "which who why will with you your".split())
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
+
+
+def document_tokens(text: str) -> list[str]:
+    return _words(text) + sorted(all_codes(text))
+
+
+def query_tokens(text: str) -> list[str]:
+    return _words(text) + sorted(tags_in_query(text))
+
+
+class LexicalIndex:
+    """A bm25s index of chunk ids, stored in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._model: bm25s.BM25 | None = None
+        self._ids: list[str] = []
+        self._loaded_fingerprint: str | None = None
+
+    @property
+    def _fingerprint_file(self) -> Path:
+        return self.folder / "fingerprint"
+
+    def stored_fingerprint(self) -> str | None:
+        try:
+            return self._fingerprint_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def rebuild(self, chunks: Sequence[Chunk], fingerprint: str) -> None:
+        """Write a new index next to the old one, then swap it in."""
+        tmp = self.folder.with_name(self.folder.name + ".new")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if chunks:
+            model = bm25s.BM25()
+            model.index([document_tokens(c.text) for c in chunks], show_progress=False)
+            model.save(str(tmp / "bm25"))
+        (tmp / "ids.json").write_text(json.dumps([c.id for c in chunks]), encoding="utf-8")
+        (tmp / "fingerprint").write_text(fingerprint, encoding="utf-8")
+        old = self.folder.with_name(self.folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.folder.exists():
+            self.folder.rename(old)
+        tmp.rename(self.folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _load_if_changed(self) -> None:
+        fingerprint = self.stored_fingerprint()
+        if fingerprint == self._loaded_fingerprint:
+            return
+        ids_file = self.folder / "ids.json"
+        self._ids = json.loads(ids_file.read_text(encoding="utf-8")) if ids_file.exists() else []
+        self._model = bm25s.BM25.load(str(self.folder / "bm25")) if self._ids else None
+        self._loaded_fingerprint = fingerprint
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; empty when nothing matches."""
+        self._load_if_changed()
+        if self._model is None:
+            return []
+        vocab = self._model.vocab_dict
+        tokens = [t for t in query_tokens(query) if t in vocab]
+        if not tokens:
+            return []
+        scores = self._model.get_scores(tokens)
+        top = np.argsort(-scores)[:k]
+        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,53 @@
+"""Equipment tags and fault codes: found in text and normalised one way.
+
+Ingest and retrieval use the same functions, so ``P101A`` in a question
+matches ``P-101A`` in a manual and ``alarm 2`` matches ``ALARM:2``.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Fault codes: ALARM:2, alarm 2, error:9, Error #22, E-STOP / e-stop / estop.
+_FAULT = re.compile(r"\b(alarm|error|fault|err)\s*[:#]?\s*(\d{1,4})\b", re.IGNORECASE)
+_FAULT_WORDS = {"err": "error"}
+_ESTOP = re.compile(r"\be-?\s?stop\b", re.IGNORECASE)
+# Equipment tags: PH639, P-101A, DE8488, TU082, CV-12. Letters then digits, optional
+# dash and suffix letter. Needs an upper-case prefix in the source text to avoid
+# matching ordinary words; questions are matched case-insensitively (see tags_in_query).
+_TAG = re.compile(r"\b([A-Z]{1,4})-?(\d{2,5})([A-Z]?)\b")
+_TAG_ANY_CASE = re.compile(r"\b([A-Za-z]{1,4})-?(\d{2,5})([A-Za-z]?)\b")
+_UNITS = {"mm", "cm", "m", "kw", "hp", "rpm", "v", "kv", "a", "ma", "hz", "bar", "psi", "nm",
+          "kg", "lb", "in", "ft", "s", "ms", "min", "h", "iso", "din", "en", "m20", "g", "dd"}
+
+
+def fault_codes(text: str) -> set[str]:
+    codes = {f"{_FAULT_WORDS.get(m.group(1).lower(), m.group(1).lower())}:{int(m.group(2))}"
+             for m in _FAULT.finditer(text)}
+    if _ESTOP.search(text):
+        codes.add("e-stop")
+    return codes
+
+
+def _tags(pattern: re.Pattern[str], text: str) -> set[str]:
+    found = set()
+    for m in pattern.finditer(text):
+        prefix, number, suffix = m.group(1).lower(), m.group(2), m.group(3).lower()
+        if prefix in _UNITS or prefix in {"alarm", "error", "fault", "err"}:
+            continue
+        found.add(f"{prefix}{number}{suffix}")
+    return found
+
+
+def equipment_tags(text: str) -> set[str]:
+    """Tags as written in documents (upper-case prefix), normalised: P-101A -> p101a."""
+    return _tags(_TAG, text)
+
+
+def tags_in_query(text: str) -> set[str]:
+    """Tags and codes in a question, where operators type any case."""
+    return _tags(_TAG_ANY_CASE, text) | fault_codes(text)
+
+
+def all_codes(text: str) -> set[str]:
+    return equipment_tags(text) | fault_codes(text)
