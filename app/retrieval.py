@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from ingest.contract import DocType, MetaKey
 from ingest.embedding import Embedder
 from ingest.index import ChunkIndex, ScoredChunk
 from ingest.lexical import LexicalIndex
@@ -41,17 +42,20 @@ class Retriever:
             return []
         n = max(k, self._settings.candidates)
         vector = self._embedder.embed_query(question)
-        dense = self._index.query(vector, n)
-        lexical = self._lexical.search(question, n)
-
         fused: dict[str, float] = {}
-        for rank, hit in enumerate(dense):
-            fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
-        for rank, (chunk_id, _score) in enumerate(lexical):
-            weight = self._settings.lexical_weight
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (_RRF_K + rank + 1)
+        known: dict[str, ScoredChunk] = {}
+        # One ranked list per document type and method: thousands of one-line work
+        # orders would otherwise crowd manual pages out of every short question.
+        for doc_type in DocType:
+            dense = self._index.query(vector, n, where={MetaKey.DOC_TYPE.value: str(doc_type)})
+            for rank, hit in enumerate(dense):
+                fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
+                known[hit.chunk.id] = hit
+            lexical = self._lexical.search(question, n, doc_type=str(doc_type))
+            for rank, (chunk_id, _score) in enumerate(lexical):
+                weight = self._settings.lexical_weight
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (_RRF_K + rank + 1)
 
-        known = {hit.chunk.id: hit for hit in dense}
         missing = [i for i in fused if i not in known]
         query = np.asarray(vector)
         for chunk_id, (chunk, chunk_vector) in self._index.fetch(missing).items():

@@ -71,6 +71,17 @@ class Chunk:
         }
         return {str(k): v for k, v in values.items() if v is not None and v != ""}
 
+    @property
+    def title(self) -> str:
+        """A readable document title from the file name: grbl_alarm_codes.pdf -> grbl alarm codes."""
+        return self.file.rsplit(".", 1)[0].replace("_", " ").replace("-", " ")
+
+    def indexed_text(self) -> str:
+        """What is embedded and BM25-indexed: the text under its document title and section,
+        so a question naming the machine or manual ("in linuxcnc") finds its chunks."""
+        header = " — ".join(p for p in (self.title, self.section) if p)
+        return f"{header}\n{self.text}"
+
     @classmethod
     def from_record(cls, chunk_id_: str, text: str, metadata: dict[str, Any]) -> Chunk:
         """Rebuild a chunk from what Chroma returns."""

@@ -12,8 +12,10 @@ Readers notice a rebuild through the ``fingerprint`` file and reload.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +25,8 @@ import numpy as np
 from ingest.contract import Chunk
 from ingest.tags import all_codes, tags_in_query
 
+# Bump when what is stored changes: ingest then rebuilds older indexes.
+FORMAT = "3"
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
     "a an and are as at be by can do does for from has have how i if in is it its me my no "
@@ -49,6 +53,8 @@ class LexicalIndex:
         self.folder = folder
         self._model: bm25s.BM25 | None = None
         self._ids: list[str] = []
+        self._types = np.asarray([])
+        self._doc_freq: dict[str, int] = {}
         self._loaded_fingerprint: str | None = None
 
     @property
@@ -61,17 +67,25 @@ class LexicalIndex:
         except FileNotFoundError:
             return None
 
+    def is_current(self, manifest_fingerprint: str) -> bool:
+        return self.stored_fingerprint() == f"{FORMAT}:{manifest_fingerprint}"
+
     def rebuild(self, chunks: Sequence[Chunk], fingerprint: str) -> None:
         """Write a new index next to the old one, then swap it in."""
         tmp = self.folder.with_name(self.folder.name + ".new")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if chunks:
+            tokens = [document_tokens(c.indexed_text()) for c in chunks]
             model = bm25s.BM25()
-            model.index([document_tokens(c.text) for c in chunks], show_progress=False)
+            model.index(tokens, show_progress=False)
             model.save(str(tmp / "bm25"))
-        (tmp / "ids.json").write_text(json.dumps([c.id for c in chunks]), encoding="utf-8")
-        (tmp / "fingerprint").write_text(fingerprint, encoding="utf-8")
+            doc_freq = Counter(t for doc in tokens for t in set(doc))
+            (tmp / "df.json").write_text(json.dumps(doc_freq), encoding="utf-8")
+        (tmp / "ids.json").write_text(json.dumps({"ids": [c.id for c in chunks],
+                                                  "types": [str(c.doc_type) for c in chunks]}),
+                                      encoding="utf-8")
+        (tmp / "fingerprint").write_text(f"{FORMAT}:{fingerprint}", encoding="utf-8")
         old = self.folder.with_name(self.folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if self.folder.exists():
@@ -84,12 +98,36 @@ class LexicalIndex:
         if fingerprint == self._loaded_fingerprint:
             return
         ids_file = self.folder / "ids.json"
-        self._ids = json.loads(ids_file.read_text(encoding="utf-8")) if ids_file.exists() else []
+        stored = (json.loads(ids_file.read_text(encoding="utf-8")) if ids_file.exists()
+                  else {"ids": [], "types": []})
+        self._ids = stored["ids"]
+        self._types = np.asarray(stored["types"])
         self._model = bm25s.BM25.load(str(self.folder / "bm25")) if self._ids else None
+        df_file = self.folder / "df.json"
+        self._doc_freq = json.loads(df_file.read_text(encoding="utf-8")) if df_file.exists() else {}
         self._loaded_fingerprint = fingerprint
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score) best first; empty when nothing matches."""
+    def idf(self, token: str) -> float:
+        """Inverse document frequency; a word no document contains weighs the most."""
+        n = max(len(self._ids), 1)
+        return math.log(1 + n / (1 + self._doc_freq.get(token, 0)))
+
+    def coverage(self, query: str, text: str) -> float:
+        """IDF-weighted share of the question's words (and codes) present in ``text``.
+
+        Evidence for abstention: a passage that lacks the question's rarest words
+        (a standard number, a machine type) rarely answers it, however similar.
+        """
+        self._load_if_changed()
+        wanted = set(query_tokens(query))
+        if not wanted:
+            return 0.0
+        present = set(document_tokens(text))
+        total = sum(self.idf(t) for t in wanted)
+        return sum(self.idf(t) for t in wanted & present) / total
+
+    def search(self, query: str, k: int, doc_type: str | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first, optionally of one document type."""
         self._load_if_changed()
         if self._model is None:
             return []
@@ -98,5 +136,7 @@ class LexicalIndex:
         if not tokens:
             return []
         scores = self._model.get_scores(tokens)
+        if doc_type is not None:
+            scores = np.where(self._types == doc_type, scores, 0.0)
         top = np.argsort(-scores)[:k]
         return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]

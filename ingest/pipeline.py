@@ -121,7 +121,7 @@ class Ingestor:
     def sync_lexical(self) -> None:
         """Rebuild BM25 when it lags the manifest (after changes, or a killed run)."""
         fingerprint = self._manifest.fingerprint()
-        if self._lexical.stored_fingerprint() != fingerprint:
+        if not self._lexical.is_current(fingerprint):
             self._lexical.rebuild(self._index.all_records(), fingerprint)
 
     def remove(self, file: str) -> bool:
@@ -178,5 +178,5 @@ class Ingestor:
         step = self._embedder.batch_size
         for start in range(0, len(chunks), step):
             batch = chunks[start:start + step]
-            self._index.upsert(batch, self._embedder.embed([c.text for c in batch]))
+            self._index.upsert(batch, self._embedder.embed([c.indexed_text() for c in batch]))
             observer.chunks_embedded(len(batch))
