@@ -94,7 +94,7 @@ class Assistant:
         hits: list[ScoredChunk] = self._retriever.retrieve(question)
         citations = [Citation(i + 1, h.chunk, h.similarity) for i, h in enumerate(hits)]
         timings = {"retrieval": time.monotonic() - started}
-        if not self._retriever.is_answerable(hits):
+        if not self._retriever.is_answerable(question, hits):
             yield AnswerUpdate(NOT_FOUND, citations, AnswerStatus.ABSTAINED,
                                "No passage in the documents is close enough to this question. "
                                "The closest passages are listed below.", timings)

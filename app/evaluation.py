@@ -100,7 +100,7 @@ def evaluate(questions: list[EvalQuestion], retriever: Retriever, k: int = 5,
     abstain_u, abstain_a = [], []
     for q in questions:
         hits = retriever.retrieve(q.question, k=10)
-        abstains = not retriever.is_answerable(hits)
+        abstains = not retriever.is_answerable(q.question, hits[:k])
         if not q.answerable:
             abstain_u.append(abstains)
             continue

@@ -69,6 +69,10 @@ class Retriever:
         ranked = sorted((i for i in fused if i in known), key=lambda i: -fused[i])
         return [known[i] for i in ranked[:k]]
 
-    def is_answerable(self, hits: list[ScoredChunk]) -> bool:
-        """Evidence rule for abstention: is any retrieved passage close enough at all?"""
-        return bool(hits) and max(h.similarity for h in hits) >= self._settings.min_similarity
+    def is_answerable(self, question: str, hits: list[ScoredChunk]) -> bool:
+        """Evidence rule for abstention: does one retrieved passage both sit close to the
+        question (dense similarity) and contain its key words (IDF-weighted coverage)?"""
+        return any(h.similarity >= self._settings.min_similarity
+                   and self._lexical.coverage(question, h.chunk.indexed_text())
+                   >= self._settings.min_coverage
+                   for h in hits)

@@ -37,8 +37,13 @@ class RetrievalSettings(BaseModel):
                              "or fault code named in the question.")
     min_similarity: float = Field(
         default=0.30, ge=-1, le=1,
-        description="Below this cosine similarity for the best passage, the assistant "
-        "answers 'not found in the documents' and does not call the model.")
+        description="Evidence rule, with min_coverage: a passage supports an answer when its "
+        "cosine similarity to the question reaches this...")
+    min_coverage: float = Field(
+        default=0.25, ge=0, le=1,
+        description="...and it contains at least this IDF-weighted share of the question's "
+        "words. Without such a passage the assistant answers 'not found in the documents' "
+        "and does not call the model.")
 
 
 class UISettings(BaseModel):

@@ -8,6 +8,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.contract import Chunk, DocType
 from ingest.sources import TextUnit
+from ingest.tags import equipment_tags, fault_codes
 
 
 def make_splitter(size_chars: int, overlap_chars: int) -> RecursiveCharacterTextSplitter:
@@ -35,5 +36,7 @@ def split_into_chunks(
                 continue
             yield Chunk(text=piece, file=file, file_sha256=file_sha256, doc_type=doc_type,
                         chunk_index=index, page=unit.page, section=unit.section,
-                        record_id=unit.record_id)
+                        record_id=unit.record_id,
+                        equipment_tags=tuple(sorted(equipment_tags(piece))),
+                        fault_codes=tuple(sorted(fault_codes(piece))))
             index += 1

@@ -33,6 +33,8 @@ class MetaKey(StrEnum):
     SECTION = "section"
     RECORD_ID = "record_id"
     CHUNK_INDEX = "chunk_index"
+    EQUIPMENT_TAGS = "equipment_tags"  # list, normalised by ingest.tags: p101a, ph639
+    FAULT_CODES = "fault_codes"  # list, normalised by ingest.tags: alarm:2, e-stop
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Chunk:
     page: int | None = None
     section: str | None = None
     record_id: str | None = None
+    equipment_tags: tuple[str, ...] = ()
+    fault_codes: tuple[str, ...] = ()
     id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -58,8 +62,8 @@ class Chunk:
             object.__setattr__(self, "id", chunk_id(self.file, self.page, self.record_id,
                                                     self.chunk_index, self.text))
 
-    def to_metadata(self) -> dict[str, str | int]:
-        """Chroma metadata: only non-empty values (Chroma rejects None)."""
+    def to_metadata(self) -> dict[str, str | int | list[str]]:
+        """Chroma metadata: only non-empty values (Chroma rejects None and empty lists)."""
         values: dict[MetaKey, Any] = {
             MetaKey.FILE: self.file,
             MetaKey.FILE_SHA256: self.file_sha256,
@@ -68,8 +72,10 @@ class Chunk:
             MetaKey.SECTION: self.section,
             MetaKey.RECORD_ID: self.record_id,
             MetaKey.CHUNK_INDEX: self.chunk_index,
+            MetaKey.EQUIPMENT_TAGS: list(self.equipment_tags),
+            MetaKey.FAULT_CODES: list(self.fault_codes),
         }
-        return {str(k): v for k, v in values.items() if v is not None and v != ""}
+        return {str(k): v for k, v in values.items() if v is not None and v != "" and v != []}
 
     @property
     def title(self) -> str:
@@ -94,6 +100,8 @@ class Chunk:
             page=_optional_int(metadata.get(MetaKey.PAGE)),
             section=metadata.get(MetaKey.SECTION),
             record_id=metadata.get(MetaKey.RECORD_ID),
+            equipment_tags=tuple(metadata.get(MetaKey.EQUIPMENT_TAGS) or ()),
+            fault_codes=tuple(metadata.get(MetaKey.FAULT_CODES) or ()),
             id=chunk_id_,
         )
 

@@ -44,4 +44,5 @@ def test_scores_on_known_answers(tmp_path: Path, embedder) -> None:  # type: ign
     assert report.recall_at_1 == 0.75
     assert report.by_kind == {"fault_code": 1.0, "log_lookup": 1.0, "safety": 0.5}
     assert report.misses == ["q4"]
+    assert report.abstain_unanswerable == 1.0 and report.abstain_answerable == 0.0
     assert 0.75 <= report.mrr_at_10 < 1.0  # q4's gold page is somewhere below rank 1, or absent

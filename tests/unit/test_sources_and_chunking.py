@@ -94,6 +94,15 @@ def test_csv_work_orders_are_one_chunk_per_record(tmp_path: Path) -> None:
                                     doc_type=DocType.LOG, splitter=make_splitter(300, 50)))
     assert [(c.record_id, c.text) for c in chunks] == [("A-1", "PH639 RECTIFY STEERING FAULT"),
                                                         ("A-2", "REPL TYRE")]
+    assert chunks[0].equipment_tags == ("ph639",) and chunks[1].equipment_tags == ()
+
+
+def test_chunks_carry_normalised_fault_codes_in_metadata(tmp_path: Path) -> None:
+    pdf = factories.text_pdf(tmp_path / "m.pdf", ["ALARM:2 soft limit. Press the E-STOP."])
+    (chunk,) = chunks_of(pdf)
+    assert chunk.fault_codes == ("alarm:2", "e-stop")
+    assert chunk.to_metadata()[MetaKey.FAULT_CODES] == ["alarm:2", "e-stop"]
+    assert Chunk.from_record(chunk.id, chunk.text, chunk.to_metadata()) == chunk
 
 
 def test_csv_without_recognisable_columns_is_reported(tmp_path: Path) -> None:

@@ -1,0 +1,106 @@
+"""Retrieval quality and latency: baselines vs. the project's method, one run.
+
+    .venv/bin/python -m benchmarks.retrieval --data-dir DIR QUESTIONS.jsonl [--repeat 3]
+
+The index in DIR must hold the corpus the questions are about (`plantops ingest`).
+Baselines use the same index: dense only (global cosine top-k), BM25 only, and
+both fused by reciprocal rank; "project" is app.retrieval.Retriever.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from app.evaluation import EvalQuestion, first_hit_rank, load_questions
+from app.offline import enforce_offline
+from app.services import Services
+from app.settings import Settings
+from ingest.contract import Chunk
+
+Method = Callable[[str], list[Chunk]]
+
+
+def score(method: Method, questions: list[EvalQuestion]) -> tuple[float, float]:
+    ranks = [first_hit_rank(method(q.question)[:10], q.sources)
+             for q in questions if q.answerable]
+    recall5 = sum(1 for r in ranks if r and r <= 5) / len(ranks)
+    mrr = sum(1 / r for r in ranks if r) / len(ranks)
+    return recall5, mrr
+
+
+def baselines(services: Services) -> dict[str, Method]:
+    index, lexical, embedder = services.index, services.lexical, services.embedder
+
+    def dense(q: str) -> list[Chunk]:
+        return [h.chunk for h in index.query(embedder.embed_query(q), 10)]
+
+    def bm25(q: str) -> list[Chunk]:
+        ids = [i for i, _ in lexical.search(q, 10)]
+        found = index.fetch(ids)
+        return [found[i][0] for i in ids if i in found]
+
+    def rrf(q: str) -> list[Chunk]:
+        scores: dict[str, float] = {}
+        chunks: dict[str, Chunk] = {}
+        for ranked in (dense(q), bm25(q)):
+            for rank, c in enumerate(ranked):
+                scores[c.id] = scores.get(c.id, 0) + 1 / (61 + rank)
+                chunks[c.id] = c
+        return [chunks[i] for i in sorted(scores, key=lambda i: -scores[i])]
+
+    def project(q: str) -> list[Chunk]:
+        return [h.chunk for h in services.retriever.retrieve(q, k=10)]
+
+    return {"dense only (cosine)": dense, "BM25 only": bm25, "dense + BM25 (RRF)": rrf,
+            "project (hybrid)": project}
+
+
+def stage_latency(services: Services, questions: list[EvalQuestion], repeat: int) -> None:
+    """p50/p95 per stage of the project's retrieval, query embedding included."""
+    stages: dict[str, list[float]] = {"embed": [], "retrieve (all)": [], "evidence": []}
+    retriever, embedder = services.retriever, services.embedder
+    for _ in range(repeat):
+        for q in questions:
+            t0 = time.perf_counter()
+            embedder.embed_query(q.question)
+            t1 = time.perf_counter()
+            hits = retriever.retrieve(q.question)
+            t2 = time.perf_counter()
+            retriever.is_answerable(q.question, hits)
+            t3 = time.perf_counter()
+            stages["embed"].append(t1 - t0)
+            stages["retrieve (all)"].append(t2 - t1)
+            stages["evidence"].append(t3 - t2)
+    for name, values in stages.items():
+        values.sort()
+        p95 = values[int(0.95 * (len(values) - 1))]
+        print(f"  {name:<16} p50 {statistics.median(values) * 1000:7.1f} ms   "
+              f"p95 {p95 * 1000:7.1f} ms")
+
+
+def main() -> None:
+    enforce_offline()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    services = Services(Settings(data_dir=args.data_dir))
+    questions = load_questions(args.questions)
+    services.ingestor.sync_lexical()
+    print(f"index: {services.index.count()} chunks; "
+          f"{sum(q.answerable for q in questions)} answerable questions\n")
+    print(f"{'method':<24}{'recall@5':>10}{'MRR@10':>10}")
+    for name, method in baselines(services).items():
+        recall5, mrr = score(method, questions)
+        print(f"{name:<24}{recall5:>10.3f}{mrr:>10.3f}")
+    print("\nlatency of the project's retrieval (2 cores):")
+    stage_latency(services, questions, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
