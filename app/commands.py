@@ -200,28 +200,45 @@ def cmd_ui(services: Services, block: bool = True) -> None:
     launch_ui(demo, ui.host, ui.port, ui.concurrency, block=block)
 
 
-def cmd_up(services: Services) -> int:
-    """The main job: model folder, sample index, vLLM and UI, in that order."""
-    settings = services.settings
-    profile = settings.serving.active_profile()
-    if profile.device == "cpu":
-        cmd_models(services)
-    verify_checksums(profile.model_dir)
-    server = VllmServer(settings.serving, log_path=settings.data_dir / "vllm.log")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    server.start()
+def _running_server(services: Services) -> bool:
+    """Is our model already served at the first configured URL?"""
+    from serving.errors import ModelServerUnavailable
+
     try:
+        services.client.served_model()
+    except ModelServerUnavailable:
+        return False
+    return True
+
+
+def cmd_up(services: Services) -> int:
+    """The main job: model folder, sample index, vLLM and UI, in that order.
+
+    A model server that already answers at serving.base_urls[0] is reused.
+    """
+    settings = services.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server: VllmServer | None = None
+    if not _running_server(services):
+        profile = settings.serving.active_profile()
+        if profile.device == "cpu":
+            cmd_models(services)
+        server = VllmServer(settings.serving, log_path=settings.data_dir / "vllm.log")
+        server.start()
         console.print(f"starting vLLM ({profile.served_model_name}); log: "
                       f"{settings.data_dir / 'vllm.log'}")
+    try:
         report = services.ingestor.ingest([settings.samples_dir])
         console.print(_summary(report, 0.0))
-        with console.status("waiting for vLLM to become ready…"):
-            seconds = server.wait_ready()
-        console.print(f"vLLM ready in {seconds:.0f} s at {server.base_url}")
+        if server is not None:
+            with console.status("waiting for vLLM to become ready…"):
+                seconds = server.wait_ready()
+            console.print(f"vLLM ready in {seconds:.0f} s at {server.base_url}")
         services.client.served_model()
         cmd_ui(services)
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
     return 0
 
 

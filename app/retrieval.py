@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ingest.contract import DocType, MetaKey
+from ingest.contract import DocType
 from ingest.embedding import Embedder
 from ingest.index import ChunkIndex, ScoredChunk
 from ingest.lexical import LexicalIndex
@@ -47,7 +47,7 @@ class Retriever:
         # One ranked list per document type and method: thousands of one-line work
         # orders would otherwise crowd manual pages out of every short question.
         for doc_type in DocType:
-            dense = self._index.query(vector, n, where={MetaKey.DOC_TYPE.value: str(doc_type)})
+            dense = self._index.query(vector, n, doc_type)
             for rank, hit in enumerate(dense):
                 fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
                 known[hit.chunk.id] = hit

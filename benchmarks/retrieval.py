@@ -19,7 +19,7 @@ from app.evaluation import EvalQuestion, first_hit_rank, load_questions
 from app.offline import enforce_offline
 from app.services import Services
 from app.settings import Settings
-from ingest.contract import Chunk
+from ingest.contract import Chunk, DocType
 
 Method = Callable[[str], list[Chunk]]
 
@@ -36,7 +36,9 @@ def baselines(services: Services) -> dict[str, Method]:
     index, lexical, embedder = services.index, services.lexical, services.embedder
 
     def dense(q: str) -> list[Chunk]:
-        return [h.chunk for h in index.query(embedder.embed_query(q), 10)]
+        vector = embedder.embed_query(q)
+        hits = [h for t in DocType for h in index.query(vector, 10, t)]
+        return [h.chunk for h in sorted(hits, key=lambda h: -h.similarity)[:10]]
 
     def bm25(q: str) -> list[Chunk]:
         ids = [i for i, _ in lexical.search(q, 10)]

@@ -1,4 +1,4 @@
-"""Browser tier: the real `plantops ui` process, driven by Debian's headless Chromium."""
+"""Browser tier: the real `plantops up` process, driven by Debian's headless Chromium."""
 
 from __future__ import annotations
 
@@ -21,16 +21,17 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @pytest.fixture(scope="session")
-def ui_url(sample_services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def ui_url(vllm_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`plantops up`, the main job, on a fresh data folder: it indexes the samples itself
+    and reuses the session's vLLM, which already answers at the configured URL."""
     port = free_port()
-    settings = sample_services.settings
     env = {**os.environ,
-           "PLANTOPS_DATA_DIR": str(settings.data_dir),
-           "PLANTOPS_SERVING__BASE_URLS": json.dumps(settings.serving.base_urls),
+           "PLANTOPS_DATA_DIR": str(tmp_path_factory.mktemp("up-data")),
+           "PLANTOPS_SERVING__BASE_URLS": json.dumps([vllm_server.base_url]),
            "PLANTOPS_UI__PORT": str(port)}
     log = tmp_path_factory.mktemp("ui") / "ui.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/plantops"), "ui"], env=env, cwd=ROOT,
+        proc = subprocess.Popen([str(ROOT / ".venv/bin/plantops"), "up"], env=env, cwd=ROOT,
                                 stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
