@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,8 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """`kill`, systemd and compose stop with SIGTERM: exit normally so that cleanup
+    (stopping the vLLM process `plantops up` started) runs."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     enforce_offline()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = _parser().parse_args(argv)
     if args.config:
         os.environ["PLANTOPS_CONFIG"] = str(args.config)

@@ -228,8 +228,9 @@ def cmd_up(services: Services) -> int:
         console.print(f"starting vLLM ({profile.served_model_name}); log: "
                       f"{settings.data_dir / 'vllm.log'}")
     try:
+        started = time.monotonic()
         report = services.ingestor.ingest([settings.samples_dir])
-        console.print(_summary(report, 0.0))
+        console.print(_summary(report, time.monotonic() - started))
         if server is not None:
             with console.status("waiting for vLLM to become ready…"):
                 seconds = server.wait_ready()
