@@ -20,6 +20,7 @@ run: setup  ## set up, index the samples, start vLLM (CPU) and the UI on 127.0.0
 	$(PLANTOPS) up
 
 test: setup-test  ## set up and run every test tier, offline
+	$(VENV)/bin/ruff check app ingest serving tests benchmarks
 	$(OFFLINE) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed $(VLLM_VENV)/.installed models

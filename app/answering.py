@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ingest.contract import Chunk
-from ingest.index import ScoredChunk
 from langchain_core.prompts import ChatPromptTemplate
-from serving.client import ChatMessage, ModelClient
-from serving.errors import ModelServerUnavailable, StreamInterrupted
 
 from app.retrieval import Retriever
+from ingest.contract import Chunk
+from ingest.index import ScoredChunk
+from serving.client import ChatMessage, ModelClient
+from serving.errors import ModelServerUnavailable, StreamInterrupted
 
 NOT_FOUND = "Not found in the documents."
 
@@ -89,6 +89,19 @@ class Assistant:
         self._retriever = retriever
         self._client = client
 
+    def _fit_prompt(self, question: str,
+                    citations: list[Citation]) -> tuple[list[ChatMessage], list[Citation]]:
+        """Drop the least relevant passages until the prompt fits the model's context
+        (counted with the model's own tokenizer; ~3 characters a token if unreachable)."""
+        while True:
+            messages = build_messages(question, citations)
+            tokens = self._client.count_prompt_tokens(messages)
+            if tokens is None:
+                tokens = sum(len(m.content) for m in messages) // 3
+            if tokens <= self._client.prompt_budget or len(citations) <= 1:
+                return messages, citations
+            citations = citations[:-1]
+
     def answer(self, question: str) -> Iterator[AnswerUpdate]:
         started = time.monotonic()
         hits: list[ScoredChunk] = self._retriever.retrieve(question)
@@ -99,10 +112,11 @@ class Assistant:
                                "No passage in the documents is close enough to this question. "
                                "The closest passages are listed below.", timings)
             return
+        messages, citations = self._fit_prompt(question, citations)
         yield AnswerUpdate("", citations, AnswerStatus.STREAMING, timings_s=dict(timings))
         text = ""
         try:
-            for piece in self._client.stream(build_messages(question, citations)):
+            for piece in self._client.stream(messages):
                 if not text:
                     timings["first_token"] = time.monotonic() - started
                 text += piece

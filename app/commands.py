@@ -9,7 +9,6 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from ingest.pipeline import FileResult, IngestReport, Outcome
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,13 +21,14 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
-from serving.launch import VllmServer, vllm_command
-from serving.models import prepare_smollm2, verify_checksums
 
 from app.answering import AnswerStatus
 from app.rendering import render_sources
 from app.services import Services
 from app.settings import Settings
+from ingest.pipeline import FileResult, IngestReport, Outcome
+from serving.launch import VllmServer, vllm_command
+from serving.models import prepare_smollm2
 
 console = Console(stderr=True)
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.contract import Chunk
-
 from app.answering import AnswerStatus, Assistant
 from app.retrieval import Retriever
+from ingest.contract import Chunk
 
 
 @dataclass(frozen=True)
@@ -124,10 +123,7 @@ def score_answers(questions: list[EvalQuestion], assistant: Assistant) -> dict[s
     """Generate answers with the configured LLM; score contents and citations."""
     contains, cited_gold, abstained_right = [], [], []
     for q in questions:
-        final = None
-        for final in assistant.answer(q.question):
-            pass
-        assert final is not None
+        *_, final = assistant.answer(q.question)
         if not q.answerable:
             abstained_right.append(final.status is AnswerStatus.ABSTAINED
                                    or "not found in the documents" in final.text.lower())

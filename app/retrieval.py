@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from app.settings import RetrievalSettings
 from ingest.contract import DocType
 from ingest.embedding import Embedder
 from ingest.index import ChunkIndex, ScoredChunk
 from ingest.lexical import LexicalIndex
 from ingest.tags import all_codes, tags_in_query
-
-from app.settings import RetrievalSettings
 
 _RRF_K = 60
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from app.answering import Assistant
+from app.retrieval import Retriever
+from app.settings import Settings
 from ingest.embedding import Embedder
 from ingest.index import ChunkIndex
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest
 from ingest.pipeline import Ingestor
 from serving.client import ModelClient
-
-from app.answering import Assistant
-from app.retrieval import Retriever
-from app.settings import Settings
 
 
 @dataclass

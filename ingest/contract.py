@@ -79,7 +79,7 @@ class Chunk:
 
     @property
     def title(self) -> str:
-        """A readable document title from the file name: grbl_alarm_codes.pdf -> grbl alarm codes."""
+        """A readable title from the file name: grbl_alarm_codes.pdf -> grbl alarm codes."""
         return self.file.rsplit(".", 1)[0].replace("_", " ").replace("-", " ")
 
     def indexed_text(self) -> str:

@@ -28,10 +28,12 @@ from ingest.tags import all_codes, tags_in_query
 # Bump when what is stored changes: ingest then rebuilds older indexes.
 FORMAT = "3"
 _WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from has have how i if in is it its me my no "
-    "not of on or should so than that the their then there these this to was what when where "
-    "which who why will with you your".split())
+_STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has",
+    "have", "how", "i", "if", "in", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or",
+    "should", "so", "than", "that", "the", "their", "then", "there", "these", "this", "to",
+    "was", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your",
+})
 
 
 def _words(text: str) -> list[str]:

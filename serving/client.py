@@ -1,10 +1,10 @@
 """The one client that talks to the model servers (OpenAI-compatible API).
 
 Requests go to the healthy replica with the fewest requests in flight. A
-replica that fails is marked down for ``_DOWN_FOR_S`` seconds; a request that
-fails before its first token is retried once on another replica. After the
-first token there is no retry: the caller gets ``StreamInterrupted`` and must
-label what it showed as incomplete.
+replica that fails is marked down, and a background thread probes its /health
+until it answers again; a request that fails before its first token is retried
+once on another replica. After the first token there is no retry: the caller
+gets ``StreamInterrupted`` and must label what it showed as incomplete.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from serving.errors import ModelServerUnavailable, StreamInterrupted
 from serving.settings import ServingSettings
 
 Role = Literal["system", "user", "assistant"]
-_DOWN_FOR_S = 10.0
+_PROBE_EVERY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,14 @@ class _Replica:
     base_url: str
     llm: ChatOpenAI
     in_flight: int = 0
-    down_until: float = 0.0
+    down_since: float | None = None  # None: up
 
-    def is_up(self, now: float) -> bool:
-        return now >= self.down_until
+    @property
+    def root(self) -> str:
+        return self.base_url.rstrip("/").removesuffix("/v1")
+
+    def is_up(self) -> bool:
+        return self.down_since is None
 
 
 class ModelClient:
@@ -60,12 +64,15 @@ class ModelClient:
                                      streaming=True))
             for url in settings.base_urls]
         self._lock = threading.Lock()
+        self._prober: threading.Thread | None = None
+        self._headers = {"Authorization": f"Bearer {settings.api_key}"}
+        self.prompt_budget = (settings.active_profile().max_model_len
+                              - settings.max_answer_tokens)
 
     def _pick(self, exclude: set[str]) -> _Replica | None:
         with self._lock:
-            now = time.monotonic()
             candidates = [r for r in self._replicas if r.base_url not in exclude]
-            up = [r for r in candidates if r.is_up(now)] or candidates  # all down: try anyway
+            up = [r for r in candidates if r.is_up()] or candidates  # all down: try anyway
             if not up:
                 return None
             replica = min(up, key=lambda r: r.in_flight)
@@ -76,7 +83,51 @@ class ModelClient:
         with self._lock:
             replica.in_flight -= 1
             if failed:
-                replica.down_until = time.monotonic() + _DOWN_FOR_S
+                replica.down_since = time.monotonic()
+                if self._prober is None or not self._prober.is_alive():
+                    self._prober = threading.Thread(target=self._probe_down_replicas,
+                                                    name="replica-prober", daemon=True)
+                    self._prober.start()
+            else:
+                replica.down_since = None
+
+    def _probe_down_replicas(self) -> None:
+        """Mark replicas up again as soon as their /health answers; exit when all are up."""
+        while True:
+            with self._lock:
+                down = [r for r in self._replicas if not r.is_up()]
+            if not down:
+                return
+            for replica in down:
+                try:
+                    healthy = httpx.get(replica.root + "/health",
+                                        timeout=self.settings.connect_timeout_s).status_code == 200
+                except httpx.HTTPError:
+                    healthy = False
+                if healthy:
+                    with self._lock:
+                        replica.down_since = None
+            time.sleep(_PROBE_EVERY_S)
+
+    def replica_status(self) -> dict[str, bool]:
+        """base URL -> up, as this client currently believes."""
+        with self._lock:
+            return {r.base_url: r.is_up() for r in self._replicas}
+
+    def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int | None:
+        """Prompt length by the served model's own tokenizer (vLLM /tokenize), or None
+        when no replica answers."""
+        body = {"model": self.model_name, "add_generation_prompt": True,
+                "messages": [{"role": m.role, "content": m.content} for m in messages]}
+        for replica in sorted(self._replicas, key=lambda r: not r.is_up()):
+            try:
+                response = httpx.post(replica.root + "/tokenize", json=body, headers=self._headers,
+                                      timeout=self.settings.connect_timeout_s)
+                response.raise_for_status()
+                return int(response.json()["count"])
+            except (httpx.HTTPError, ValueError, KeyError):
+                continue
+        return None
 
     def stream(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
         """Yield answer text pieces; raise ModelServerUnavailable or StreamInterrupted."""
@@ -114,9 +165,9 @@ class ModelClient:
     def served_model(self, base_url: str | None = None) -> dict[str, object]:
         """What /v1/models reports for our model, or raise ModelServerUnavailable."""
         url = (base_url or self._replicas[0].base_url).rstrip("/") + "/models"
-        headers = {"Authorization": f"Bearer {self.settings.api_key}"}
         try:
-            data = httpx.get(url, headers=headers, timeout=self.settings.connect_timeout_s).json()
+            data = httpx.get(url, headers=self._headers,
+                             timeout=self.settings.connect_timeout_s).json()
         except (httpx.HTTPError, ValueError) as exc:
             raise ModelServerUnavailable(f"cannot read {url} ({exc})") from exc
         for model in data.get("data", []):

@@ -6,8 +6,7 @@ from pathlib import Path
 from app.answering import AnswerStatus
 from app.settings import RetrievalSettings
 from serving.settings import ServingSettings
-
-from tests.conftest import free_port, make_services, make_settings
+from tests.conftest import free_port, make_services
 
 
 def test_streamed_answer_cites_the_right_page(sample_services) -> None:  # type: ignore[no-untyped-def]

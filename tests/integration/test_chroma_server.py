@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ingest.settings import IndexSettings, IngestSettings
 
+from ingest.settings import IndexSettings, IngestSettings
 from tests.conftest import ROOT, SAMPLES, free_port, make_services, make_settings
 
 

@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 from app.evaluation import evaluate, load_questions
-
 from tests import factories
 from tests.conftest import make_services, make_settings
 

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
+
 from ingest.errors import EmbeddingModelMismatchError
 from ingest.index import ChunkIndex
 from ingest.pipeline import Outcome
 from ingest.settings import ChunkingSettings, IndexSettings, IngestSettings
-
 from tests import factories
 from tests.conftest import ROOT, SAMPLES, make_services, make_settings
 
@@ -40,7 +40,8 @@ def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(
     (docs / "notes.md").write_text("# Pumps\nPrime before start.\n")
     (docs / "wo.csv").write_text("work_order_id,description\nWO-1,REPL SEAL P101A\n")
     factories.encrypted_pdf(docs / "locked.pdf", good, user_password="pw")
-    factories.truncated(docs / "broken.pdf", factories.text_pdf(tmp_path / "x.pdf", ["x" * 3000] * 4))
+    whole = factories.text_pdf(tmp_path / "x.pdf", ["x" * 3000] * 4)
+    factories.truncated(docs / "broken.pdf", whole)
     (docs / "empty.pdf").write_bytes(b"")
     factories.image_only_pdf(docs / "scan.pdf", tmp_path)
     (docs / "huge.md").write_text("y" * 1_200_000)

@@ -8,8 +8,8 @@ internet; this test states it and checks that the namespace really is empty.
 from pathlib import Path
 
 import pytest
-from app.answering import AnswerStatus
 
+from app.answering import AnswerStatus
 from tests.conftest import ON_CI, SAMPLES, make_services, make_settings
 
 

@@ -1,13 +1,13 @@
 from pathlib import Path
 
 from app.settings_doc import render
-
 from tests.conftest import ROOT
 
 
 def test_configuration_page_matches_the_settings_model() -> None:
     committed = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    assert committed == render(), "run: .venv/bin/python -m app.settings_doc > docs/configuration.md"
+    regenerate = ".venv/bin/python -m app.settings_doc > docs/configuration.md"
+    assert committed == render(), f"run: {regenerate}"
 
 
 def test_every_setting_has_a_description() -> None:

@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from app.evaluation import first_hit_rank, is_hit, load_questions
 from ingest.contract import Chunk, DocType
 from ingest.tags import all_codes, tags_in_query

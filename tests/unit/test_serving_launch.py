@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from serving.errors import ModelFolderError
 from serving.launch import vllm_command, vllm_environment
 from serving.models import verify_checksums, write_checksums

@@ -1,11 +1,11 @@
 from pathlib import Path
 
 import pytest
+
 from ingest.chunking import make_splitter, split_into_chunks
 from ingest.contract import Chunk, DocType, MetaKey, chunk_id
 from ingest.errors import SourceError
 from ingest.sources import read_units
-
 from tests import factories
 
 LONG = ("Check the limit switch wiring and the max travel setting. " * 40).strip()
