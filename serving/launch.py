@@ -38,7 +38,6 @@ def vllm_command(settings: ServingSettings, profile: ModelProfile, port: int) ->
         "--max-model-len", str(profile.max_model_len),
         "--max-num-seqs", str(profile.max_num_seqs),
         "--dtype", profile.dtype,
-        "--disable-log-stats",
     ]
     if profile.device != "cpu":
         cmd += ["--tensor-parallel-size", str(profile.tensor_parallel_size),

@@ -1,0 +1,83 @@
+"""Two real vLLM replicas: spreading, a replica killed mid-answer, and its return."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.answering import AnswerStatus
+from serving.client import ChatMessage, ModelClient
+from serving.launch import VllmServer
+from serving.settings import ServingSettings
+from tests.conftest import ROOT, free_port, make_services, make_settings
+
+
+def finished_requests(server: VllmServer) -> float:
+    """vLLM's own count of finished requests (Prometheus /metrics)."""
+    text = httpx.get(server.base_url.removesuffix("/v1") + "/metrics", timeout=5).text
+    return sum(float(m) for m in re.findall(r"^vllm:request_success_total\{.*\} (\S+)$", text,
+                                             re.MULTILINE))
+
+
+@pytest.fixture(scope="module")
+def second_replica(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    settings = ServingSettings(vllm_python=ROOT / ".venv-vllm/bin/python")
+    settings.profiles["cpu-small"].model_dir = model_dir
+    server = VllmServer(settings, port=free_port(),
+                        log_path=tmp_path_factory.mktemp("vllm2") / "vllm.log")
+    server.start()
+    server.wait_ready()
+    yield server
+    server.stop()
+
+
+def test_requests_spread_over_both_replicas(vllm_server, second_replica) -> None:  # type: ignore[no-untyped-def]
+    client = ModelClient(ServingSettings(base_urls=[vllm_server.base_url,
+                                                    second_replica.base_url],
+                                         max_answer_tokens=24))
+    before = [finished_requests(s) for s in (vllm_server, second_replica)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: "".join(client.stream([ChatMessage("user", f"Count to {i}")])),
+                      range(4)))
+    after = [finished_requests(s) for s in (vllm_server, second_replica)]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [2, 2]
+
+
+def test_replica_killed_mid_answer_then_restarted(vllm_server, second_replica,
+                                                  sample_services) -> None:  # type: ignore[no-untyped-def]
+    # The killed replica is listed first, so an idle client sends the answer there.
+    serving = ServingSettings(base_urls=[second_replica.base_url, vllm_server.base_url])
+    services = make_services(make_settings(sample_services.settings.data_dir, serving=serving),
+                             sample_services.embedder)
+    updates = services.assistant.answer("Homing fails with ALARM 9. What should I check?")
+    for update in updates:
+        if update.text:
+            second_replica.stop(signal.SIGKILL)
+            break
+    final = list(updates)[-1]
+    assert final.status is AnswerStatus.INCOMPLETE and final.text
+    assert "incomplete" in final.notice
+
+    served_before = finished_requests(vllm_server)
+    after_kill = list(services.assistant.answer("What does ALARM 9 mean?"))[-1]
+    assert after_kill.status is AnswerStatus.COMPLETE
+    assert finished_requests(vllm_server) == served_before + 1
+    assert services.client.replica_status()[second_replica.base_url] is False
+
+    second_replica.start()
+    second_replica.wait_ready()
+    deadline = time.monotonic() + 30
+    while not services.client.replica_status()[second_replica.base_url]:
+        assert time.monotonic() < deadline, "the background probe never marked it up"
+        time.sleep(0.5)
+    served = finished_requests(second_replica)
+    assert list(services.assistant.answer("What does ALARM 9 mean?"))[-1].status \
+        is AnswerStatus.COMPLETE
+    assert finished_requests(second_replica) == served + 1
