@@ -172,6 +172,13 @@ class ModelClient:
             raise ModelServerUnavailable(f"cannot read {url} ({exc})") from exc
         for model in data.get("data", []):
             if model.get("id") == self.model_name:
+                expected = self.settings.active_profile().max_model_len
+                if model.get("max_model_len") != expected:
+                    raise ModelServerUnavailable(
+                        f"{url} serves {self.model_name} with max_model_len "
+                        f"{model.get('max_model_len')}, but profile {self.settings.profile!r} "
+                        f"expects {expected}: align the profile's max_model_len with the "
+                        "server's --max-model-len")
                 return dict(model)
         served = [m.get("id") for m in data.get("data", [])]
         raise ModelServerUnavailable(

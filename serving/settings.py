@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
 
 
 class ModelProfile(BaseModel):
@@ -64,6 +66,27 @@ class ServingSettings(BaseModel):
                                      description="Max wait for vLLM to report healthy.")
     max_answer_tokens: int = Field(default=256, ge=16, description="Max tokens per answer.")
     temperature: float = Field(default=0.0, ge=0, description="Sampling temperature.")
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _normalise_name(cls, value: Any) -> Any:
+        return value.replace("_", "-") if isinstance(value, str) else value
+
+    @field_validator("profiles", mode="before")
+    @classmethod
+    def _merge_onto_defaults(cls, value: Any) -> Any:
+        """A profile given in the environment or TOML changes only the fields it names;
+        ``cpu_small`` (environment variables cannot hold '-') means ``cpu-small``."""
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, dict[str, Any]] = {
+            name: profile.model_dump() for name, profile in default_profiles().items()}
+        for name, fields in value.items():
+            if isinstance(fields, ModelProfile):
+                fields = fields.model_dump(exclude_unset=True)
+            key = name.replace("_", "-")
+            merged[key] = {**merged.get(key, {}), **fields}
+        return merged
 
     def active_profile(self) -> ModelProfile:
         try:

@@ -47,3 +47,13 @@ def test_unknown_setting_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("PLANTOPS_CONFIG", str(cfg))
     with pytest.raises(ValueError, match="data_dri"):
         Settings()
+
+
+def test_one_profile_field_can_be_overridden_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANTOPS_SERVING__PROFILES__CPU_SMALL__MODEL_DIR", "/srv/models/smol")
+    monkeypatch.setenv("PLANTOPS_SERVING__PROFILE", "cpu_small")
+    s = Settings()
+    profile = s.serving.active_profile()
+    assert str(profile.model_dir) == "/srv/models/smol"
+    assert profile.served_model_name == "smollm2-135m-instruct"  # the rest stays
+    assert set(s.serving.profiles) == {"cpu-small", "gpu-8b", "gpu-70b-tp4"}

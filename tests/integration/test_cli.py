@@ -1,0 +1,59 @@
+"""The `plantops` command as an admin runs it: exit codes and messages."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests import factories
+from tests.conftest import ROOT, SAMPLES
+
+PLANTOPS = str(ROOT / ".venv/bin/plantops")
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PLANTOPS, *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_ingest_report_stats_and_remove(tmp_path: Path) -> None:
+    bad = factories.truncated(tmp_path / "broken.pdf",
+                              factories.text_pdf(tmp_path / "x.pdf", ["text " * 600] * 3))
+    data = str(tmp_path / "data")
+    result = run("--data-dir", data, "ingest", str(SAMPLES), str(bad),
+                 "--report", str(tmp_path / "r.json"))
+    assert result.returncode == 3, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    failed = [f for f in report["files"] if f["outcome"] == "failed"]
+    assert [f["file"] for f in failed] == ["broken.pdf"]
+
+    stats = json.loads(run("--data-dir", data, "index", "stats", "--json").stdout)
+    assert stats["documents"] == 2 and stats["chunks"] > 200
+
+    assert run("--data-dir", data, "index", "remove", "grbl_alarm_and_error_codes.pdf"
+               ).returncode == 0
+    after = json.loads(run("--data-dir", data, "index", "stats", "--json").stdout)
+    assert after["documents"] == 1 and after["chunks"] < stats["chunks"]
+    missing = run("--data-dir", data, "index", "remove", "nope.pdf")
+    assert missing.returncode == 1 and "not in the index" in missing.stderr
+
+
+def test_serve_refuses_a_wrong_or_tampered_model_folder(tmp_path: Path, model_dir: Path) -> None:
+    wrong = run("serve", env={"PLANTOPS_SERVING__PROFILES__CPU_SMALL__MODEL_DIR": "/nonexistent"})
+    assert wrong.returncode == 1
+    assert "/nonexistent does not exist" in wrong.stderr and "models prepare" in wrong.stderr
+
+    tampered = tmp_path / "model"
+    tampered.mkdir()
+    for f in model_dir.iterdir():
+        (tampered / f.name).symlink_to(f)
+    (tampered / "config.json").unlink()
+    (tampered / "config.json").write_text("{}")
+    result = run("serve", env={"PLANTOPS_SERVING__PROFILES__CPU_SMALL__MODEL_DIR": str(tampered)})
+    assert result.returncode == 1 and "config.json does not match its checksum" in result.stderr
+
+
+def test_dry_run_prints_the_exact_vllm_command() -> None:
+    result = run("serve", "--profile", "gpu-70b-tp4", "--dry-run")
+    assert result.returncode == 0
+    assert "--tensor-parallel-size 4" in result.stdout and "--quantization awq" in result.stdout
