@@ -1,0 +1,73 @@
+"""Ingest throughput vs. raw embedding of the same chunks, and re-ingest speed.
+
+    .venv/bin/python -m benchmarks.ingest PATH... [--data-dir DIR]
+
+One run: (1) parse + chunk every file and embed the chunks with the model alone
+(the floor: embedding is the limit on CPU); (2) ingest the same files into a
+fresh index end to end; (3) ingest them again unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from app.offline import enforce_offline
+from app.services import Services
+from app.settings import Settings
+from ingest.chunking import make_splitter, split_into_chunks
+from ingest.pipeline import discover_files, file_sha256
+from ingest.sources import doc_type_for, read_units
+
+
+def main() -> None:
+    enforce_offline()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--data-dir", type=Path)
+    args = parser.parse_args()
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="plantops-bench-"))
+    services = Services(Settings(data_dir=data_dir))
+    settings = services.settings.ingest
+    splitter = make_splitter(settings.chunking.chunk_size_chars,
+                             settings.chunking.chunk_overlap_chars)
+    files = discover_files(args.paths)
+    chunks = []
+    for path in files:
+        try:
+            chunks += split_into_chunks(read_units(path), file=path.name,
+                                        file_sha256=file_sha256(path),
+                                        doc_type=doc_type_for(path), splitter=splitter)
+        except Exception as exc:  # the benchmark measures what ingest would index
+            print(f"  skipped {path.name}: {exc}")
+    embedder = services.embedder
+    embedder.embed(["warm up"])
+    started = time.perf_counter()
+    step = embedder.batch_size
+    for i in range(0, len(chunks), step):
+        embedder.embed([c.indexed_text() for c in chunks[i:i + step]])
+    raw = len(chunks) / (time.perf_counter() - started)
+
+    started = time.perf_counter()
+    report = services.ingestor.ingest(files)
+    first_s = time.perf_counter() - started
+    indexed = sum(r.chunks for r in report.results)
+    started = time.perf_counter()
+    services.ingestor.ingest(files)
+    again_s = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(f"files {len(files)}, chunks {indexed} (batch size {step}, {embedder.model_id})")
+    print(f"raw embedding           {raw:8.1f} chunks/s")
+    print(f"end-to-end ingest       {indexed / first_s:8.1f} chunks/s  ({first_s:.1f} s)")
+    print(f"ratio ingest/raw        {indexed / first_s / raw:8.3f}   (target >= 0.8)")
+    print(f"re-ingest unchanged     {again_s:8.2f} s  -> {first_s / again_s:.0f}x faster "
+          "(target >= 50x)")
+    print(f"peak RSS of this process {peak_mb:7.0f} MB (includes the raw-embedding pass)")
+
+
+if __name__ == "__main__":
+    main()
