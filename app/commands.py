@@ -195,6 +195,7 @@ def cmd_ui(services: Services, block: bool = True) -> None:
     from app.ui import build_ui, launch_ui
 
     ui = services.settings.ui
+    services.ingestor.sync_lexical()  # BM25 may lag the index (another host ingested)
     demo = build_ui(services.assistant, _status_line(services))
     console.print(f"PlantOps Assistant UI: http://{ui.host}:{ui.port}/")
     launch_ui(demo, ui.host, ui.port, ui.concurrency, block=block)
