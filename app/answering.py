@@ -15,6 +15,7 @@ from enum import StrEnum
 from langchain_core.prompts import ChatPromptTemplate
 
 from app.retrieval import Retriever
+from app.safety import SafetyNotice, find_notices
 from ingest.contract import Chunk
 from ingest.index import ScoredChunk
 from serving.client import ChatMessage, ModelClient
@@ -73,6 +74,7 @@ class AnswerUpdate:
     status: AnswerStatus
     notice: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
+    safety: list[SafetyNotice] = field(default_factory=list)
 
 
 def format_passages(citations: list[Citation]) -> str:
@@ -113,22 +115,26 @@ class Assistant:
                                "The closest passages are listed below.", timings)
             return
         messages, citations = self._fit_prompt(question, citations)
-        yield AnswerUpdate("", citations, AnswerStatus.STREAMING, timings_s=dict(timings))
+        safety = find_notices([(c.number, c.chunk.text) for c in citations])
+        yield AnswerUpdate("", citations, AnswerStatus.STREAMING, timings_s=dict(timings),
+                           safety=safety)
         text = ""
         try:
             for piece in self._client.stream(messages):
                 if not text:
                     timings["first_token"] = time.monotonic() - started
                 text += piece
-                yield AnswerUpdate(text, citations, AnswerStatus.STREAMING, timings_s=timings)
+                yield AnswerUpdate(text, citations, AnswerStatus.STREAMING, timings_s=timings,
+                                   safety=safety)
         except ModelServerUnavailable as exc:
             yield AnswerUpdate("", citations, AnswerStatus.MODEL_UNAVAILABLE,
                                f"The model server is unreachable ({exc}). Showing the relevant "
-                               "passages only.", timings)
+                               "passages only.", timings, safety)
             return
         except StreamInterrupted as exc:
             yield AnswerUpdate(text, citations, AnswerStatus.INCOMPLETE,
-                               f"The answer is incomplete: {exc}.", timings)
+                               f"The answer is incomplete: {exc}.", timings, safety)
             return
         timings["total"] = time.monotonic() - started
-        yield AnswerUpdate(text, citations, AnswerStatus.COMPLETE, timings_s=timings)
+        yield AnswerUpdate(text, citations, AnswerStatus.COMPLETE, timings_s=timings,
+                           safety=safety)

@@ -33,8 +33,16 @@ def render_sources(citations: list[Citation], with_excerpts: bool) -> str:
     return "\n".join(lines)
 
 
+def render_safety(update: AnswerUpdate) -> str:
+    if not update.safety:
+        return ""
+    lines = ["⚠️ **Safety notices in the cited documents** (verbatim):", ""]
+    lines += [f"> {escape_text(n.text)} \\[{n.citation_number}\\]" for n in update.safety]
+    return "\n".join(lines)
+
+
 def render_answer(update: AnswerUpdate) -> str:
-    parts = []
+    parts = [render_safety(update)]
     note = _STATUS_NOTE.get(update.status)
     if note:
         parts.append(f"{note} {escape_text(update.notice)}".strip())
