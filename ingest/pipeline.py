@@ -86,6 +86,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _describe(problems: list[str], shown: int = 3) -> str:
+    if not problems:
+        return ""
+    more = f" (+{len(problems) - shown} more)" if len(problems) > shown else ""
+    return f"{len(problems)} part(s) skipped: " + "; ".join(problems[:shown]) + more
+
+
 class Ingestor:
     """Keeps the index and its manifest in step with the source files."""
 
@@ -147,12 +154,14 @@ class Ingestor:
         entry = self._manifest.get(name)
         if entry and entry.sha256 == sha and entry.status is Status.DONE:
             return FileResult(name, Outcome.UNCHANGED, chunks=entry.chunks)
-        chunks = list(split_into_chunks(read_units(path), file=name, file_sha256=sha,
+        problems: list[str] = []
+        chunks = list(split_into_chunks(read_units(path, problems), file=name, file_sha256=sha,
                                         doc_type=doc_type_for(path), splitter=self._splitter))
         if not chunks:
             raise SourceError(name, "no text found (an image-only or scanned document?)")
+        warning = _describe(problems)
         if dry_run:
-            return FileResult(name, Outcome.INDEXED, chunks=len(chunks))
+            return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
         doc_type = str(chunks[0].doc_type)
         observer.file_started(name, len(chunks))
         self._manifest.begin(name, sha, doc_type)
@@ -160,7 +169,7 @@ class Ingestor:
         stale = set(self._index.ids_for_file(name)) - {c.id for c in chunks}
         self._index.delete_ids(sorted(stale))
         self._manifest.complete(name, sha, len(chunks), doc_type)
-        return FileResult(name, Outcome.INDEXED, chunks=len(chunks))
+        return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
 
     def _check_and_hash(self, path: Path) -> str:
         if not path.is_file():

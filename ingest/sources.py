@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 from pypdf import PdfReader
@@ -21,8 +23,9 @@ from ingest.errors import SourceError
 
 PDF_SUFFIXES = {".pdf"}
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".txt"}
-LOG_SUFFIXES = {".csv"}
-SUPPORTED_SUFFIXES = PDF_SUFFIXES | MARKDOWN_SUFFIXES | LOG_SUFFIXES
+DOCX_SUFFIXES = {".docx"}
+LOG_SUFFIXES = {".csv", ".xlsx", ".jsonl"}
+SUPPORTED_SUFFIXES = PDF_SUFFIXES | MARKDOWN_SUFFIXES | DOCX_SUFFIXES | LOG_SUFFIXES
 
 # Header names that identify a work order and its text in CMMS exports.
 _ID_HEADERS = ("work_order_id", "wo_id", "work_order", "wo", "id", "record_id", "order")
@@ -41,15 +44,26 @@ def doc_type_for(path: Path) -> DocType:
     return DocType.LOG if path.suffix.lower() in LOG_SUFFIXES else DocType.MANUAL
 
 
-def read_units(path: Path) -> Iterator[TextUnit]:
-    """Yield the text units of one file, or raise SourceError naming it."""
+def read_units(path: Path, problems: list[str] | None = None) -> Iterator[TextUnit]:
+    """Yield the text units of one file, or raise SourceError naming it.
+
+    Parts that cannot be read while the rest can (a malformed log row) are skipped
+    and described in ``problems``, so the admin learns of them.
+    """
+    problems = [] if problems is None else problems
     suffix = path.suffix.lower()
     if suffix in PDF_SUFFIXES:
         yield from _read_pdf(path)
     elif suffix in MARKDOWN_SUFFIXES:
         yield from _read_markdown(path)
-    elif suffix in LOG_SUFFIXES:
-        yield from _read_csv_log(path)
+    elif suffix in DOCX_SUFFIXES:
+        yield from _read_docx(path)
+    elif suffix == ".csv":
+        yield from _read_csv_log(path, problems)
+    elif suffix == ".xlsx":
+        yield from _read_xlsx_log(path, problems)
+    elif suffix == ".jsonl":
+        yield from _read_jsonl_log(path, problems)
     else:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise SourceError(path.name, f"unsupported file type {suffix or '(none)'}; "
@@ -126,22 +140,105 @@ def _read_markdown(path: Path) -> Iterator[TextUnit]:
             yield TextUnit(text=doc.page_content, section=heading or None)
 
 
+def _read_docx(path: Path) -> Iterator[TextUnit]:
+    import docx  # python-docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, ValueError, KeyError, OSError) as exc:
+        raise SourceError(path.name, f"not a readable Word document ({exc}); open and save it "
+                                     "again as .docx") from exc
+    headings: list[str] = []
+    lines: list[str] = []
+
+    def flush() -> Iterator[TextUnit]:
+        if any(line.strip() for line in lines):
+            yield TextUnit(text="\n".join(lines), section=" > ".join(headings) or None)
+        lines.clear()
+
+    for paragraph in document.paragraphs:
+        style = paragraph.style.name if paragraph.style is not None else ""
+        if style.startswith("Heading") and style[-1:].isdigit() and paragraph.text.strip():
+            yield from flush()
+            level = int(style[-1])
+            headings[level - 1:] = [paragraph.text.strip()]
+        lines.append(paragraph.text)
+    yield from flush()
+    for table in document.tables:
+        rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
+        if rows:
+            yield TextUnit(text="\n".join(rows), section="table")
+
+
 def _pick_column(headers: list[str], wanted: tuple[str, ...]) -> str | None:
-    normalised = {h.strip().lower().replace(" ", "_"): h for h in headers}
+    normalised = {str(h).strip().lower().replace(" ", "_"): h for h in headers if h is not None}
     return next((normalised[w] for w in wanted if w in normalised), None)
 
 
-def _read_csv_log(path: Path) -> Iterator[TextUnit]:
-    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
-    headers = reader.fieldnames or []
+def _records(file: str, headers: list[str], rows: Iterable[tuple[int, dict[str, Any] | None]],
+             problems: list[str]) -> Iterator[TextUnit]:
+    """Work-order records from rows keyed by header; other columns (asset, date, action…)
+    follow the description as `name: value` lines so they are searchable too."""
     id_col = _pick_column(headers, _ID_HEADERS)
     text_col = _pick_column(headers, _TEXT_HEADERS)
     if id_col is None or text_col is None:
-        raise SourceError(path.name, f"cannot find the work-order id and description columns "
-                                     f"among {headers}; rename them (e.g. work_order_id, "
-                                     "description)")
-    for row in reader:
-        record_id = (row.get(id_col) or "").strip()
-        text = (row.get(text_col) or "").strip()
-        if record_id and text:
-            yield TextUnit(text=text, record_id=record_id)
+        raise SourceError(file, f"cannot find the work-order id and description columns "
+                                f"among {headers}; rename them (e.g. work_order_id, "
+                                "description)")
+    for number, row in rows:
+        if row is None:
+            problems.append(f"row {number}: malformed, skipped")
+            continue
+        record_id = str(row.get(id_col) or "").strip()
+        text = str(row.get(text_col) or "").strip()
+        if not record_id or not text:
+            problems.append(f"row {number}: no id or description, skipped")
+            continue
+        extras = [f"{k}: {v}" for k, v in row.items()
+                  if k not in (id_col, text_col) and k and v not in (None, "")]
+        yield TextUnit(text="\n".join([text, *extras]), record_id=record_id)
+
+
+def _read_csv_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:
+    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    headers = list(reader.fieldnames or [])
+
+    def rows() -> Iterator[tuple[int, dict[str, Any] | None]]:
+        for row in reader:
+            broken = None in row or any(v is None for v in row.values())
+            yield reader.line_num, None if broken else row
+
+    yield from _records(path.name, headers, rows(), problems)
+
+
+def _read_jsonl_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:
+    parsed: list[tuple[int, dict[str, Any] | None]] = []
+    for number, line in enumerate(_read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            value = None
+        parsed.append((number, value if isinstance(value, dict) else None))
+    headers = sorted({k for _, row in parsed if row for k in row})
+    yield from _records(path.name, headers, parsed, problems)
+
+
+def _read_xlsx_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise SourceError(path.name, f"not a readable Excel workbook ({exc}); save it "
+                                     "again as .xlsx") from exc
+    try:
+        sheet_rows = workbook.active.iter_rows(values_only=True)
+        headers = [str(h) if h is not None else "" for h in next(sheet_rows, ())]
+        rows = ((n, dict(zip(headers, values, strict=False)))
+                for n, values in enumerate(sheet_rows, 2) if any(v is not None for v in values))
+        yield from _records(path.name, headers, rows, problems)
+    finally:
+        workbook.close()

@@ -38,7 +38,8 @@ def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(
     docs.mkdir()
     good = factories.text_pdf(docs / "pump_manual.pdf", ["Seal replacement for P-101A."] * 2)
     (docs / "notes.md").write_text("# Pumps\nPrime before start.\n")
-    (docs / "wo.csv").write_text("work_order_id,description\nWO-1,REPL SEAL P101A\n")
+    (docs / "wo.csv").write_text("work_order_id,description\nWO-1,REPL SEAL P101A\n"
+                                 "WO-2,BROKEN,ROW\n")
     factories.encrypted_pdf(docs / "locked.pdf", good, user_password="pw")
     whole = factories.text_pdf(tmp_path / "x.pdf", ["x" * 3000] * 4)
     factories.truncated(docs / "broken.pdf", whole)
@@ -54,6 +55,7 @@ def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(
     outcome = {r.file: r for r in report.results}
     assert {f for f, r in outcome.items() if r.outcome is Outcome.INDEXED} == {
         "pump_manual.pdf", "notes.md", "wo.csv"}
+    assert outcome["wo.csv"].reason == "1 part(s) skipped: row 3: malformed, skipped"
     assert "encrypted" in outcome["locked.pdf"].reason
     assert "not a readable PDF" in outcome["broken.pdf"].reason
     assert "empty" in outcome["empty.pdf"].reason

@@ -1,0 +1,56 @@
+"""DOCX manuals and XLSX/JSONL/CSV work-order exports, with broken rows reported."""
+
+import json
+from pathlib import Path
+
+import docx
+import openpyxl
+
+from ingest.sources import read_units
+
+
+def test_docx_headings_become_sections_and_tables_are_read(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_heading("Pump P-101A", level=1)
+    document.add_paragraph("General description.")
+    document.add_heading("Seal replacement", level=2)
+    document.add_paragraph("Isolate and drain before removing the seal.")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "Torque", "45 Nm"
+    path = tmp_path / "pump.docx"
+    document.save(str(path))
+    units = list(read_units(path))
+    seal = next(u for u in units if "drain" in u.text)
+    assert seal.section == "Pump P-101A > Seal replacement"
+    assert any("Torque | 45 Nm" in u.text for u in units)
+
+
+def test_xlsx_export_with_extra_columns(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["WO ID", "Asset", "Description", "Date"])
+    sheet.append(["WO-7", "P-101A", "Replace mechanical seal", "2026-03-01"])
+    sheet.append([None, None, None, None])
+    sheet.append(["WO-8", "CV-12", None, "2026-03-02"])
+    path = tmp_path / "cmms.xlsx"
+    workbook.save(str(path))
+    problems: list[str] = []
+    units = list(read_units(path, problems))
+    assert [u.record_id for u in units] == ["WO-7"]
+    assert "Replace mechanical seal" in units[0].text and "Asset: P-101A" in units[0].text
+    assert problems == ["row 4: no id or description, skipped"]
+
+
+def test_jsonl_and_csv_broken_rows_are_skipped_and_reported(tmp_path: Path) -> None:
+    jsonl = tmp_path / "wo.jsonl"
+    jsonl.write_text(json.dumps({"work_order_id": "A-1", "description": "REPL TYRE"}) + "\n"
+                     "{not json\n" + json.dumps({"work_order_id": "A-2", "description": "OIL"}))
+    problems: list[str] = []
+    assert [u.record_id for u in read_units(jsonl, problems)] == ["A-1", "A-2"]
+    assert problems == ["row 2: malformed, skipped"]
+
+    csv = tmp_path / "wo.csv"
+    csv.write_text("work_order_id,description\nA-1,REPL TYRE\nA-2,OIL,EXTRA,FIELDS\nA-3,SEAL\n")
+    problems = []
+    assert [u.record_id for u in read_units(csv, problems)] == ["A-1", "A-3"]
+    assert problems == ["row 3: malformed, skipped"]
