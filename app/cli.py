@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--answers", action="store_true", help="also generate and score answers")
 
+    sub.add_parser("doctor", help="check offline switches, models, index, model server, egress")
     sub.add_parser("ui", help="start the web UI (model server must be running)")
     up = sub.add_parser("up", help="prepare, index the samples, start vLLM and the UI")
     up.add_argument("--no-browser-hint", action="store_true", help=argparse.SUPPRESS)

@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import (
@@ -185,6 +186,17 @@ def cmd_eval(services: Services, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(services: Services) -> int:
+    from app.doctor import run_checks
+
+    checks = run_checks(services, guard_log_path(services.settings))
+    report = Console()  # the report is the output: stdout
+    for check in checks:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        report.print(f"{mark} [bold]{check.name}[/bold]: {check.detail}", highlight=False)
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def _status_line(services: Services) -> str:
     stats = index_stats(services)
     return (f"Index: **{stats['documents']}** documents, **{stats['chunks']}** chunks · "
@@ -244,8 +256,17 @@ def cmd_up(services: Services) -> int:
     return 0
 
 
+def guard_log_path(settings: Settings) -> Path:
+    return settings.data_dir / "egress-blocked.jsonl"
+
+
 def run(args: argparse.Namespace) -> int:
+    from app.egress import allowed_hosts_from_urls, install_egress_guard
+
     settings = Settings()
+    install_egress_guard(
+        allowed_hosts_from_urls([*settings.serving.base_urls, settings.ingest.index.chroma_url]),
+        guard_log_path(settings))
     services = Services(settings)
     match args.command:
         case "ingest":
@@ -260,6 +281,8 @@ def run(args: argparse.Namespace) -> int:
             return cmd_ask(services, args.question)
         case "eval":
             return cmd_eval(services, args)
+        case "doctor":
+            return cmd_doctor(services)
         case "ui":
             cmd_ui(services)
             return 0

@@ -57,3 +57,24 @@ def test_dry_run_prints_the_exact_vllm_command() -> None:
     result = run("serve", "--profile", "gpu-70b-tp4", "--dry-run")
     assert result.returncode == 0
     assert "--tensor-parallel-size 4" in result.stdout and "--quantization awq" in result.stdout
+
+
+def test_doctor_green_on_running_stack_then_reports_a_blocked_call(
+        tmp_path: Path, vllm_server) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    env = {"PLANTOPS_SERVING__BASE_URLS": json.dumps([vllm_server.base_url])}
+    assert run("--data-dir", str(data), "ingest", str(SAMPLES), env=env).returncode == 0
+    green = run("--data-dir", str(data), "doctor", env=env)
+    assert green.returncode == 0, green.stdout + green.stderr
+    assert "no blocked attempts" in green.stdout
+
+    # A deliberately added outbound call, made under the same guard the app installs.
+    call = ("import socket\nfrom pathlib import Path\n"
+            "from app.egress import install_egress_guard\n"
+            f"install_egress_guard(set(), Path({str(data / 'egress-blocked.jsonl')!r}))\n"
+            "try:\n    socket.create_connection(('192.0.2.10', 443), timeout=2)\n"
+            "except PermissionError:\n    pass\n")
+    subprocess.run([str(ROOT / ".venv/bin/python"), "-c", call], cwd=ROOT, check=True)
+    red = run("--data-dir", str(data), "doctor", env=env)
+    assert red.returncode == 1
+    assert "1 blocked attempt(s)" in red.stdout and "192.0.2.10" in red.stdout
