@@ -1,0 +1,60 @@
+"""compose.yaml: valid against the Compose Specification, and consistent with itself."""
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.conftest import ON_CI, ROOT, SHARED
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+
+
+def test_matches_the_compose_schema(compose: dict[str, Any]) -> None:
+    schema_file = SHARED / "schemas" / "compose-spec.json"
+    if not schema_file.exists():
+        if ON_CI:
+            pytest.fail(f"{schema_file} is missing: CI always has ../shared")
+        pytest.skip("../shared/schemas is absent")
+    validator = jsonschema.Draft7Validator(json.loads(schema_file.read_text(encoding="utf-8")))
+    validator.validate(compose)
+    broken = {**compose, "services": {**compose["services"],
+                                      "app": {**compose["services"]["app"], "portz": ["1:1"]}}}
+    assert not validator.is_valid(broken), "the schema must reject unknown service keys"
+
+
+def test_references_resolve(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        for network in service.get("networks", []):
+            assert network in compose["networks"], f"{name}: unknown network {network}"
+        for secret in service.get("secrets", []):
+            assert secret in compose["secrets"], f"{name}: unknown secret {secret}"
+        for volume in service.get("volumes", []):
+            if isinstance(volume, str) and not volume.startswith(("/", ".")):
+                assert volume.split(":")[0] in compose["volumes"], f"{name}: {volume}"
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            if rule.get("condition") == "service_healthy":
+                assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
+
+
+def test_no_egress_and_only_the_app_is_published(compose: dict[str, Any]) -> None:
+    assert compose["networks"]["backend"]["internal"] is True
+    services = compose["services"]
+    assert [n for n, s in services.items() if s.get("ports")] == ["app"]
+    for name in ("vllm", "chroma", "ingest"):
+        assert services[name]["networks"] == ["backend"], name
+    for name in ("vllm", "chroma"):
+        assert services[name]["pull_policy"] == "never"
+        assert ":" in services[name]["image"] and not services[name]["image"].endswith(":latest")
+    vllm = services["vllm"]
+    assert vllm["environment"]["HF_HUB_OFFLINE"] == "1"
+    assert vllm["environment"]["VLLM_NO_USAGE_STATS"] == "1"
+    assert all(v.get("read_only") for v in vllm["volumes"] if isinstance(v, dict))
+    assert "vllm_api_key" in vllm["secrets"] and "vllm_api_key" in services["app"]["secrets"]
