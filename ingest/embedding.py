@@ -33,8 +33,7 @@ def model_id_for(model_dir: Path, name: str) -> str:
     digest = hashlib.sha256()
     for file in weights:
         with file.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+            digest.update(hashlib.file_digest(fh, "sha256").digest())
     return f"{name}@{digest.hexdigest()[:12]}"
 
 
