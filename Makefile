@@ -51,7 +51,7 @@ models: $(VENV)/.installed
 	$(PLANTOPS) models prepare
 
 /usr/bin/chromium:
-	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	 else echo "install Debian's chromium: sudo apt-get install chromium"; exit 1; fi
 
 lint: setup-test
