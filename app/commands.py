@@ -24,7 +24,6 @@ from rich.table import Table
 from rich.text import Text
 
 from app.answering import AnswerStatus
-from app.rendering import render_sources
 from app.services import Services
 from app.settings import Settings
 from ingest.pipeline import FileResult, IngestReport, Outcome
@@ -148,8 +147,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ask(services: Services, question: str) -> int:
+    """Answer on the terminal: safety notices, the streamed answer, plain-text sources."""
     last = None
     for update in services.assistant.answer(question):
+        if last is None and update.safety:
+            for notice in update.safety:
+                print(f"SAFETY [{notice.citation_number}]: {notice.text}")
+            print()
         if update.status is AnswerStatus.STREAMING and last is not None:
             sys.stdout.write(update.text[len(last.text):])
             sys.stdout.flush()
@@ -157,7 +161,9 @@ def cmd_ask(services: Services, question: str) -> int:
     assert last is not None
     if last.status is not AnswerStatus.COMPLETE:
         print(f"\n[{last.status}] {last.notice}")
-    print("\n" + render_sources(last.citations, with_excerpts=False))
+    print("\n\nSources:")
+    for citation in last.citations:
+        print(f"  [{citation.number}] {citation.label}")
     return 0 if last.status in (AnswerStatus.COMPLETE, AnswerStatus.ABSTAINED) else 1
 
 

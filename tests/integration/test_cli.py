@@ -78,3 +78,17 @@ def test_doctor_green_on_running_stack_then_reports_a_blocked_call(
     red = run("--data-dir", str(data), "doctor", env=env)
     assert red.returncode == 1
     assert "1 blocked attempt(s)" in red.stdout and "192.0.2.10" in red.stdout
+
+
+def test_ask_without_a_model_server_prints_plain_sources(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    data = str(tmp_path / "data")
+    assert run("--data-dir", data, "ingest", str(SAMPLES / "grbl_alarm_and_error_codes.pdf")
+               ).returncode == 0
+    dead = {"PLANTOPS_SERVING__BASE_URLS": json.dumps([f"http://127.0.0.1:{free_port()}/v1"])}
+    result = run("--data-dir", data, "ask", "Homing fail ALARM 9: what should I check?",
+                 env=dead)
+    assert result.returncode == 1
+    assert "[model_unavailable]" in result.stdout
+    assert "[1] grbl_alarm_and_error_codes.pdf, page 1" in result.stdout
