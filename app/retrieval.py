@@ -17,6 +17,7 @@ from ingest.contract import DocType
 from ingest.embedding import Embedder
 from ingest.index import ChunkIndex, ScoredChunk
 from ingest.lexical import LexicalIndex
+from ingest.manifest import Manifest
 from ingest.tags import all_codes, tags_in_query
 
 _RRF_K = 60
@@ -30,10 +31,11 @@ class Candidate:
 
 class Retriever:
     def __init__(self, embedder: Embedder, index: ChunkIndex, lexical: LexicalIndex,
-                 settings: RetrievalSettings) -> None:
+                 manifest: Manifest, settings: RetrievalSettings) -> None:
         self._embedder = embedder
         self._index = index
         self._lexical = lexical
+        self._manifest = manifest
         self._settings = settings
 
     def retrieve(self, question: str, k: int | None = None) -> list[ScoredChunk]:
@@ -66,7 +68,10 @@ class Retriever:
             for chunk_id, hit in known.items():
                 if codes & all_codes(hit.chunk.text):
                     fused[chunk_id] = fused.get(chunk_id, 0.0) + self._settings.tag_boost
-        ranked = sorted((i for i in fused if i in known), key=lambda i: -fused[i])
+        live = self._manifest.live_versions({hit.chunk.file for hit in known.values()})
+        visible = {i for i, hit in known.items()
+                   if hit.chunk.file not in live or live[hit.chunk.file] == hit.chunk.file_sha256}
+        ranked = sorted((i for i in fused if i in visible), key=lambda i: -fused[i])
         return [known[i] for i in ranked[:k]]
 
     def is_answerable(self, question: str, hits: list[ScoredChunk]) -> bool:

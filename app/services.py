@@ -46,7 +46,8 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.embedder, self.index, self.lexical, self.settings.retrieval)
+        return Retriever(self.embedder, self.index, self.lexical, self.manifest,
+                         self.settings.retrieval)
 
     @cached_property
     def client(self) -> ModelClient:

@@ -4,6 +4,11 @@ A file is ``pending`` from the moment its chunks start to change until they
 are all written, then ``done``. A run killed in between leaves ``pending``
 behind, and the next run redoes that file; chunk ids are deterministic, so the
 redo converges on exactly the right chunks.
+
+The ``live`` table names the version (sha256) of each file that queries may
+see. It switches in the same transaction that marks the file ``done``, so a
+query sees the old version or the new one, never both and never neither,
+however long the chunk writes take.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class Manifest:
             "CREATE TABLE IF NOT EXISTS sources (file TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
             " status TEXT NOT NULL, chunks INTEGER NOT NULL, doc_type TEXT NOT NULL,"
             " ingested_at REAL NOT NULL)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS live (file TEXT PRIMARY KEY, sha256 TEXT NOT NULL)")
 
     def get(self, file: str) -> ManifestEntry | None:
         row = self._db.execute("SELECT * FROM sources WHERE file = ?", (file,)).fetchone()
@@ -52,10 +59,30 @@ class Manifest:
         self._write(file, sha256, Status.PENDING, 0, doc_type)
 
     def complete(self, file: str, sha256: str, chunks: int, doc_type: str) -> None:
-        self._write(file, sha256, Status.DONE, chunks, doc_type)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._write(file, sha256, Status.DONE, chunks, doc_type)
+            self._db.execute("INSERT INTO live VALUES (?, ?) ON CONFLICT(file) DO UPDATE SET "
+                             "sha256=excluded.sha256", (file, sha256))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def remove(self, file: str) -> None:
         self._db.execute("DELETE FROM sources WHERE file = ?", (file,))
+        self._db.execute("DELETE FROM live WHERE file = ?", (file,))
+
+    def live_versions(self, files: set[str]) -> dict[str, str | None]:
+        """For each file the manifest knows: the sha256 queries may see, or None while
+        its first version is still being written. Unknown files are left out."""
+        if not files:
+            return {}
+        marks = ",".join("?" * len(files))
+        rows = self._db.execute(
+            f"SELECT s.file, l.sha256 FROM sources s LEFT JOIN live l ON l.file = s.file "
+            f"WHERE s.file IN ({marks})", sorted(files)).fetchall()
+        return {file: sha for file, sha in rows}
 
     def fingerprint(self) -> str:
         """Changes whenever any source's content or status changes."""

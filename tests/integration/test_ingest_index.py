@@ -144,3 +144,31 @@ def test_sigkill_mid_ingest_then_rerun_ends_exactly_right(
     assert consistent(resumed) == consistent(fresh)
     assert ({c.id for c in resumed.index.all_records()}
             == {c.id for c in fresh.index.all_records()})
+
+
+def test_a_changed_file_switches_versions_at_once(tmp_path: Path, services) -> None:  # type: ignore[no-untyped-def]
+    """Between writing a new version's chunks and deleting the old ones, queries see
+    exactly one version: the old one until the manifest switches, then the new one."""
+    from ingest.chunking import make_splitter, split_into_chunks
+    from ingest.contract import DocType
+    from ingest.pipeline import file_sha256
+    from ingest.sources import read_units
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    manual = factories.text_pdf(docs / "press.pdf", ["Brake check on the press: weekly."])
+    services.ingestor.ingest([docs])
+    factories.text_pdf(manual, ["Brake check on the press: every shift."])
+    sha = file_sha256(manual)
+    new = list(split_into_chunks(read_units(manual), file="press.pdf", file_sha256=sha,
+                                 doc_type=DocType.MANUAL, splitter=make_splitter(1000, 200)))
+    # The first half of an ingest, stopped before the switch: both versions are in Chroma.
+    services.manifest.begin("press.pdf", sha, "manual")
+    services.index.upsert(new, services.embedder.embed([c.indexed_text() for c in new]))
+
+    def seen() -> list[str]:
+        return [h.chunk.text for h in services.retriever.retrieve("press brake check", k=5)]
+
+    assert seen() == ["Brake check on the press: weekly."]
+    services.manifest.complete("press.pdf", sha, len(new), "manual")
+    assert seen() == ["Brake check on the press: every shift."]
