@@ -61,8 +61,8 @@ def main() -> None:
         for n in (1, 4, 8):
             started = time.perf_counter()
             with ThreadPoolExecutor(n) as pool:
-                runs = list(pool.map(lambda i: call(url, QUESTIONS[i % len(QUESTIONS)]),
-                                     range(n)))
+                runs = list(pool.map(call, [url] * n,
+                                     [QUESTIONS[i % len(QUESTIONS)] for i in range(n)]))
             wall = time.perf_counter() - started
             chars = sum(c for _, c in runs)
             print(f"  {n} concurrent: {chars / wall:7.1f} chars/s aggregate "
