@@ -8,8 +8,6 @@ similarity to the question, which is the evidence abstention is decided on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from app.settings import RetrievalSettings
@@ -18,15 +16,9 @@ from ingest.embedding import Embedder
 from ingest.index import ChunkIndex, ScoredChunk
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest
-from ingest.tags import all_codes, tags_in_query
+from ingest.tags import tags_in_query
 
 _RRF_K = 60
-
-
-@dataclass(frozen=True)
-class Candidate:
-    id: str
-    fused: float
 
 
 class Retriever:
@@ -54,8 +46,8 @@ class Retriever:
                 fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
                 known[hit.chunk.id] = hit
             lexical = self._lexical.search(question, n, doc_type=str(doc_type))
+            weight = self._settings.lexical_weight
             for rank, (chunk_id, _score) in enumerate(lexical):
-                weight = self._settings.lexical_weight
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (_RRF_K + rank + 1)
 
         missing = [i for i in fused if i not in known]
@@ -64,9 +56,9 @@ class Retriever:
             known[chunk_id] = ScoredChunk(chunk, float(query @ np.asarray(chunk_vector)))
 
         codes = tags_in_query(question)
-        if codes:
+        if codes:  # tags and codes were extracted once, at ingest, into chunk metadata
             for chunk_id, hit in known.items():
-                if codes & all_codes(hit.chunk.text):
+                if codes & {*hit.chunk.equipment_tags, *hit.chunk.fault_codes}:
                     fused[chunk_id] = fused.get(chunk_id, 0.0) + self._settings.tag_boost
         live = self._manifest.live_versions({hit.chunk.file for hit in known.values()})
         visible = {i for i, hit in known.items()
