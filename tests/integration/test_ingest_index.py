@@ -107,6 +107,17 @@ def test_another_embedding_model_is_refused(services) -> None:  # type: ignore[n
         ChunkIndex(IndexSettings(), services.settings.data_dir, "other-model@123")
 
 
+def status_counts(manifest: Path) -> dict[str, int]:
+    """Status counts of a manifest another process is writing; empty until its schema exists."""
+    if not manifest.exists():
+        return {}
+    try:
+        with sqlite3.connect(manifest) as db:
+            return dict(db.execute("SELECT status, count(*) FROM sources GROUP BY status"))
+    except sqlite3.OperationalError:  # created but schema not yet committed, or locked
+        return {}
+
+
 def test_sigkill_mid_ingest_then_rerun_ends_exactly_right(
         tmp_path: Path, shared_corpus: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     data = tmp_path / "data"
@@ -123,14 +134,11 @@ def test_sigkill_mid_ingest_then_rerun_ends_exactly_right(
     deadline = time.monotonic() + 120
     killed_mid_file = False
     while time.monotonic() < deadline and proc.poll() is None:
-        if manifest.exists():
-            with sqlite3.connect(manifest) as db:
-                rows = db.execute("SELECT status, count(*) FROM sources GROUP BY status").fetchall()
-            counts = dict(rows)
-            if counts.get("done", 0) >= 1 and counts.get("pending", 0) == 1:
-                proc.send_signal(signal.SIGKILL)
-                killed_mid_file = True
-                break
+        counts = status_counts(manifest)
+        if counts.get("done", 0) >= 1 and counts.get("pending", 0) == 1:
+            proc.send_signal(signal.SIGKILL)
+            killed_mid_file = True
+            break
         time.sleep(0.05)
     proc.wait()
     assert killed_mid_file, "ingest finished before it could be killed mid-file"
