@@ -7,8 +7,9 @@ is not called at all: "not found in the documents" beats a confident guess.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -55,14 +56,29 @@ class Citation:
 
     @property
     def label(self) -> str:
-        where = [self.chunk.file]
-        if self.chunk.page is not None:
-            where.append(f"page {self.chunk.page}")
-        if self.chunk.record_id:
-            where.append(f"record {self.chunk.record_id}")
-        if self.chunk.section and self.chunk.page is None:
-            where.append(self.chunk.section)
-        return ", ".join(where)
+        return source_label(self.chunk)
+
+
+def source_label(chunk: Chunk) -> str:
+    """Where a passage is, as a person cites it: file, page / record / section."""
+    where = [chunk.file]
+    if chunk.page is not None:
+        where.append(f"page {chunk.page}")
+    if chunk.record_id:
+        where.append(f"record {chunk.record_id}")
+    if chunk.section and chunk.page is None:
+        where.append(chunk.section)
+    return ", ".join(where)
+
+
+def cited_numbers(text: str) -> list[int]:
+    """The passage numbers an answer refers to ([2], [1][3], [1, 2]), in order of use."""
+    seen: list[int] = []
+    for group in re.findall(r"\[(\d+(?:\s*,\s*\d+)*)\]", text):
+        for number in (int(n) for n in group.split(",")):
+            if number not in seen:
+                seen.append(number)
+    return seen
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,19 @@ class AnswerUpdate:
     notice: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
     safety: list[SafetyNotice] = field(default_factory=list)
+
+
+def condense_question(question: str, earlier: Sequence[str]) -> str:
+    """A follow-up read in the context of the incident's previous question.
+
+    "and if it happens again after reset?" means nothing to a retriever on its own;
+    joined to the question before it, it finds the same pages. Deterministic on
+    purpose: a small CPU model rewrites questions worse than this, and slower.
+    "New incident" in the UI clears `earlier`.
+    """
+    if not earlier:
+        return question
+    return f"{earlier[-1]}\n{question}"
 
 
 def format_passages(citations: list[Citation]) -> str:
@@ -104,8 +133,15 @@ class Assistant:
                 return messages, citations
             citations = citations[:-1]
 
-    def answer(self, question: str) -> Iterator[AnswerUpdate]:
+    @property
+    def model_name(self) -> str:
+        return self._client.model_name
+
+    def answer(self, question: str, earlier: Sequence[str] = ()) -> Iterator[AnswerUpdate]:
+        """Stream the answer to `question`; `earlier` are this incident's previous
+        questions, oldest first."""
         started = time.monotonic()
+        question = condense_question(question, earlier)
         hits: list[ScoredChunk] = self._retriever.retrieve(question)
         citations = [Citation(i + 1, h.chunk, h.similarity) for i, h in enumerate(hits)]
         timings = {"retrieval": time.monotonic() - started}

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.offline import enforce_offline
+from app.users import Role  # light: argon2 and sqlite only
 
 EXIT_ERROR = 1
 
@@ -61,7 +62,28 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("ui", help="start the web UI (model server must be running)")
     up = sub.add_parser("up", help="prepare, index the samples, start vLLM and the UI")
     up.add_argument("--no-browser-hint", action="store_true", help=argparse.SUPPRESS)
+    _add_account_parsers(sub)
     return p
+
+
+def _add_account_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    users = sub.add_parser("users", help="local user accounts and their roles")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    passwd = users_sub.add_parser("passwd", help="change a user's password")
+    passwd.add_argument("name")
+    for p in (add, passwd):
+        p.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin")
+    users_sub.add_parser("remove", help="remove a user").add_argument("name")
+    users_sub.add_parser("list", help="list users and roles")
+
+    audit = sub.add_parser("audit", help="the audit log of questions, answers and admin actions")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    export = audit_sub.add_parser("export", help="write the whole log as CSV")
+    export.add_argument("--out", type=Path, help="CSV file (default: stdout)")
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

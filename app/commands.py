@@ -23,9 +23,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from app.account_commands import cmd_audit, cmd_users
 from app.answering import AnswerStatus
 from app.services import Services
-from app.settings import Settings
+from app.settings import LOOPBACK_HOSTS, Settings
 from ingest.pipeline import FileResult, IngestReport, Outcome
 from serving.launch import VllmServer, vllm_command
 from serving.models import SUMS_FILE, prepare_smollm2, verify_checksums, write_checksums
@@ -216,20 +217,33 @@ def cmd_doctor(services: Services) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
-def _status_line(services: Services) -> str:
-    stats = index_stats(services)
-    return (f"Index: **{stats['documents']}** documents, **{stats['chunks']}** chunks · "
-            f"model: `{services.client.model_name}`")
+def _sign_in_possible(services: Services) -> bool:
+    ui = services.settings.ui
+    if ui.single_user() or services.users.count():
+        return True
+    console.print(f"[red]The UI on {ui.host} requires sign-in, and there are no users yet."
+                  "[/red] Add one first: `plantops users add NAME --role admin` (or, on a "
+                  "laptop only, bind to 127.0.0.1 or set PLANTOPS_UI__AUTH=single-user).")
+    return False
 
 
-def cmd_ui(services: Services, block: bool = True) -> None:
+def cmd_ui(services: Services, block: bool = True) -> int:
     from app.ui import build_ui, launch_ui
+    from app.ui.access import Access
 
     ui = services.settings.ui
+    access = Access(services.users, single_user=ui.single_user())
+    if not _sign_in_possible(services):
+        return 2
+    if access.single_user and ui.host not in LOOPBACK_HOSTS:
+        console.print(f"[yellow]warning: single-user mode on {ui.host}: anyone who reaches "
+                      "this port is an admin.[/yellow]")
     services.ingestor.sync_lexical()  # BM25 may lag the index (another host ingested)
-    demo = build_ui(services.assistant, _status_line(services))
-    console.print(f"PlantOps Assistant UI: http://{ui.host}:{ui.port}/")
-    launch_ui(demo, ui.host, ui.port, ui.concurrency, block=block)
+    demo = build_ui(services, access)
+    mode = "single-user, no sign-in" if access.single_user else "sign-in required"
+    console.print(f"PlantOps Assistant UI: http://{ui.host}:{ui.port}/ ({mode})")
+    launch_ui(demo, services, access, block=block)
+    return 0
 
 
 def _running_server(services: Services) -> bool:
@@ -250,6 +264,8 @@ def cmd_up(services: Services) -> int:
     """
     settings = services.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not _sign_in_possible(services):
+        return 2
     server: VllmServer | None = None
     if not _running_server(services):
         profile = settings.serving.active_profile()
@@ -268,11 +284,10 @@ def cmd_up(services: Services) -> int:
                 seconds = server.wait_ready()
             console.print(f"vLLM ready in {seconds:.0f} s at {server.base_url}")
         services.client.served_model()
-        cmd_ui(services)
+        return cmd_ui(services)
     finally:
         if server is not None:
             server.stop()
-    return 0
 
 
 def guard_log_path(settings: Settings) -> Path:
@@ -303,8 +318,11 @@ def run(args: argparse.Namespace) -> int:
         case "doctor":
             return cmd_doctor(services)
         case "ui":
-            cmd_ui(services)
-            return 0
+            return cmd_ui(services)
+        case "users":
+            return cmd_users(services, args)
+        case "audit":
+            return cmd_audit(services, args)
         case "up":
             return cmd_up(services)
     raise ValueError(f"unknown command {args.command}")

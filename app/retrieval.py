@@ -8,10 +8,13 @@ similarity to the question, which is the evidence abstention is decided on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from app.settings import RetrievalSettings
-from ingest.contract import DocType
+from ingest.contract import Chunk, DocType, MetaKey, date_number
 from ingest.embedding import Embedder
 from ingest.index import ChunkIndex, ScoredChunk
 from ingest.lexical import LexicalIndex
@@ -19,6 +22,52 @@ from ingest.manifest import Manifest
 from ingest.tags import tags_in_query
 
 _RRF_K = 60
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a technician narrows a search to. Dense candidates are filtered inside Chroma;
+    lexical ones are checked against the same rule after lookup."""
+
+    doc_type: DocType | None = None
+    file: str | None = None
+    tag: str | None = None  # an equipment tag or fault code, in any spelling ingest accepts
+    date_from: str | None = None  # ISO dates, inclusive; work orders only carry dates
+    date_to: str | None = None
+
+    @property
+    def codes(self) -> set[str]:
+        if not self.tag:
+            return set()
+        return tags_in_query(self.tag) or {self.tag.strip().lower()}
+
+    def where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.file:
+            clauses.append({MetaKey.FILE.value: self.file})
+        if self.codes:
+            clauses.append({"$or": [{key.value: {"$contains": code}} for code in self.codes
+                                    for key in (MetaKey.EQUIPMENT_TAGS, MetaKey.FAULT_CODES)]})
+        if self.date_from:
+            clauses.append({MetaKey.DATE.value: {"$gte": date_number(self.date_from)}})
+        if self.date_to:
+            clauses.append({MetaKey.DATE.value: {"$lte": date_number(self.date_to)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def admits(self, chunk: Chunk) -> bool:
+        if self.doc_type and chunk.doc_type != self.doc_type:
+            return False
+        if self.file and chunk.file != self.file:
+            return False
+        if self.codes and not self.codes & {*chunk.equipment_tags, *chunk.fault_codes}:
+            return False
+        if (self.date_from or self.date_to) and not chunk.date:
+            return False
+        if self.date_from and chunk.date and chunk.date < self.date_from:
+            return False
+        return not (self.date_to and chunk.date and chunk.date > self.date_to)
 
 
 class Retriever:
@@ -30,8 +79,10 @@ class Retriever:
         self._manifest = manifest
         self._settings = settings
 
-    def retrieve(self, question: str, k: int | None = None) -> list[ScoredChunk]:
+    def retrieve(self, question: str, k: int | None = None,
+                 filters: SearchFilters | None = None) -> list[ScoredChunk]:
         k = k or self._settings.top_k
+        filters = filters or SearchFilters()
         if self._index.count() == 0:
             return []
         n = max(k, self._settings.candidates)
@@ -41,7 +92,9 @@ class Retriever:
         # One ranked list per document type and method: thousands of one-line work
         # orders would otherwise crowd manual pages out of every short question.
         for doc_type in DocType:
-            dense = self._index.query(vector, n, doc_type)
+            if filters.doc_type and doc_type != filters.doc_type:
+                continue
+            dense = self._index.query(vector, n, doc_type, filters.where())
             for rank, hit in enumerate(dense):
                 fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
                 known[hit.chunk.id] = hit
@@ -62,7 +115,8 @@ class Retriever:
                     fused[chunk_id] = fused.get(chunk_id, 0.0) + self._settings.tag_boost
         live = self._manifest.live_versions({hit.chunk.file for hit in known.values()})
         visible = {i for i, hit in known.items()
-                   if hit.chunk.file not in live or live[hit.chunk.file] == hit.chunk.file_sha256}
+                   if (hit.chunk.file not in live or live[hit.chunk.file] == hit.chunk.file_sha256)
+                   and filters.admits(hit.chunk)}
         ranked = sorted((i for i in fused if i in visible), key=lambda i: -fused[i])
         return [known[i] for i in ranked[:k]]
 

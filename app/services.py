@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from app.answering import Assistant
+from app.audit import AuditLog
+from app.preview import PagePreviews
 from app.retrieval import Retriever
 from app.settings import Settings
+from app.users import UserStore
 from ingest.embedding import Embedder
 from ingest.index import ChunkIndex
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest
+from ingest.originals import OriginalStore
 from ingest.pipeline import Ingestor
 from serving.client import ModelClient
 
@@ -36,13 +40,17 @@ class Services:
         return Manifest(self.settings.data_dir / "manifest.sqlite3")
 
     @cached_property
+    def originals(self) -> OriginalStore:
+        return OriginalStore(self.settings.data_dir / "originals")
+
+    @cached_property
     def lexical(self) -> LexicalIndex:
         return LexicalIndex(self.settings.data_dir / "lexical")
 
     @cached_property
     def ingestor(self) -> Ingestor:
         return Ingestor(self.embedder, self.index, self.manifest, self.lexical,
-                        self.settings.ingest.chunking)
+                        self.settings.ingest.chunking, self.originals)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -56,3 +64,15 @@ class Services:
     @cached_property
     def assistant(self) -> Assistant:
         return Assistant(self.retriever, self.client)
+
+    @cached_property
+    def previews(self) -> PagePreviews:
+        return PagePreviews(self.originals, self.settings.data_dir / "previews")
+
+    @cached_property
+    def users(self) -> UserStore:
+        return UserStore(self.settings.data_dir / "users.sqlite3")
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.settings.data_dir / "audit.sqlite3")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import (
@@ -51,6 +52,21 @@ class UISettings(BaseModel):
     port: int = Field(default=7860, description="Port of the web UI.")
     concurrency: int = Field(default=16, ge=1,
                              description="Requests the UI serves at once (Gradio queue).")
+    auth: Literal["auto", "login", "single-user"] = Field(
+        default="auto",
+        description="'login': users sign in (`plantops users add`); 'single-user': no login, "
+        "everyone is an admin (a laptop); 'auto': single-user when bound to 127.0.0.1 or "
+        "localhost, login otherwise.")
+    max_upload_mb: float = Field(default=200, gt=0,
+                                 description="Largest file an admin may upload in the UI.")
+
+    def single_user(self) -> bool:
+        if self.auth == "auto":
+            return self.host in LOOPBACK_HOSTS
+        return self.auth == "single-user"
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _config_file() -> Path:

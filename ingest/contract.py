@@ -35,6 +35,7 @@ class MetaKey(StrEnum):
     CHUNK_INDEX = "chunk_index"
     EQUIPMENT_TAGS = "equipment_tags"  # list, normalised by ingest.tags: p101a, ph639
     FAULT_CODES = "fault_codes"  # list, normalised by ingest.tags: alarm:2, e-stop
+    DATE = "date"  # int YYYYMMDD (work-order date), so Chroma can filter a date range
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Chunk:
     record_id: str | None = None
     equipment_tags: tuple[str, ...] = ()
     fault_codes: tuple[str, ...] = ()
+    date: str | None = None  # ISO YYYY-MM-DD, work orders only
     id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -74,6 +76,7 @@ class Chunk:
             MetaKey.CHUNK_INDEX: self.chunk_index,
             MetaKey.EQUIPMENT_TAGS: list(self.equipment_tags),
             MetaKey.FAULT_CODES: list(self.fault_codes),
+            MetaKey.DATE: date_number(self.date) if self.date else None,
         }
         return {str(k): v for k, v in values.items() if v is not None and v != "" and v != []}
 
@@ -102,6 +105,7 @@ class Chunk:
             record_id=metadata.get(MetaKey.RECORD_ID),
             equipment_tags=tuple(metadata.get(MetaKey.EQUIPMENT_TAGS) or ()),
             fault_codes=tuple(metadata.get(MetaKey.FAULT_CODES) or ()),
+            date=_iso_date(metadata.get(MetaKey.DATE)),
             id=chunk_id_,
         )
 
@@ -114,6 +118,18 @@ def chunk_id(file: str, page: int | None, record_id: str | None, index: int, tex
     """
     key = "\x1f".join([file, str(page or ""), record_id or "", str(index), text])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def date_number(iso: str) -> int:
+    """2024-03-07 -> 20240307: the stored form, comparable with $gte/$lte."""
+    return int(iso.replace("-", ""))
+
+
+def _iso_date(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = f"{int(value):08d}"
+    return f"{text[:4]}-{text[4:6]}-{text[6:]}"
 
 
 def _optional_int(value: Any) -> int | None:

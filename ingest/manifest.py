@@ -73,6 +73,12 @@ class Manifest:
         self._db.execute("DELETE FROM sources WHERE file = ?", (file,))
         self._db.execute("DELETE FROM live WHERE file = ?", (file,))
 
+    def uses_sha(self, sha256: str) -> bool:
+        """Whether any file still is (or is becoming) this content; identical files under
+        two names share one kept original."""
+        return self._db.execute("SELECT 1 FROM sources WHERE sha256 = ? LIMIT 1",
+                                (sha256,)).fetchone() is not None
+
     def live_versions(self, files: set[str]) -> dict[str, str | None]:
         """For each file the manifest knows: the sha256 queries may see, or None while
         its first version is still being written. Unknown files are left out."""

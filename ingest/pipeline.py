@@ -21,6 +21,7 @@ from ingest.errors import SourceError
 from ingest.index import ChunkIndex
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest, Status
+from ingest.originals import OriginalStore
 from ingest.settings import ChunkingSettings
 from ingest.sources import SUPPORTED_SUFFIXES, doc_type_for, read_units
 
@@ -94,8 +95,10 @@ class Ingestor:
     """Keeps the index and its manifest in step with the source files."""
 
     def __init__(self, embedder: Embedder, index: ChunkIndex, manifest: Manifest,
-                 lexical: LexicalIndex, chunking: ChunkingSettings) -> None:
+                 lexical: LexicalIndex, chunking: ChunkingSettings,
+                 originals: OriginalStore) -> None:
         self._embedder = embedder
+        self._originals = originals
         self._index = index
         self._manifest = manifest
         self._lexical = lexical
@@ -130,9 +133,12 @@ class Ingestor:
 
     def remove(self, file: str) -> bool:
         """Remove one document and all its chunks; False if it was not indexed."""
-        known = self._manifest.get(file) is not None or bool(self._index.ids_for_file(file))
+        entry = self._manifest.get(file)
+        known = entry is not None or bool(self._index.ids_for_file(file))
         self._index.delete_file(file)
         self._manifest.remove(file)
+        if entry and not self._manifest.uses_sha(entry.sha256):
+            self._originals.discard(entry.sha256)
         self.sync_lexical()
         return known
 
@@ -150,6 +156,8 @@ class Ingestor:
         sha = self._check_and_hash(path)
         entry = self._manifest.get(name)
         if entry and entry.sha256 == sha and entry.status is Status.DONE:
+            if not dry_run:
+                self._originals.put(path, sha)  # indexes made before originals were kept
             return FileResult(name, Outcome.UNCHANGED, chunks=entry.chunks)
         problems: list[str] = []
         chunks = list(split_into_chunks(read_units(path, problems), file=name, file_sha256=sha,
@@ -162,10 +170,13 @@ class Ingestor:
         doc_type = str(chunks[0].doc_type)
         observer.file_started(name, len(chunks))
         self._manifest.begin(name, sha, doc_type)
+        self._originals.put(path, sha)  # before the switch: a live version always has its file
         self._write(chunks, observer)
         stale = set(self._index.ids_for_file(name)) - {c.id for c in chunks}
         self._index.delete_ids(sorted(stale))
         self._manifest.complete(name, sha, len(chunks), doc_type)
+        if entry and entry.sha256 != sha and not self._manifest.uses_sha(entry.sha256):
+            self._originals.discard(entry.sha256)
         return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
 
     def _check_and_hash(self, path: Path) -> str:

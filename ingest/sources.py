@@ -11,9 +11,11 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import dateutil.parser
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
@@ -30,6 +32,9 @@ SUPPORTED_SUFFIXES = PDF_SUFFIXES | MARKDOWN_SUFFIXES | DOCX_SUFFIXES | LOG_SUFF
 # Header names that identify a work order and its text in CMMS exports.
 _ID_HEADERS = ("work_order_id", "wo_id", "work_order", "wo", "id", "record_id", "order")
 _TEXT_HEADERS = ("description", "desc", "text", "problem", "work_description", "summary")
+_DATE_HEADERS = ("date", "work_date", "created", "created_at", "created_date", "reported",
+                 "reported_date", "report_date", "opened", "open_date", "start_date",
+                 "completed", "completed_date", "finish_date")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class TextUnit:
     page: int | None = None
     section: str | None = None
     record_id: str | None = None
+    date: str | None = None  # ISO YYYY-MM-DD, work orders only
 
 
 def doc_type_for(path: Path) -> DocType:
@@ -182,6 +188,7 @@ def _records(file: str, headers: list[str], rows: Iterable[tuple[int, dict[str, 
     follow the description as `name: value` lines so they are searchable too."""
     id_col = _pick_column(headers, _ID_HEADERS)
     text_col = _pick_column(headers, _TEXT_HEADERS)
+    date_col = _pick_column(headers, _DATE_HEADERS)
     if id_col is None or text_col is None:
         raise SourceError(file, f"cannot find the work-order id and description columns "
                                 f"among {headers}; rename them (e.g. work_order_id, "
@@ -197,7 +204,29 @@ def _records(file: str, headers: list[str], rows: Iterable[tuple[int, dict[str, 
             continue
         extras = [f"{k}: {v}" for k, v in row.items()
                   if k not in (id_col, text_col) and k and v not in (None, "")]
-        yield TextUnit(text="\n".join([text, *extras]), record_id=record_id)
+        day = _parse_date(row.get(date_col)) if date_col else None
+        if date_col and row.get(date_col) not in (None, "") and day is None:
+            problems.append(f"row {number}: unreadable date {row.get(date_col)!r}, "
+                            "kept without a date")
+        yield TextUnit(text="\n".join([text, *extras]), record_id=record_id, date=day)
+
+
+def _parse_date(value: Any) -> str | None:
+    """A cell's date as ISO YYYY-MM-DD; Excel gives datetimes, CSV any common spelling
+    (ISO first; otherwise day before month, as most plant exports outside the US write)."""
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m-%d")
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return dateutil.parser.isoparse(text).strftime("%Y-%m-%d")
+    except ValueError:
+        pass
+    try:
+        return dateutil.parser.parse(text, dayfirst=True).strftime("%Y-%m-%d")
+    except (ValueError, OverflowError):
+        return None
 
 
 def _read_csv_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:

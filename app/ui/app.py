@@ -1,0 +1,70 @@
+"""The page: one tab per kind of user; each tab is shown to the roles that may use it,
+and every handler checks the role again on the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from app.services import Services
+from app.ui.access import Access
+from app.ui.ask import build_ask_tab
+from app.ui.documents import build_documents_tab
+from app.ui.search import build_search_tab
+from app.users import Permission
+
+TITLE = "PlantOps Assistant"
+
+# System fonts only: the default theme would fetch web fonts from the internet.
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "Consolas", "monospace"])
+
+
+def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Blocks:
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        with gr.Row():
+            gr.Markdown(f"# {TITLE}\nAnswers come only from the plant's documents, "
+                        "with sources.")
+            who = gr.Markdown(elem_id="who")
+            if not access.single_user:
+                gr.Button("Sign out", link="/logout", size="sm", scale=0, elem_id="logout")
+        if status_line:
+            gr.Markdown(status_line, elem_id="status-line")
+        with gr.Tab("Ask", elem_id="tab-ask") as ask_tab:
+            build_ask_tab(services, access)
+        with gr.Tab("Search", elem_id="tab-search", visible=False) as search_tab:
+            search_file = build_search_tab(services, access)
+        with gr.Tab("Documents", elem_id="tab-documents", visible=False) as documents_tab:
+            listing, listed = build_documents_tab(services, access)
+
+        def on_load(request: gr.Request) -> tuple[Any, ...]:
+            user = access.user(request)
+            if user is None:
+                raise gr.Error("Your account no longer exists. Sign out and ask an admin.")
+            files = [e.file for e in services.manifest.entries()]
+            admin = user.may(Permission.ADMIN)
+            return (f"Signed in as **{user.name}** ({user.role})",
+                    gr.Tab(visible=user.may(Permission.ASK)),
+                    gr.Tab(visible=user.may(Permission.SEARCH)),
+                    gr.Tab(visible=admin),
+                    gr.update(choices=["all", *files], value="all"),
+                    *(listing() if admin else (gr.update(),) * len(listed)))
+
+        demo.load(on_load, outputs=[who, ask_tab, search_tab, documents_tab, search_file,
+                                    *listed], api_name=False)
+    return demo
+
+
+def launch_ui(demo: gr.Blocks, services: Services, access: Access,
+              block: bool = True) -> None:
+    ui = services.settings.ui
+    data = services.settings.data_dir
+    demo.queue(default_concurrency_limit=ui.concurrency)
+    demo.launch(server_name=ui.host, server_port=ui.port, theme=THEME, ssr_mode=False,
+                share=False, show_error=False, prevent_thread_lock=not block, quiet=True,
+                enable_monitoring=False, mcp_server=False, pwa=False, run_history=False,
+                auth=None if access.single_user else access.login,
+                auth_message="Sign in with the account an admin gave you.",
+                allowed_paths=[str(data / "previews"), str(data / "downloads"),
+                               str(data / "exports")])

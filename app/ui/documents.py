@@ -1,0 +1,204 @@
+"""Admins: upload and ingest documents, see what failed and why, remove, status, audit."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app.audit import AuditEntry
+from app.services import Services
+from app.ui.access import Access
+from app.users import Permission
+from ingest.errors import SourceError
+from ingest.pipeline import FileResult
+from ingest.sources import SUPPORTED_SUFFIXES
+from serving.errors import ServingError
+
+REPORT_COLUMNS = ["file", "outcome", "chunks", "reason"]
+DOCUMENT_COLUMNS = ["file", "type", "chunks", "status", "ingested (UTC)"]
+AUDIT_COLUMNS = ["id", "time_utc", "user", "role", "action", "question", "cited", "status",
+                 "first_token_s", "feedback", "comment"]
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]")
+
+
+def safe_upload_name(name: str) -> str:
+    """The last path component, restricted to plain characters, never hidden or empty:
+    '../../x.pdf' -> 'x.pdf', 'C:\\evil\\y.pdf' -> 'y.pdf'."""
+    base = re.split(r"[\\/]", name)[-1].strip()
+    base = _UNSAFE.sub("_", base).lstrip(". ")[:120]
+    if not base or base.startswith("."):
+        raise SourceError(name or "(no name)", "the file name has no usable characters; "
+                          "rename it and upload again")
+    return base
+
+
+def accept_upload(source: Path, claimed_name: str, folder: Path, max_mb: float) -> Path:
+    """Check one uploaded file and move it into the upload folder under a safe name."""
+    name = safe_upload_name(claimed_name)
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise SourceError(name, f"unsupported file type '{suffix or 'none'}'; supported: "
+                          + ", ".join(sorted(SUPPORTED_SUFFIXES)))
+    size_mb = source.stat().st_size / 1e6
+    if size_mb > max_mb:
+        raise SourceError(name, f"{size_mb:.0f} MB is over the upload limit of {max_mb:.0f} MB "
+                          "(ui.max_upload_mb); copy it to the server and run `plantops ingest`")
+    target = folder / name
+    if target.resolve().parent != folder.resolve():  # belt and braces after sanitising
+        raise SourceError(name, "the file name would leave the upload folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+class _GradioProgress:
+    """Ingest progress for the page: files done, and chunks embedded in the current file."""
+
+    def __init__(self, progress: gr.Progress, files: int) -> None:
+        self._progress = progress
+        self._files = max(files, 1)
+        self._done = 0
+        self._chunks = 0
+        self._embedded = 0
+        self._file = ""
+
+    def _show(self) -> None:
+        within = self._embedded / self._chunks if self._chunks else 0.0
+        self._progress((self._done + within) / self._files,
+                       desc=f"{self._file}: {self._embedded}/{self._chunks} chunks embedded")
+
+    def file_started(self, file: str, chunks: int) -> None:
+        self._file, self._chunks, self._embedded = file, chunks, 0
+        self._show()
+
+    def chunks_embedded(self, count: int) -> None:
+        self._embedded += count
+        self._show()
+
+    def file_finished(self, result: FileResult) -> None:
+        self._done += 1
+        self._file, self._chunks, self._embedded = result.file, 0, 0
+        self._show()
+
+
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+Listing = Callable[[], tuple[Any, ...]]
+
+
+def build_documents_tab(services: Services,
+                        access: Access) -> tuple[Listing, list[gr.components.Component]]:
+    """Returns how to fill the tab's lists and status, and the components they fill
+    (the page fills them on load for admins)."""
+    ingest_lock = threading.Lock()  # one ingest at a time per UI process
+    uploads = services.settings.data_dir / "uploads"
+    exports = services.settings.data_dir / "exports"
+    max_mb = services.settings.ui.max_upload_mb
+
+    gr.Markdown("### Add documents\nPDF, Markdown/text, DOCX manuals and CSV/XLSX/JSONL "
+                f"work-order exports, up to {max_mb:.0f} MB each. A re-upload of a changed "
+                "file replaces its old version.")
+    files = gr.File(file_count="multiple", type="filepath", label="Files to add",
+                    elem_id="upload")
+    ingest_run = gr.Button("Ingest the uploaded files", variant="primary", elem_id="ingest-run")
+    report = gr.Dataframe(headers=REPORT_COLUMNS, datatype="str", interactive=False,
+                          wrap=True, label="Ingest report", elem_id="ingest-report")
+    gr.Markdown("### Documents in the index")
+    with gr.Row():
+        remove_file = gr.Dropdown([], label="Document", scale=4, elem_id="remove-file")
+        remove_run = gr.Button("Remove from the index", variant="stop", scale=1,
+                               elem_id="remove-run")
+        refresh = gr.Button("Refresh", scale=1, elem_id="documents-refresh")
+    documents = gr.Dataframe(headers=DOCUMENT_COLUMNS, datatype="str", interactive=False,
+                             elem_id="documents")
+    status = gr.Markdown(elem_id="status")
+    gr.Markdown("### Audit log")
+    audit = gr.Dataframe(headers=AUDIT_COLUMNS, datatype="str", interactive=False, wrap=True,
+                         elem_id="audit", label="Latest 200 entries")
+    with gr.Row():
+        export = gr.Button("Export the whole audit log as CSV", elem_id="audit-export")
+        export_file = gr.File(label="Audit export", interactive=False, elem_id="audit-file")
+
+    def listing() -> tuple[Any, ...]:
+        entries = services.manifest.entries()
+        rows = [[e.file, e.doc_type, e.chunks, e.status, _utc(e.ingested_at)] for e in entries]
+        names = [e.file for e in entries]
+        try:
+            served = services.client.served_model()
+            model = f"reachable, serving `{served.get('id', services.assistant.model_name)}`"
+        except ServingError as exc:
+            model = f"**unreachable** ({exc}); answers fall back to retrieval only"
+        counts = {t: services.index.count(t) for t in ("manual", "log")}
+        state = (f"**Index:** {len(entries)} documents, {counts['manual']} manual passages, "
+                 f"{counts['log']} work orders · embedding model "
+                 f"`{services.embedder.model_id}`  \n**Model server:** {model}  \n**Sign-in:** "
+                 + ("single-user (no login)" if access.single_user
+                    else f"login, {access.users.count()} users"))
+        audit_rows = [[r[c] for c in AUDIT_COLUMNS] for r in services.audit.rows(limit=200)]
+        return (rows, gr.update(choices=names, value=None), state, audit_rows)
+
+    def show(request: gr.Request) -> tuple[Any, ...]:
+        access.require(request, Permission.ADMIN)
+        return listing()
+
+    def ingest(paths: list[str] | None, request: gr.Request,
+               progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        user = access.require(request, Permission.ADMIN)
+        if not paths:
+            raise gr.Error("Choose one or more files to add first.")
+        rows: list[list[Any]] = []
+        accepted: list[Path] = []
+        for raw in paths:
+            path = Path(raw)
+            try:
+                accepted.append(accept_upload(path, path.name, uploads, max_mb))
+            except SourceError as exc:
+                rows.append([exc.file, "refused", 0, exc.reason])
+        if accepted:
+            with ingest_lock:
+                result = services.ingestor.ingest(
+                    accepted, observer=_GradioProgress(progress, len(accepted)))
+            rows += [[r.file, r.outcome, r.chunks, r.reason] for r in result.results]
+        services.audit.record(AuditEntry(
+            user=user.name, role=user.role, action="ingest",
+            question=", ".join(Path(p).name for p in paths),
+            answer="; ".join(f"{r[0]}: {r[1]}" for r in rows)))
+        return (rows, None, *listing())
+
+    def remove(name: str | None, request: gr.Request) -> tuple[Any, ...]:
+        user = access.require(request, Permission.ADMIN)
+        if not name:
+            raise gr.Error("Choose the document to remove.")
+        with ingest_lock:
+            known = services.ingestor.remove(name)
+        services.audit.record(AuditEntry(user=user.name, role=user.role, action="remove",
+                                         question=name, status="removed" if known else
+                                         "not indexed"))
+        gr.Info(f"{name} removed from the index." if known else f"{name} was not indexed.")
+        return listing()
+
+    def export_audit(request: gr.Request) -> str:
+        access.require(request, Permission.ADMIN)
+        exports.mkdir(parents=True, exist_ok=True)
+        target = exports / f"plantops-audit-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+        with target.open("w", newline="", encoding="utf-8") as out:
+            services.audit.export_csv(out)
+        return str(target)
+
+    shown = [documents, remove_file, status, audit]
+    ingest_run.click(ingest, inputs=[files], outputs=[report, files, *shown],
+                     api_name="ingest_files", concurrency_limit=1)
+    remove_run.click(remove, inputs=[remove_file], outputs=shown, api_name="remove_document")
+    refresh.click(show, outputs=shown, api_name="documents")
+    export.click(export_audit, outputs=[export_file], api_name="audit_export")
+    return listing, shown

@@ -1,0 +1,123 @@
+"""Local users and their roles (SQLite beside the index, argon2id password hashes).
+
+What each role may do is decided here and checked by the server on every
+request: hiding a tab in the page is convenience, not security.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_PASSWORD_CHARS = 8
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    TECHNICIAN = "technician"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    ASK = "ask"  # ask questions, open cited pages, give feedback
+    SEARCH = "search"  # the Search tab: retrieval only, downloads of originals
+    ADMIN = "admin"  # upload, ingest, remove documents; status; audit log
+
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OPERATOR: frozenset({Permission.ASK}),
+    Role.TECHNICIAN: frozenset({Permission.ASK, Permission.SEARCH}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+
+    def may(self, permission: Permission) -> bool:
+        return permission in PERMISSIONS[self.role]
+
+
+# The user of single-user mode (a laptop, bound to loopback): everything, no login.
+LOCAL_USER = User("local", Role.ADMIN)
+
+
+class UserError(ValueError):
+    """A user-management request that cannot be done; the message says why."""
+
+
+class UserStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT"
+                         " NULL, password_hash TEXT NOT NULL, created_at REAL NOT NULL)")
+        self._hasher = PasswordHasher()
+
+    def add(self, name: str, role: Role, password: str) -> User:
+        name = _checked_name(name)
+        _check_password(password)
+        try:
+            self._db.execute("INSERT INTO users VALUES (?, ?, ?, ?)",
+                             (name, role.value, self._hasher.hash(password), time.time()))
+        except sqlite3.IntegrityError:
+            raise UserError(f"user {name!r} already exists; use `plantops users passwd` to "
+                            "change the password or `remove` it first") from None
+        return User(name, role)
+
+    def set_password(self, name: str, password: str) -> None:
+        _check_password(password)
+        changed = self._db.execute("UPDATE users SET password_hash = ? WHERE name = ?",
+                                   (self._hasher.hash(password), name)).rowcount
+        if not changed:
+            raise UserError(f"no user {name!r}; `plantops users list` shows who exists")
+
+    def remove(self, name: str) -> None:
+        if not self._db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount:
+            raise UserError(f"no user {name!r}; `plantops users list` shows who exists")
+
+    def get(self, name: str) -> User | None:
+        row = self._db.execute("SELECT name, role FROM users WHERE name = ?", (name,)).fetchone()
+        return User(row[0], Role(row[1])) if row else None
+
+    def list(self) -> list[tuple[User, float]]:
+        rows = self._db.execute("SELECT name, role, created_at FROM users ORDER BY name")
+        return [(User(n, Role(r)), created) for n, r, created in rows]
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM users").fetchone()[0])
+
+    def verify(self, name: str, password: str) -> User | None:
+        """The user when the password is right, else None (same answer for an unknown name)."""
+        row = self._db.execute("SELECT role, password_hash FROM users WHERE name = ?",
+                               (name,)).fetchone()
+        if row is None:
+            return None
+        try:
+            self._hasher.verify(row[1], password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return User(name, Role(row[0]))
+
+
+def _checked_name(name: str) -> str:
+    name = name.strip().lower()
+    if not _NAME.match(name):
+        raise UserError(f"invalid user name {name!r}: use 1-64 of a-z, 0-9, '.', '_', '-'")
+    return name
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UserError(f"password too short: at least {MIN_PASSWORD_CHARS} characters")
