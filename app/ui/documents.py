@@ -115,7 +115,8 @@ def build_documents_tab(services: Services,
                           wrap=True, label="Ingest report", elem_id="ingest-report")
     gr.Markdown("### Documents in the index")
     with gr.Row():
-        remove_file = gr.Dropdown([], label="Document", scale=4, elem_id="remove-file")
+        remove_file = gr.Dropdown([], label="Document", scale=4, elem_id="remove-file",
+                                  allow_custom_value=True)  # the role check decides, not the list
         remove_run = gr.Button("Remove from the index", variant="stop", scale=1,
                                elem_id="remove-run")
         refresh = gr.Button("Refresh", scale=1, elem_id="documents-refresh")

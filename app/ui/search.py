@@ -49,7 +49,8 @@ def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
     with gr.Row():
         doc_type = gr.Dropdown([_ALL, *(t.value for t in DocType)], value=_ALL,
                                label="Document type", elem_id="search-type")
-        file = gr.Dropdown([_ALL], value=_ALL, label="File", elem_id="search-file")
+        file = gr.Dropdown([_ALL], value=_ALL, label="File", elem_id="search-file",
+                           allow_custom_value=True)  # choices are filled per page load
         tag = gr.Textbox(label="Equipment tag / fault code", elem_id="search-tag")
         date_from = gr.Textbox(label="Work orders from (YYYY-MM-DD)", elem_id="search-from")
         date_to = gr.Textbox(label="to (YYYY-MM-DD)", elem_id="search-to")

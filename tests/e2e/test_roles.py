@@ -1,0 +1,113 @@
+"""Three users on a UI that requires sign-in: each sees its tabs, the server refuses
+what a role may not do, and hostile document text runs nothing and steers nothing."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from tests import factories
+from tests.e2e.conftest import PASSWORDS, sign_in
+
+TABS = ("Ask", "Search", "Documents")
+
+
+@pytest.mark.parametrize(("name", "tabs"), [("op", ["Ask"]), ("tech", ["Ask", "Search"]),
+                                            ("boss", list(TABS))])
+def test_each_role_sees_its_tabs(browser, signed_in_ui: str, name: str,  # type: ignore[no-untyped-def]
+                                 tabs: list[str]) -> None:
+    page = sign_in(browser, signed_in_ui, name)
+    page.wait_for_timeout(500)
+    assert [t for t in TABS if page.get_by_role("tab", name=t).is_visible()] == tabs
+    page.close()
+
+
+def test_admin_endpoints_refuse_other_roles_on_the_server(signed_in_ui: str) -> None:
+    """Called directly, as a script would, not through the page that hides the tab."""
+    assert httpx.post(f"{signed_in_ui}gradio_api/call/documents", json={"data": []}
+                      ).status_code == 401  # not signed in at all
+    tech = Client(signed_in_ui, auth=("tech", PASSWORDS["tech"]), verbose=False)
+    with pytest.raises(Exception, match="technician role cannot use 'admin'"):
+        tech.predict(api_name="/documents")
+    with pytest.raises(Exception, match="technician role cannot use 'admin'"):
+        tech.predict("grbl_alarm_and_error_codes.pdf", api_name="/remove_document")
+    with pytest.raises(Exception, match="technician role cannot use 'admin'"):
+        tech.predict(api_name="/audit_export")
+    boss = Client(signed_in_ui, auth=("boss", PASSWORDS["boss"]), verbose=False)
+    documents = boss.predict(api_name="/documents")[0]
+    assert "grbl_alarm_and_error_codes.pdf" in str(documents)  # the refused remove did nothing
+
+
+def test_technician_searches_filters_opens_the_page_and_downloads_it(  # type: ignore[no-untyped-def]
+        browser, signed_in_ui: str, screenshots: Path) -> None:
+    page = sign_in(browser, signed_in_ui, "tech")
+    page.get_by_role("tab", name="Search").click()
+    page.locator("#search-query textarea").fill("homing fail limit switch")
+    page.locator("#search-file input").click()
+    page.get_by_role("option", name="grbl_alarm_and_error_codes.pdf").click()
+    page.locator("#search-run").click()
+    results = page.locator("#search-results")
+    first_hit = results.get_by_text("grbl_alarm_and_error_codes.pdf").filter(visible=True).first
+    first_hit.wait_for(timeout=30_000)
+    assert "osha_3170" not in results.inner_text()  # the file filter holds
+    first_hit.click()
+    page.locator("#search-preview img").wait_for(timeout=30_000)
+    assert "grbl_alarm_and_error_codes.pdf, page" in page.locator("#search-passage").inner_text()
+    with page.expect_download() as download:
+        page.locator("#search-download").click()
+    assert download.value.suggested_filename == "grbl_alarm_and_error_codes.pdf"
+    original = Path(download.value.path()).read_bytes()
+    assert original[:5] == b"%PDF-"
+    page.screenshot(path=str(screenshots / "search.png"), full_page=True)
+    page.close()
+
+
+def test_hostile_manual_text_runs_nothing_and_the_answer_keeps_its_sources(  # type: ignore[no-untyped-def]
+        browser, signed_in_ui: str, screenshots: Path) -> None:
+    dialogs: list[str] = []
+    page = sign_in(browser, signed_in_ui, "op")
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.locator("#question textarea").fill(
+        "How often should the CV-12 drive chain bearings be greased?")
+    page.locator("#ask").click()
+    answers = page.locator("#answers")
+    for _ in range(600):
+        text = answers.inner_text()
+        if "Sources" in text and "▌" not in text:
+            break
+        page.wait_for_timeout(200)
+    assert "cv12_lubrication.md" in text, text  # cited, whatever the passage told the model
+    page.locator("#cited label").first.click()
+    page.locator("#passage").get_by_text("cv12_lubrication.md").wait_for(timeout=30_000)
+    shown = page.locator("#passage").inner_text()
+    assert "<script>" in shown and "onerror" in shown  # shown as text, not run
+    assert page.evaluate("window.__xss") is None
+    assert dialogs == []
+    page.close()
+
+
+def test_admin_uploads_good_and_bad_files_and_sees_why(  # type: ignore[no-untyped-def]
+        browser, signed_in_ui: str, screenshots: Path, tmp_path: Path) -> None:
+    good = tmp_path / "press_brake.md"
+    good.write_text("# Press brake PB-3\n\nCheck the light curtain every shift.\n")
+    corrupt = factories.truncated(tmp_path / "broken_manual.pdf",
+                                  factories.text_pdf(tmp_path / "whole.pdf", ["Page one"] * 3))
+    script = tmp_path / "tool.exe"
+    script.write_bytes(b"MZ")
+    page = sign_in(browser, signed_in_ui, "boss")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(good), str(corrupt),
+                                                              str(script)])
+    page.wait_for_timeout(1000)
+    page.locator("#ingest-run").click()
+    report = page.locator("#ingest-report")
+    report.get_by_text("press_brake.md").wait_for(timeout=60_000)
+    text = report.inner_text()
+    assert "unsupported file type '.exe'" in text
+    assert "broken_manual.pdf" in text and "failed" in text
+    assert "indexed" in text
+    documents = page.locator("#documents").inner_text()
+    assert "press_brake.md" in documents and "broken_manual.pdf" not in documents
+    page.screenshot(path=str(screenshots / "documents.png"), full_page=True)
+    page.close()
