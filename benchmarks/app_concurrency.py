@@ -30,7 +30,7 @@ QUESTIONS = [
 def through_app(url: str, question: str) -> tuple[float, int]:
     client = Client(url, verbose=False)
     started = time.perf_counter()
-    history, _ = client.predict(question, [], api_name="/ask")
+    history = client.predict(question, [], api_name="/ask")[0]
     answer = history[-1]["content"] if history else ""
     text = answer if isinstance(answer, str) else str(answer)
     return time.perf_counter() - started, len(text)

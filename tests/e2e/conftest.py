@@ -75,6 +75,7 @@ def signed_in_ui(vllm_server, tmp_path_factory: pytest.TempPathFactory) -> Itera
     (docs / "cv12_lubrication.md").write_text(HOSTILE_MANUAL)
     port = free_port()
     env = {**os.environ, "PLANTOPS_DATA_DIR": str(data), "PLANTOPS_UI__AUTH": "login",
+           "PLANTOPS_SERVING__MAX_ANSWER_TOKENS": "96",  # bounds the load test's run time
            "PLANTOPS_SERVING__BASE_URLS": json.dumps([vllm_server.base_url]),
            "PLANTOPS_UI__PORT": str(port)}
     plantops = str(ROOT / ".venv/bin/plantops")
