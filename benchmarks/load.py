@@ -58,14 +58,15 @@ class LoadResult:
 
     @property
     def max_in_flight(self) -> int:
-        """The most requests open at one instant: the proof that they overlapped."""
-        events = sorted([(r.started, 1) for r in self.requests]
-                        + [(r.finished, -1) for r in self.requests])
-        level = peak = 0
-        for _, step in events:
-            level += step
-            peak = max(peak, level)
-        return peak
+        """The most requests open at one instant (queued or answering)."""
+        return _peak_overlap([(r.started, r.finished) for r in self.requests])
+
+    @property
+    def max_streaming(self) -> int:
+        """The most answers being written at one instant: the proof that the app and the
+        model served users side by side rather than one after another."""
+        return _peak_overlap([(r.first_text, r.finished) for r in self.requests
+                              if r.first_text is not None])
 
     def percentile(self, p: float) -> float:
         values = self.ttft_s
@@ -77,8 +78,18 @@ class LoadResult:
         busy = sum(r.finished - r.started for r in self.requests)
         return (f"{len(self.requests)} users: errors {len(self.errors)}, time to first answer "
                 f"text p50 {self.percentile(50):.1f} s / p95 {self.percentile(95):.1f} s, "
-                f"max in flight {self.max_in_flight}, wall {self.wall_s:.1f} s, "
+                f"max in flight {self.max_in_flight}, max streaming at once "
+                f"{self.max_streaming}, wall {self.wall_s:.1f} s, "
                 f"sum of request times / wall {busy / self.wall_s:.1f}x")
+
+
+def _peak_overlap(intervals: list[tuple[float, float]]) -> int:
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    level = peak = 0
+    for _, step in events:
+        level += step
+        peak = max(peak, level)
+    return peak
 
 
 def _has_answer_text(output: object) -> bool:

@@ -61,7 +61,9 @@ class ModelClient:
                                      api_key=settings.api_key, timeout=timeout, max_retries=0,
                                      temperature=settings.temperature,
                                      max_completion_tokens=settings.max_answer_tokens,
-                                     streaming=True))
+                                     streaming=True, extra_body={
+                                         "repetition_penalty":
+                                             settings.active_profile().repetition_penalty}))
             for url in settings.base_urls]
         self._lock = threading.Lock()
         self._prober: threading.Thread | None = None

