@@ -61,8 +61,8 @@ class Chunk:
 
     def __post_init__(self) -> None:
         if not self.id:
-            object.__setattr__(self, "id", chunk_id(self.file, self.page, self.record_id,
-                                                    self.chunk_index, self.text))
+            object.__setattr__(self, "id", chunk_id(self.file, self.file_sha256, self.page,
+                                                    self.record_id, self.chunk_index, self.text))
 
     def to_metadata(self) -> dict[str, str | int | list[str]]:
         """Chroma metadata: only non-empty values (Chroma rejects None and empty lists)."""
@@ -110,13 +110,15 @@ class Chunk:
         )
 
 
-def chunk_id(file: str, page: int | None, record_id: str | None, index: int, text: str) -> str:
-    """A stable id derived from where the chunk is and what it says.
+def chunk_id(file: str, file_sha256: str, page: int | None, record_id: str | None, index: int,
+             text: str) -> str:
+    """A stable id derived from the file version, where the chunk is and what it says.
 
-    Re-ingesting the same content yields the same ids, so an upsert adds
-    nothing twice; changed text yields a new id.
+    Re-ingesting the same version yields the same ids, so an upsert adds nothing twice
+    (and a killed run converges); two versions of a file never share an id, so writing
+    the new one cannot touch what queries of the old one see.
     """
-    key = "\x1f".join([file, str(page or ""), record_id or "", str(index), text])
+    key = "\x1f".join([file, file_sha256, str(page or ""), record_id or "", str(index), text])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 

@@ -94,10 +94,12 @@ class ChunkIndex:
         for collection in self._collections.values():
             collection.delete(where={MetaKey.FILE.value: file})
 
-    def delete_ids(self, ids: Sequence[str]) -> None:
-        if ids:
-            for collection in self._collections.values():
-                collection.delete(ids=list(ids))
+    def delete_other_versions(self, file: str, live_sha256: str) -> None:
+        """Remove the chunks of `file` that belong to any version but the live one."""
+        where = {"$and": [{MetaKey.FILE.value: file},
+                          {MetaKey.FILE_SHA256.value: {"$ne": live_sha256}}]}
+        for collection in self._collections.values():
+            collection.delete(where=where)  # type: ignore[arg-type]
 
     def ids_for_file(self, file: str) -> list[str]:
         return [i for c in self._collections.values()

@@ -8,7 +8,8 @@ redo converges on exactly the right chunks.
 The ``live`` table names the version (sha256) of each file that queries may
 see. It switches in the same transaction that marks the file ``done``, so a
 query sees the old version or the new one, never both and never neither,
-however long the chunk writes take.
+however long the chunk writes take. The old version's chunks are deleted after the
+switch; the ``sweep`` table remembers that this is still to do if the run is killed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class Manifest:
             " ingested_at REAL NOT NULL)")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS live (file TEXT PRIMARY KEY, sha256 TEXT NOT NULL)")
+        # Files whose older versions' chunks may still be in the index (the switch happened,
+        # the clean-up not yet): swept after each switch, and at the start of every run.
+        self._db.execute("CREATE TABLE IF NOT EXISTS sweep (file TEXT PRIMARY KEY)")
 
     def get(self, file: str) -> ManifestEntry | None:
         row = self._db.execute("SELECT * FROM sources WHERE file = ?", (file,)).fetchone()
@@ -64,6 +68,7 @@ class Manifest:
             self._write(file, sha256, Status.DONE, chunks, doc_type)
             self._db.execute("INSERT INTO live VALUES (?, ?) ON CONFLICT(file) DO UPDATE SET "
                              "sha256=excluded.sha256", (file, sha256))
+            self._db.execute("INSERT OR IGNORE INTO sweep VALUES (?)", (file,))
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -72,12 +77,20 @@ class Manifest:
     def remove(self, file: str) -> None:
         self._db.execute("DELETE FROM sources WHERE file = ?", (file,))
         self._db.execute("DELETE FROM live WHERE file = ?", (file,))
+        self._db.execute("DELETE FROM sweep WHERE file = ?", (file,))
 
-    def uses_sha(self, sha256: str) -> bool:
-        """Whether any file still is (or is becoming) this content; identical files under
-        two names share one kept original."""
-        return self._db.execute("SELECT 1 FROM sources WHERE sha256 = ? LIMIT 1",
-                                (sha256,)).fetchone() is not None
+    def to_sweep(self) -> list[tuple[str, str]]:
+        """(file, live sha256) of files that may still hold chunks of other versions."""
+        return self._db.execute("SELECT w.file, l.sha256 FROM sweep w JOIN live l "
+                                "ON l.file = w.file ORDER BY w.file").fetchall()
+
+    def swept(self, file: str) -> None:
+        self._db.execute("DELETE FROM sweep WHERE file = ?", (file,))
+
+    def kept_versions(self) -> set[str]:
+        """Every sha256 a file is, or is becoming: originals to keep."""
+        return {sha for (sha,) in self._db.execute(
+            "SELECT sha256 FROM sources UNION SELECT sha256 FROM live")}
 
     def live_versions(self, files: set[str]) -> dict[str, str | None]:
         """For each file the manifest knows: the sha256 queries may see, or None while

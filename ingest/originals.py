@@ -33,5 +33,11 @@ class OriginalStore:
         shutil.copyfile(source, partial)
         os.replace(partial, target)
 
-    def discard(self, sha256: str) -> None:
-        self.path(sha256).unlink(missing_ok=True)
+    def prune(self, keep: set[str]) -> int:
+        """Delete kept files of versions no longer indexed; returns how many."""
+        gone = 0
+        for path in self._root.iterdir():
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone

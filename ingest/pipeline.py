@@ -109,6 +109,8 @@ class Ingestor:
                observer: IngestObserver | None = None) -> IngestReport:
         observer = observer or _Silent()
         report = IngestReport()
+        if not dry_run:
+            self._sweep_old_versions()  # what a run killed after a switch left behind
         files = discover_files(paths)
         for path in files:
             result = self._ingest_one(path, dry_run, observer)
@@ -122,6 +124,7 @@ class Ingestor:
                         self.remove(entry.file)
                     report.results.append(FileResult(entry.file, Outcome.REMOVED))
         if not dry_run:
+            self._originals.prune(self._manifest.kept_versions())
             self.sync_lexical()
         return report
 
@@ -133,14 +136,19 @@ class Ingestor:
 
     def remove(self, file: str) -> bool:
         """Remove one document and all its chunks; False if it was not indexed."""
-        entry = self._manifest.get(file)
-        known = entry is not None or bool(self._index.ids_for_file(file))
+        known = self._manifest.get(file) is not None or bool(self._index.ids_for_file(file))
         self._index.delete_file(file)
         self._manifest.remove(file)
-        if entry and not self._manifest.uses_sha(entry.sha256):
-            self._originals.discard(entry.sha256)
+        self._originals.prune(self._manifest.kept_versions())
         self.sync_lexical()
         return known
+
+    def _sweep_old_versions(self) -> None:
+        """Delete chunks of versions no longer live. Queries already ignore them; this
+        reclaims the space, and is redone by the next run if this one is killed."""
+        for file, live_sha in self._manifest.to_sweep():
+            self._index.delete_other_versions(file, live_sha)
+            self._manifest.swept(file)
 
     def _ingest_one(self, path: Path, dry_run: bool, observer: IngestObserver) -> FileResult:
         try:
@@ -171,12 +179,9 @@ class Ingestor:
         observer.file_started(name, len(chunks))
         self._manifest.begin(name, sha, doc_type)
         self._originals.put(path, sha)  # before the switch: a live version always has its file
-        self._write(chunks, observer)
-        stale = set(self._index.ids_for_file(name)) - {c.id for c in chunks}
-        self._index.delete_ids(sorted(stale))
-        self._manifest.complete(name, sha, len(chunks), doc_type)
-        if entry and entry.sha256 != sha and not self._manifest.uses_sha(entry.sha256):
-            self._originals.discard(entry.sha256)
+        self._write(chunks, observer)  # new ids (they include the sha): the old version stays
+        self._manifest.complete(name, sha, len(chunks), doc_type)  # the switch, atomic
+        self._sweep_old_versions()
         return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
 
     def _check_and_hash(self, path: Path) -> str:

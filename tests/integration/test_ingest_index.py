@@ -180,3 +180,34 @@ def test_a_changed_file_switches_versions_at_once(tmp_path: Path, services) -> N
     assert seen() == ["Brake check on the press: weekly."]
     services.manifest.complete("press.pdf", sha, len(new), "manual")
     assert seen() == ["Brake check on the press: every shift."]
+
+    # Killed right after the switch: the old version's chunks and original are still there,
+    # invisible. The next run (even one with nothing to do) removes them.
+    assert len(services.index.ids_for_file("press.pdf")) == 2
+    report = services.ingestor.ingest([docs])
+    assert [r.outcome for r in report.results] == ["unchanged"]
+    assert services.index.ids_for_file("press.pdf") == [c.id for c in new]
+    assert sorted(p.name for p in (services.settings.data_dir / "originals").iterdir()) == [sha]
+
+
+def test_same_text_in_two_versions_stays_visible_during_the_switch(
+        tmp_path: Path, services) -> None:  # type: ignore[no-untyped-def]
+    """A page that did not change between versions is never missing from results."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    manual = factories.text_pdf(docs / "pump.pdf", ["Seal flush: 2 l/min.", "Old page two."])
+    services.ingestor.ingest([docs])
+    factories.text_pdf(manual, ["Seal flush: 2 l/min.", "New page two."])
+
+    from ingest.chunking import make_splitter, split_into_chunks
+    from ingest.contract import DocType
+    from ingest.pipeline import file_sha256
+    from ingest.sources import read_units
+
+    sha = file_sha256(manual)
+    new = list(split_into_chunks(read_units(manual), file="pump.pdf", file_sha256=sha,
+                                 doc_type=DocType.MANUAL, splitter=make_splitter(1000, 200)))
+    services.manifest.begin("pump.pdf", sha, "manual")
+    services.index.upsert(new, services.embedder.embed([c.indexed_text() for c in new]))
+    texts = [h.chunk.text for h in services.retriever.retrieve("seal flush rate", k=5)]
+    assert texts.count("Seal flush: 2 l/min.") == 1 and "Old page two." in texts

@@ -38,8 +38,10 @@ def test_ids_are_stable_and_follow_content(tmp_path: Path) -> None:
     first, again = chunks_of(pdf), chunks_of(pdf)
     assert [c.id for c in first] == [c.id for c in again]
     assert len({c.id for c in first}) == len(first)
-    assert chunk_id("m.pdf", 1, None, 0, "a") != chunk_id("m.pdf", 1, None, 0, "b")
-    assert chunk_id("m.pdf", 1, None, 0, "a") != chunk_id("m.pdf", 2, None, 0, "a")
+    assert chunk_id("m.pdf", "v1", 1, None, 0, "a") == chunk_id("m.pdf", "v1", 1, None, 0, "a")
+    assert chunk_id("m.pdf", "v1", 1, None, 0, "a") != chunk_id("m.pdf", "v1", 1, None, 0, "b")
+    assert chunk_id("m.pdf", "v1", 1, None, 0, "a") != chunk_id("m.pdf", "v1", 2, None, 0, "a")
+    assert chunk_id("m.pdf", "v1", 1, None, 0, "a") != chunk_id("m.pdf", "v2", 1, None, 0, "a")
 
 
 def test_metadata_round_trip_omits_empty_values() -> None:
