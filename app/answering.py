@@ -68,7 +68,8 @@ def source_label(chunk: Chunk) -> str:
         where.append(f"record {chunk.record_id}")
     if chunk.section and chunk.page is None:
         where.append(chunk.section)
-    return ", ".join(where)
+    label = ", ".join(where)
+    return f"{label} (OCR text)" if chunk.ocr else label
 
 
 def cited_numbers(text: str) -> list[int]:

@@ -15,6 +15,7 @@ from ingest.embedding import Embedder
 from ingest.index import ChunkIndex
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest
+from ingest.ocr import PageOcr
 from ingest.originals import OriginalStore
 from ingest.pipeline import Ingestor
 from serving.client import ModelClient
@@ -50,7 +51,8 @@ class Services:
     @cached_property
     def ingestor(self) -> Ingestor:
         return Ingestor(self.embedder, self.index, self.manifest, self.lexical,
-                        self.settings.ingest.chunking, self.originals)
+                        self.settings.ingest.chunking, self.originals,
+                        PageOcr(self.settings.ingest.ocr), self.settings.ingest.log_columns)
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -36,7 +36,7 @@ def split_into_chunks(
                 continue
             yield Chunk(text=piece, file=file, file_sha256=file_sha256, doc_type=doc_type,
                         chunk_index=index, page=unit.page, section=unit.section,
-                        record_id=unit.record_id, date=unit.date,
+                        record_id=unit.record_id, date=unit.date, ocr=unit.ocr,
                         equipment_tags=tuple(sorted(equipment_tags(piece))),
                         fault_codes=tuple(sorted(fault_codes(piece))))
             index += 1

@@ -36,6 +36,7 @@ class MetaKey(StrEnum):
     EQUIPMENT_TAGS = "equipment_tags"  # list, normalised by ingest.tags: p101a, ph639
     FAULT_CODES = "fault_codes"  # list, normalised by ingest.tags: alarm:2, e-stop
     DATE = "date"  # int YYYYMMDD (work-order date), so Chroma can filter a date range
+    OCR = "ocr"  # True when the text was recognised from a scanned page image
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Chunk:
     equipment_tags: tuple[str, ...] = ()
     fault_codes: tuple[str, ...] = ()
     date: str | None = None  # ISO YYYY-MM-DD, work orders only
+    ocr: bool = False
     id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +79,7 @@ class Chunk:
             MetaKey.EQUIPMENT_TAGS: list(self.equipment_tags),
             MetaKey.FAULT_CODES: list(self.fault_codes),
             MetaKey.DATE: date_number(self.date) if self.date else None,
+            MetaKey.OCR: True if self.ocr else None,
         }
         return {str(k): v for k, v in values.items() if v is not None and v != "" and v != []}
 
@@ -106,6 +109,7 @@ class Chunk:
             equipment_tags=tuple(metadata.get(MetaKey.EQUIPMENT_TAGS) or ()),
             fault_codes=tuple(metadata.get(MetaKey.FAULT_CODES) or ()),
             date=_iso_date(metadata.get(MetaKey.DATE)),
+            ocr=bool(metadata.get(MetaKey.OCR, False)),
             id=chunk_id_,
         )
 

@@ -7,6 +7,7 @@ chunks are only touched once its new ones have been parsed.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ from ingest.errors import SourceError
 from ingest.index import ChunkIndex
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest, Status
+from ingest.ocr import PageOcr
 from ingest.originals import OriginalStore
-from ingest.settings import ChunkingSettings
+from ingest.settings import ChunkingSettings, LogColumns
 from ingest.sources import SUPPORTED_SUFFIXES, doc_type_for, read_units
 
 
@@ -96,8 +98,11 @@ class Ingestor:
 
     def __init__(self, embedder: Embedder, index: ChunkIndex, manifest: Manifest,
                  lexical: LexicalIndex, chunking: ChunkingSettings,
-                 originals: OriginalStore) -> None:
+                 originals: OriginalStore, ocr: PageOcr | None = None,
+                 log_columns: dict[str, LogColumns] | None = None) -> None:
         self._embedder = embedder
+        self._ocr = ocr
+        self._log_columns = log_columns or {}
         self._originals = originals
         self._index = index
         self._manifest = manifest
@@ -143,6 +148,11 @@ class Ingestor:
         self.sync_lexical()
         return known
 
+    def _columns_for(self, name: str) -> LogColumns | None:
+        """The configured column mapping of the first pattern that matches the file name."""
+        return next((columns for pattern, columns in self._log_columns.items()
+                     if fnmatch.fnmatch(name, pattern)), None)
+
     def _sweep_old_versions(self) -> None:
         """Delete chunks of versions no longer live. Queries already ignore them; this
         reclaims the space, and is redone by the next run if this one is killed."""
@@ -168,10 +178,14 @@ class Ingestor:
                 self._originals.put(path, sha)  # indexes made before originals were kept
             return FileResult(name, Outcome.UNCHANGED, chunks=entry.chunks)
         problems: list[str] = []
-        chunks = list(split_into_chunks(read_units(path, problems), file=name, file_sha256=sha,
+        units = read_units(path, problems, self._ocr, self._columns_for(name))
+        chunks = list(split_into_chunks(units, file=name,
+                                        file_sha256=sha,
                                         doc_type=doc_type_for(path), splitter=self._splitter))
         if not chunks:
-            raise SourceError(name, "no text found (an image-only or scanned document?)")
+            detail = f": {_describe(problems)}" if problems else ""
+            raise SourceError(name, "no text found (an image-only or scanned document?)"
+                              + detail)
         warning = _describe(problems)
         if dry_run:
             return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)

@@ -34,7 +34,31 @@ class ChunkingSettings(BaseModel):
     )
 
 
+class OcrSettings(BaseModel):
+    enabled: bool = Field(default=True, description="OCR PDF pages that have an image but no "
+                          "text layer (scans). Seconds per page on a CPU.")
+    render_scale: float = Field(default=2.0, gt=0, le=6,
+                                description="Page rendering scale for OCR (2.0 = 144 dpi).")
+    min_confidence: float = Field(default=0.5, ge=0, le=1,
+                                  description="Recognised lines below this score are dropped.")
+    threads: int = Field(default=-1, description="ONNX Runtime threads for OCR (-1: all cores).")
+
+
+class LogColumns(BaseModel):
+    """Header names of one CMMS export whose columns are not recognised automatically."""
+
+    id: str | None = Field(default=None, description="Column with the work-order id.")
+    description: str | None = Field(default=None, description="Column with the text.")
+    date: str | None = Field(default=None, description="Column with the work-order date.")
+
+
 class IngestSettings(BaseModel):
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
+    log_columns: dict[str, LogColumns] = Field(
+        default_factory=dict,
+        description="Per-file column mapping for work-order exports, by file-name pattern, "
+        "e.g. [ingest.log_columns.\"sap_*.csv\"] id = \"Order\" description = \"Short text\". "
+        "Columns not named are auto-detected.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)

@@ -22,6 +22,8 @@ from pypdf.errors import PdfReadError
 
 from ingest.contract import DocType
 from ingest.errors import SourceError
+from ingest.ocr import PageOcr
+from ingest.settings import LogColumns
 
 PDF_SUFFIXES = {".pdf"}
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".txt"}
@@ -44,32 +46,35 @@ class TextUnit:
     section: str | None = None
     record_id: str | None = None
     date: str | None = None  # ISO YYYY-MM-DD, work orders only
+    ocr: bool = False  # text recognised from a page image, not read from a text layer
 
 
 def doc_type_for(path: Path) -> DocType:
     return DocType.LOG if path.suffix.lower() in LOG_SUFFIXES else DocType.MANUAL
 
 
-def read_units(path: Path, problems: list[str] | None = None) -> Iterator[TextUnit]:
+def read_units(path: Path, problems: list[str] | None = None, ocr: PageOcr | None = None,
+               columns: LogColumns | None = None) -> Iterator[TextUnit]:
     """Yield the text units of one file, or raise SourceError naming it.
 
     Parts that cannot be read while the rest can (a malformed log row) are skipped
-    and described in ``problems``, so the admin learns of them.
+    and described in ``problems``, so the admin learns of them. Scanned PDF pages
+    are read with `ocr` when given; work-order `columns` override auto-detection.
     """
     problems = [] if problems is None else problems
     suffix = path.suffix.lower()
     if suffix in PDF_SUFFIXES:
-        yield from _read_pdf(path)
+        yield from _read_pdf(path, problems, ocr)
     elif suffix in MARKDOWN_SUFFIXES:
         yield from _read_markdown(path)
     elif suffix in DOCX_SUFFIXES:
         yield from _read_docx(path)
     elif suffix == ".csv":
-        yield from _read_csv_log(path, problems)
+        yield from _read_csv_log(path, problems, columns)
     elif suffix == ".xlsx":
-        yield from _read_xlsx_log(path, problems)
+        yield from _read_xlsx_log(path, problems, columns)
     elif suffix == ".jsonl":
-        yield from _read_jsonl_log(path, problems)
+        yield from _read_jsonl_log(path, problems, columns)
     else:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise SourceError(path.name, f"unsupported file type {suffix or '(none)'}; "
@@ -112,10 +117,11 @@ def _outline_titles(reader: PdfReader) -> dict[int, str]:
     return starts
 
 
-def _read_pdf(path: Path) -> Iterator[TextUnit]:
+def _read_pdf(path: Path, problems: list[str], ocr: PageOcr | None) -> Iterator[TextUnit]:
     reader = _open_pdf(path)
     titles = _outline_titles(reader)
     section: str | None = None
+    scanned: list[int] = []
     for index, page in enumerate(reader.pages):
         section = titles.get(index, section)
         try:
@@ -124,6 +130,30 @@ def _read_pdf(path: Path) -> Iterator[TextUnit]:
             raise SourceError(path.name, f"page {index + 1} cannot be read ({exc})") from exc
         if text.strip():
             yield TextUnit(text=text, page=index + 1, section=section)
+        elif _has_images(page):
+            if ocr is None or not ocr.enabled:
+                scanned.append(index + 1)
+                continue
+            text = ocr.read_page(path, index)
+            if text.strip():
+                yield TextUnit(text=text, page=index + 1, section=section, ocr=True)
+            else:
+                problems.append(f"page {index + 1}: scanned, but OCR found no text")
+    if scanned:
+        problems.append(f"{len(scanned)} scanned page(s) without a text layer skipped (OCR is "
+                        f"off: ingest.ocr.enabled): pages {_page_list(scanned)}")
+
+
+def _has_images(page: Any) -> bool:
+    try:
+        return len(page.images) > 0
+    except Exception:  # pypdf raises many types for odd image streams: assume a scan
+        return True
+
+
+def _page_list(pages: list[int]) -> str:
+    shown = ", ".join(map(str, pages[:10]))
+    return shown + (f" and {len(pages) - 10} more" if len(pages) > 10 else "")
 
 
 def _read_text(path: Path) -> str:
@@ -182,17 +212,29 @@ def _pick_column(headers: list[str], wanted: tuple[str, ...]) -> str | None:
     return next((normalised[w] for w in wanted if w in normalised), None)
 
 
+def _named_column(file: str, headers: list[str], name: str | None) -> str | None:
+    """The header configured for this file, checked to exist."""
+    if name is None:
+        return None
+    if name not in headers:
+        raise SourceError(file, f"column {name!r} (set for this file in ingest.log_columns) is "
+                                f"not in its header {headers}; correct the setting")
+    return name
+
+
 def _records(file: str, headers: list[str], rows: Iterable[tuple[int, dict[str, Any] | None]],
-             problems: list[str]) -> Iterator[TextUnit]:
+             problems: list[str], columns: LogColumns | None = None) -> Iterator[TextUnit]:
     """Work-order records from rows keyed by header; other columns (asset, date, action…)
     follow the description as `name: value` lines so they are searchable too."""
-    id_col = _pick_column(headers, _ID_HEADERS)
-    text_col = _pick_column(headers, _TEXT_HEADERS)
-    date_col = _pick_column(headers, _DATE_HEADERS)
+    columns = columns or LogColumns()
+    id_col = _named_column(file, headers, columns.id) or _pick_column(headers, _ID_HEADERS)
+    text_col = (_named_column(file, headers, columns.description)
+                or _pick_column(headers, _TEXT_HEADERS))
+    date_col = _named_column(file, headers, columns.date) or _pick_column(headers, _DATE_HEADERS)
     if id_col is None or text_col is None:
         raise SourceError(file, f"cannot find the work-order id and description columns "
                                 f"among {headers}; rename them (e.g. work_order_id, "
-                                "description)")
+                                "description) or name them in ingest.log_columns")
     for number, row in rows:
         if row is None:
             problems.append(f"row {number}: malformed, skipped")
@@ -229,7 +271,8 @@ def _parse_date(value: Any) -> str | None:
         return None
 
 
-def _read_csv_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:
+def _read_csv_log(path: Path, problems: list[str],
+                  columns: LogColumns | None) -> Iterator[TextUnit]:
     reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
     headers = list(reader.fieldnames or [])
 
@@ -238,10 +281,11 @@ def _read_csv_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:
             broken = None in row or any(v is None for v in row.values())
             yield reader.line_num, None if broken else row
 
-    yield from _records(path.name, headers, rows(), problems)
+    yield from _records(path.name, headers, rows(), problems, columns)
 
 
-def _read_jsonl_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:
+def _read_jsonl_log(path: Path, problems: list[str],
+                    columns: LogColumns | None) -> Iterator[TextUnit]:
     parsed: list[tuple[int, dict[str, Any] | None]] = []
     for number, line in enumerate(_read_text(path).splitlines(), 1):
         if not line.strip():
@@ -252,10 +296,11 @@ def _read_jsonl_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:
             value = None
         parsed.append((number, value if isinstance(value, dict) else None))
     headers = sorted({k for _, row in parsed if row for k in row})
-    yield from _records(path.name, headers, parsed, problems)
+    yield from _records(path.name, headers, parsed, problems, columns)
 
 
-def _read_xlsx_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:
+def _read_xlsx_log(path: Path, problems: list[str],
+                   columns: LogColumns | None) -> Iterator[TextUnit]:
     import openpyxl
 
     try:
@@ -268,6 +313,6 @@ def _read_xlsx_log(path: Path, problems: list[str]) -> Iterator[TextUnit]:
         headers = [str(h) if h is not None else "" for h in next(sheet_rows, ())]
         rows = ((n, dict(zip(headers, values, strict=False)))
                 for n, values in enumerate(sheet_rows, 2) if any(v is not None for v in values))
-        yield from _records(path.name, headers, rows, problems)
+        yield from _records(path.name, headers, rows, problems, columns)
     finally:
         workbook.close()

@@ -29,17 +29,21 @@ def encrypted_pdf(path: Path, source: Path, user_password: str) -> Path:
     return path
 
 
-def image_only_pdf(path: Path, tmp: Path) -> Path:
-    """A 'scanned' page: an image and no text layer."""
-    from PIL import Image, ImageDraw
+def image_only_pdf(path: Path, tmp: Path, lines: tuple[str, ...] = (
+        "Pump P-101A seal replacement", "Isolate and drain before opening")) -> Path:
+    """A 'scanned' page: an image of printed lines and no text layer."""
+    from PIL import Image, ImageDraw, ImageFont
 
-    image = tmp / "scan.png"
-    canvas = Image.new("RGB", (800, 400), "white")
-    ImageDraw.Draw(canvas).text((40, 180), "PUMP P-101A SEAL REPLACEMENT", fill="black")
+    image = tmp / f"{path.stem}-scan.png"
+    canvas = Image.new("RGB", (1400, 120 + 90 * len(lines)), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=48)
+    for i, line in enumerate(lines):
+        draw.text((60, 60 + 90 * i), line, fill="black", font=font)
     canvas.save(image)
     pdf = FPDF()
     pdf.add_page()
-    pdf.image(str(image), x=10, y=10, w=180)
+    pdf.image(str(image), x=10, y=10, w=190)
     pdf.output(str(path))
     return path
 

@@ -13,7 +13,7 @@ import pytest
 from ingest.errors import EmbeddingModelMismatchError
 from ingest.index import ChunkIndex
 from ingest.pipeline import Outcome
-from ingest.settings import ChunkingSettings, IndexSettings, IngestSettings
+from ingest.settings import ChunkingSettings, IndexSettings, IngestSettings, OcrSettings
 from tests import factories
 from tests.conftest import ROOT, SAMPLES, make_services, make_settings
 
@@ -47,7 +47,7 @@ def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(
     factories.image_only_pdf(docs / "scan.pdf", tmp_path)
     (docs / "huge.md").write_text("y" * 1_200_000)
     settings = make_settings(tmp_path / "data", ingest=IngestSettings(
-        chunking=ChunkingSettings(max_file_size_mb=1.0)))
+        chunking=ChunkingSettings(max_file_size_mb=1.0), ocr=OcrSettings(enabled=False)))
     services = make_services(settings, embedder)
 
     report = services.ingestor.ingest([docs])
@@ -59,7 +59,8 @@ def test_bad_files_are_reported_by_name_and_the_rest_is_indexed(
     assert "encrypted" in outcome["locked.pdf"].reason
     assert "not a readable PDF" in outcome["broken.pdf"].reason
     assert "empty" in outcome["empty.pdf"].reason
-    assert "no text" in outcome["scan.pdf"].reason
+    assert "no text found" in outcome["scan.pdf"].reason
+    assert "OCR is off" in outcome["scan.pdf"].reason
     assert "over the limit" in outcome["huge.md"].reason
     assert report.exit_code == 3
     assert consistent(services) == 4

@@ -5,7 +5,10 @@ from pathlib import Path
 
 import docx
 import openpyxl
+import pytest
 
+from ingest.errors import SourceError
+from ingest.settings import LogColumns
 from ingest.sources import read_units
 
 
@@ -54,3 +57,16 @@ def test_jsonl_and_csv_broken_rows_are_skipped_and_reported(tmp_path: Path) -> N
     problems = []
     assert [u.record_id for u in read_units(csv, problems)] == ["A-1", "A-3"]
     assert problems == ["row 3: malformed, skipped"]
+
+
+def test_column_mapping_from_settings_overrides_detection(tmp_path: Path) -> None:
+    path = tmp_path / "sap_export.csv"
+    path.write_text("Order,Short text,Basic start,Notes\n4711,Replace seal P-101A,07.03.2026,x\n")
+    mapping = LogColumns(id="Order", description="Short text", date="Basic start")
+    [unit] = list(read_units(path, columns=mapping))
+    assert (unit.record_id, unit.date) == ("4711", "2026-03-07")
+    assert unit.text.startswith("Replace seal P-101A")
+    with pytest.raises(SourceError, match="'Auftrag' .* not in its header"):
+        list(read_units(path, columns=LogColumns(id="Auftrag")))
+    with pytest.raises(SourceError, match="name them in ingest.log_columns"):
+        list(read_units(path))

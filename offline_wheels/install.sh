@@ -1,0 +1,69 @@
+#!/bin/sh
+# Install PlantOps Assistant from an unpacked offline bundle, on a machine with no network.
+#
+#   tar xf plantops-bundle-*.tar && sh plantops-bundle/install.sh /opt/plantops
+#
+# 1. verifies every file of the bundle against SHA256SUMS first (nothing is installed
+#    when one differs; the bad file is named);
+# 2. creates PREFIX/.venv (the app) and, when the bundle has them, PREFIX/.venv-vllm
+#    (vLLM CPU), installing only from the bundle's wheels (pip --no-index);
+# 3. places the model folders under PREFIX/var/models and checks their SHA256SUMS.
+set -eu
+
+BUNDLE=$(cd "$(dirname "$0")" && pwd)
+PREFIX=${1:?usage: install.sh PREFIX   (e.g. /opt/plantops)}
+PYTHON=${PYTHON:-python3.11}
+
+say() { printf '%s\n' "plantops install: $*" >&2; }
+
+cd "$BUNDLE"
+say "verifying $(wc -l < SHA256SUMS) files against SHA256SUMS"
+if ! sha256sum --check --quiet --strict SHA256SUMS >/tmp/plantops-verify.$$ 2>&1; then
+    say "REFUSED: the bundle does not match its checksums; nothing was installed:"
+    grep -v '^sha256sum: WARNING' /tmp/plantops-verify.$$ >&2 || true
+    rm -f /tmp/plantops-verify.$$
+    exit 2
+fi
+rm -f /tmp/plantops-verify.$$
+# Files in the bundle that SHA256SUMS does not list were added after it was built.
+find . -type f ! -name SHA256SUMS | sed 's|^\./||' | sort > /tmp/plantops-files.$$
+sed 's/^[0-9a-f]*  //' SHA256SUMS | sort > /tmp/plantops-listed.$$
+EXTRA=$(comm -23 /tmp/plantops-files.$$ /tmp/plantops-listed.$$)
+rm -f /tmp/plantops-files.$$ /tmp/plantops-listed.$$
+if [ -n "$EXTRA" ]; then
+    say "REFUSED: files not listed in SHA256SUMS (added after the build):"
+    printf '  %s\n' $EXTRA >&2
+    exit 2
+fi
+say "checksums OK"
+
+mkdir -p "$PREFIX"
+PIP_OFFLINE="--no-index --find-links $BUNDLE/wheels --disable-pip-version-check --no-cache-dir"
+
+say "creating $PREFIX/.venv (app, ingest)"
+"$PYTHON" -m venv "$PREFIX/.venv"
+# shellcheck disable=SC2086
+"$PREFIX/.venv/bin/pip" install -q $PIP_OFFLINE -r "$BUNDLE/requirements-app.lock"
+# shellcheck disable=SC2086
+"$PREFIX/.venv/bin/pip" install -q $PIP_OFFLINE --no-deps "$BUNDLE"/wheels/plantops-*.whl
+
+if [ -f "$BUNDLE/requirements-vllm.lock" ]; then
+    say "creating $PREFIX/.venv-vllm (vLLM CPU build)"
+    "$PYTHON" -m venv "$PREFIX/.venv-vllm"
+    # shellcheck disable=SC2086
+    "$PREFIX/.venv-vllm/bin/pip" install -q $PIP_OFFLINE -r "$BUNDLE/requirements-vllm.lock"
+fi
+
+if [ -d "$BUNDLE/models" ]; then
+    mkdir -p "$PREFIX/var/models"
+    for model in "$BUNDLE"/models/*/; do
+        name=$(basename "$model")
+        rm -rf "$PREFIX/var/models/$name"
+        cp -R "$model" "$PREFIX/var/models/$name"
+        (cd "$PREFIX/var/models/$name" && sha256sum --check --quiet --strict SHA256SUMS) \
+            || { say "model folder $name does not match its SHA256SUMS"; exit 2; }
+        say "model $name placed in $PREFIX/var/models/$name"
+    done
+fi
+
+say "done. Next: cd $PREFIX && .venv/bin/plantops doctor"

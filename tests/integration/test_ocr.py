@@ -1,0 +1,33 @@
+"""Scanned manuals: image-only pages are read with the packaged OCR and marked as such."""
+
+from pathlib import Path
+
+from app.answering import source_label
+from ingest.ocr import PageOcr
+from ingest.settings import OcrSettings
+from ingest.sources import read_units
+from tests import factories
+from tests.conftest import make_services, make_settings
+
+
+def test_a_scanned_page_is_read_tagged_and_marked_as_ocr(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "usb"
+    docs.mkdir()
+    factories.image_only_pdf(docs / "pump_scan.pdf", tmp_path)
+    services = make_services(make_settings(tmp_path / "data"), embedder)
+
+    report = services.ingestor.ingest([docs])
+
+    assert report.exit_code == 0, report.results
+    [hit] = services.retriever.retrieve("P-101A seal replacement", k=1)
+    assert hit.chunk.ocr and hit.chunk.page == 1
+    assert "P-101A seal replacement" in hit.chunk.text
+    assert "p101a" in hit.chunk.equipment_tags  # same tag extraction as for text pages
+    assert source_label(hit.chunk) == "pump_scan.pdf, page 1 (OCR text)"
+
+
+def test_a_blank_scan_is_reported_not_guessed(tmp_path: Path) -> None:
+    blank = factories.image_only_pdf(tmp_path / "blank.pdf", tmp_path, lines=())
+    problems: list[str] = []
+    assert list(read_units(blank, problems, PageOcr(OcrSettings()))) == []
+    assert problems == ["page 1: scanned, but OCR found no text"]
