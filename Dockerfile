@@ -6,13 +6,10 @@ ENV PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /opt/plantops
 COPY offline_wheels/wheels/ /tmp/wheels/
 COPY offline_wheels/requirements-app.lock /tmp/
-COPY pyproject.toml README.md ./
-COPY app/ app/
-COPY ingest/ ingest/
-COPY serving/ serving/
 COPY samples/ samples/
+# The lock is the complete tested set; plantops itself comes as the bundle's wheel.
 RUN pip install --no-index --find-links /tmp/wheels --no-deps -r /tmp/requirements-app.lock \
- && pip install --no-index --find-links /tmp/wheels --no-deps . \
+ && pip install --no-index --no-deps /tmp/wheels/plantops-*.whl \
  && rm -rf /tmp/wheels
 RUN useradd --system --home /data plantops && mkdir -p /data && chown plantops /data
 USER plantops
