@@ -1,6 +1,7 @@
 """Three users on a UI that requires sign-in: each sees its tabs, the server refuses
 what a role may not do, and hostile document text runs nothing and steers nothing."""
 
+import csv
 from pathlib import Path
 
 import httpx
@@ -84,7 +85,22 @@ def test_hostile_manual_text_runs_nothing_and_the_answer_keeps_its_sources(  # t
     assert "<script>" in shown and "onerror" in shown  # shown as text, not run
     assert page.evaluate("window.__xss") is None
     assert dialogs == []
+
+    # feedback on that answer lands in the audit log, next to the question and its sources
+    page.locator("#answers button[aria-label='Dislike']").first.click()
+    page.locator("#feedback-note").get_by_text("feedback stored").wait_for(timeout=10_000)
+    page.locator("#comment textarea").fill("the answer ignored the 200 h interval")
+    page.locator("#send-comment").click()
+    page.locator("#feedback-note").get_by_text("comment stored").wait_for(timeout=10_000)
     page.close()
+    boss = Client(signed_in_ui, auth=("boss", PASSWORDS["boss"]), verbose=False)
+    with open(boss.predict(api_name="/audit_export"), encoding="utf-8") as exported:
+        rows = list(csv.DictReader(exported))
+    [asked] = [r for r in rows if r["user"] == "op" and "CV-12" in r["question"]]
+    assert asked["action"] == "ask" and "cv12_lubrication.md" in asked["retrieved"]
+    assert (asked["feedback"], asked["comment"]) == ("down",
+                                                     "the answer ignored the 200 h interval")
+    assert asked["first_token_s"] and asked["model"] == "smollm2-135m-instruct"
 
 
 def test_admin_uploads_good_and_bad_files_and_sees_why(  # type: ignore[no-untyped-def]

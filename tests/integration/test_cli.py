@@ -107,3 +107,32 @@ def test_models_prepare_checksums_every_model_folder_present(tmp_path: Path,
     (gpu / "config.json").write_text('{"changed": true}')
     second = run("models", "prepare", env=env)
     assert second.returncode == 1 and "config.json does not match" in second.stderr
+
+
+def test_users_are_managed_from_the_command_line_and_sign_in_needs_one(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    remote = {"PLANTOPS_UI__HOST": "0.0.0.0", "PLANTOPS_UI__PORT": "1"}
+    refused = run("--data-dir", data, "ui", env=remote)  # no users yet: nobody could sign in
+    assert refused.returncode == 2 and "plantops users add" in refused.stderr
+
+    def users(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([PLANTOPS, "--data-dir", data, "users", *args], cwd=ROOT,
+                              input=password, capture_output=True, text=True, timeout=60)
+
+    assert users("add", "Anna", "--role", "admin", "--password-stdin",
+                 password="long enough\n").returncode == 0
+    short = users("add", "bob", "--role", "operator", "--password-stdin", password="short\n")
+    assert short.returncode == 1 and "at least 8 characters" in short.stderr
+    assert users("add", "bob", "--role", "operator", "--password-stdin",
+                 password="bob's password\n").returncode == 0
+    listed = users("list").stdout
+    assert "anna" in listed and "admin" in listed and "bob" in listed and "operator" in listed
+    assert users("passwd", "bob", "--password-stdin", password="new password\n").returncode == 0
+    assert users("remove", "bob").returncode == 0
+    gone = users("remove", "bob")
+    assert gone.returncode == 1 and "no user 'bob'" in gone.stderr
+    assert "bob" not in users("list").stdout
+
+    export = run("--data-dir", data, "audit", "export", "--out", str(tmp_path / "audit.csv"))
+    assert export.returncode == 0
+    assert (tmp_path / "audit.csv").read_text().startswith("id,time_utc,user,role,action")
