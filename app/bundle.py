@@ -34,7 +34,7 @@ class BundlePlan:
     root: Path  # the project checkout
     out: Path
     python_version: str = "3.11"
-    platform: str = "manylinux_2_28_x86_64"
+    platform: str = "manylinux_2_36_x86_64"  # Debian 12; vLLM CPU wheels need >= 2.31
     environments: tuple[str, ...] = ("app", "vllm")
     model_dirs: list[Path] = field(default_factory=list)
 
@@ -74,7 +74,9 @@ def download_wheels(lock: Path, dest: Path, plan: BundlePlan) -> None:
     the plant has no compilers to build them with)."""
     platforms = [arg for tag in compatible_platforms(plan.platform)
                  for arg in ("--platform", tag)]
-    _run(f"downloading the wheels of {lock.name}", [
+    _run(f"downloading the wheels of {lock.name} (if a wheel is missing, it may need a "
+         f"newer glibc than --platform {plan.platform}, or PyTorch's CPU index for "
+         "torch +cpu: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu)", [
         sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-r", str(lock),
         "--dest", str(dest), "--only-binary=:all:", *platforms,
         "--python-version", plan.python_version, "--implementation", "cp"])

@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
                                   "environments, model folders, SBOM, SHA256SUMS, one archive")
     build.add_argument("--out", type=Path, required=True, help="folder for the archive")
     build.add_argument("--python", default="3.11", help="target Python version")
-    build.add_argument("--platform", default="manylinux_2_28_x86_64", help="target platform")
+    build.add_argument("--platform", default="manylinux_2_36_x86_64",
+                       help="target platform: the plant servers' glibc (`ldd --version`); "
+                       "default Debian 12 (2.36). vLLM's environment needs 2.31 or newer")
     build.add_argument("--model", type=Path, action="append", default=[],
                        help="a further model folder to ship (e.g. a GPU model); repeatable")
     build.add_argument("--no-vllm", action="store_true",
