@@ -6,6 +6,7 @@ citation: one PDF page, one Markdown section, one work-order record.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -15,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import charset_normalizer
 import dateutil.parser
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 from pypdf import PdfReader
@@ -157,13 +159,21 @@ def _page_list(pages: list[int]) -> str:
 
 
 def _read_text(path: Path) -> str:
+    """Text in whatever encoding the file was saved in: UTF-8 (with or without BOM) or
+    UTF-16 with a BOM as is; anything else detected by charset-normalizer (Windows-1252,
+    Latin-2, Shift-JIS…). Bytes that are no text encoding at all are refused, not guessed."""
     raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(raw).best()
+    if best is None:
+        raise SourceError(path.name, "not text in any known encoding (a binary file with a "
+                                     "text extension?); save it as UTF-8 text")
+    return str(best)
 
 
 def _read_markdown(path: Path) -> Iterator[TextUnit]:

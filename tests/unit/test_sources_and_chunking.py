@@ -82,10 +82,24 @@ def test_markdown_sections(tmp_path: Path) -> None:
     assert all(u.page is None for u in units)
 
 
-def test_non_utf8_text_is_decoded(tmp_path: Path) -> None:
+GERMAN = "Wartung der Pumpe P-101A: Temperatur unter 80 °C halten, Lager prüfen. " * 4
+CZECH = "Údržba čerpadla P-101A: před otevřením uzavřít ventil, teplota pod 80 °C. " * 4
+
+
+@pytest.mark.parametrize(("encoding", "text", "word"), [
+    ("cp1252", GERMAN, "prüfen"), ("utf-16", GERMAN, "prüfen"), ("cp1250", CZECH, "před")])
+def test_non_utf8_text_is_decoded(tmp_path: Path, encoding: str, text: str, word: str) -> None:
     md = tmp_path / "notes.md"
-    md.write_bytes("Temperatur 80 °C – Lager prüfen".encode("cp1252"))
-    assert "°C" in next(iter(read_units(md))).text
+    md.write_bytes(text.encode(encoding))
+    decoded = next(iter(read_units(md))).text
+    assert "°C" in decoded and word in decoded
+
+
+def test_binary_bytes_with_a_text_name_are_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.txt"
+    fake.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(SourceError, match="not text in any known encoding"):
+        list(read_units(fake))
 
 
 def test_csv_work_orders_are_one_chunk_per_record(tmp_path: Path) -> None:
