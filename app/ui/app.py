@@ -66,5 +66,7 @@ def launch_ui(demo: gr.Blocks, services: Services, access: Access,
                 enable_monitoring=False, mcp_server=False, pwa=False, run_history=False,
                 auth=None if access.single_user else access.login,
                 auth_message="Sign in with the account an admin gave you.",
+                # refused by the server before the bytes reach disk; checked again on ingest
+                max_file_size=int(ui.max_upload_mb * 1_000_000),
                 allowed_paths=[str(data / "previews"), str(data / "downloads"),
                                str(data / "exports")])
