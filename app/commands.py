@@ -42,14 +42,17 @@ class _RateColumn(ProgressColumn):
 
 
 class _RichObserver:
-    """Ingest progress: files, chunks and embedding rate."""
+    """Ingest progress: files (and PDF pages read), chunks and embedding rate."""
 
     def __init__(self, progress: Progress, files_total: int) -> None:
         self._progress = progress
         self._files = progress.add_task("files", total=files_total)
         self._chunks = progress.add_task("chunks", total=0)
+        self._pages = 0
 
-    def file_started(self, file: str, chunks: int) -> None:
+    def file_started(self, file: str, chunks: int, pages: int) -> None:
+        self._pages += pages
+        self._progress.update(self._files, description=f"files · {self._pages} pages")
         task = self._progress.tasks[self._chunks]
         self._progress.update(self._chunks, total=(task.total or 0) + chunks,
                               description=f"chunks · {file}")

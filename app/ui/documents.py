@@ -75,7 +75,7 @@ class _GradioProgress:
         self._progress((self._done + within) / self._files,
                        desc=f"{self._file}: {self._embedded}/{self._chunks} chunks embedded")
 
-    def file_started(self, file: str, chunks: int) -> None:
+    def file_started(self, file: str, chunks: int, pages: int) -> None:
         self._file, self._chunks, self._embedded = file, chunks, 0
         self._show()
 
