@@ -10,7 +10,6 @@ anything with ``pip --no-index``; see docs/install-airgapped.md.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import subprocess
@@ -44,14 +43,6 @@ def _run(step: str, cmd: list[str], cwd: Path | None = None) -> None:
     if done.returncode != 0:
         raise BundleError(f"{step} failed (exit {done.returncode}):\n"
                           f"{(done.stderr or done.stdout)[-3000:]}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
@@ -89,14 +80,6 @@ def write_sbom(lock: Path, target: Path, root: Path) -> None:
         "-o", str(target)])
 
 
-def write_bundle_sums(stage: Path) -> Path:
-    files = sorted(p for p in stage.rglob("*") if p.is_file() and p != stage / SUMS_FILE)
-    lines = [f"{_sha256(p)}  {p.relative_to(stage).as_posix()}\n" for p in files]
-    sums = stage / SUMS_FILE
-    sums.write_text("".join(lines), encoding="utf-8")
-    return sums
-
-
 def build_bundle(plan: BundlePlan, progress: object = print) -> Path:
     """Stage, verify and pack the bundle; returns the archive's path."""
     say = progress if callable(progress) else print
@@ -128,7 +111,7 @@ def build_bundle(plan: BundlePlan, progress: object = print) -> Path:
     shutil.copytree(plan.root / "samples", stage / "samples")
     shutil.copy2(offline / "install.sh", stage / "install.sh")
     say("writing SHA256SUMS")
-    write_bundle_sums(stage)
+    write_checksums(stage)  # the same format install.sh checks with sha256sum
     version = next(wheels.glob("plantops-*.whl")).name.split("-")[1]
     archive = plan.out / f"plantops-bundle-{version}-py{plan.python_version}-{plan.platform}.tar"
     say(f"packing {archive.name}")

@@ -25,10 +25,11 @@ def _sha256(path: Path) -> str:
 
 
 def write_checksums(model_dir: Path) -> Path:
-    """Write SHA256SUMS (sha256sum format) for every file in the folder."""
-    files = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != SUMS_FILE)
-    lines = [f"{_sha256(p)}  {p.relative_to(model_dir).as_posix()}\n" for p in files]
+    """Write SHA256SUMS (sha256sum format) for every file in the folder and below (a
+    sub-folder's own SHA256SUMS included: the offline bundle nests model folders)."""
     sums = model_dir / SUMS_FILE
+    files = sorted(p for p in model_dir.rglob("*") if p.is_file() and p != sums)
+    lines = [f"{_sha256(p)}  {p.relative_to(model_dir).as_posix()}\n" for p in files]
     sums.write_text("".join(lines), encoding="utf-8")
     return sums
 
