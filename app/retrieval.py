@@ -1,9 +1,10 @@
 """Question -> the passages most likely to answer it.
 
 Hybrid: dense (Chroma, cosine) and lexical (BM25 with tag/code tokens) fused
-by reciprocal rank, plus a boost for passages that carry an equipment tag or
-fault code named in the question. Every returned passage carries its dense
-similarity to the question, which is the evidence abstention is decided on.
+by reciprocal rank over citation units (a page, a record, a section), plus a
+boost for units that carry an equipment tag or fault code named in the question.
+Every returned passage carries its dense similarity to the question, which is
+the evidence abstention is decided on.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ingest.embedding import Embedder
 from ingest.index import ChunkIndex, ScoredChunk
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest
-from ingest.tags import tags_in_query
+from ingest.tags import identifiers_in_query, tags_in_query
 
 _RRF_K = 60
 
@@ -81,44 +82,67 @@ class Retriever:
 
     def retrieve(self, question: str, k: int | None = None,
                  filters: SearchFilters | None = None) -> list[ScoredChunk]:
+        """The best chunk of each of the ``k`` best citation units (page, record, section).
+
+        Ranks are counted in units, not chunks: a page cut into four overlapping chunks
+        would otherwise take four ranks of a list and push other pages out of the top k.
+        """
         k = k or self._settings.top_k
         filters = filters or SearchFilters()
         if self._index.count() == 0:
             return []
         n = max(k, self._settings.candidates)
         vector = self._embedder.embed_query(question)
-        fused: dict[str, float] = {}
         known: dict[str, ScoredChunk] = {}
+        lists: list[tuple[float, list[str]]] = []  # (fusion weight, chunk ids best first)
         # One ranked list per document type and method: thousands of one-line work
         # orders would otherwise crowd manual pages out of every short question.
         for doc_type in DocType:
             if filters.doc_type and doc_type != filters.doc_type:
                 continue
             dense = self._index.query(vector, n, doc_type, filters.where())
-            for rank, hit in enumerate(dense):
-                fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
-                known[hit.chunk.id] = hit
+            known.update((hit.chunk.id, hit) for hit in dense)
+            lists.append((1.0, [hit.chunk.id for hit in dense]))
             lexical = self._lexical.search(question, n, doc_type=str(doc_type))
-            weight = self._settings.lexical_weight
-            for rank, (chunk_id, _score) in enumerate(lexical):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (_RRF_K + rank + 1)
+            lists.append((self._settings.lexical_weight, [chunk_id for chunk_id, _ in lexical]))
 
-        missing = [i for i in fused if i not in known]
+        missing = [i for _, ids in lists for i in ids if i not in known]
         query = np.asarray(vector)
         for chunk_id, (chunk, chunk_vector) in self._index.fetch(missing).items():
             known[chunk_id] = ScoredChunk(chunk, float(query @ np.asarray(chunk_vector)))
+        visible = self._visible(known, filters)
 
-        codes = tags_in_query(question)
+        fused: dict[tuple[str, str], float] = {}
+        best: dict[tuple[str, str], ScoredChunk] = {}  # first seen: dense lists come first
+        members: dict[tuple[str, str], list[Chunk]] = {}
+        for weight, ids in lists:
+            ranked_units: list[tuple[str, str]] = []
+            for chunk_id in ids:
+                if chunk_id not in visible:
+                    continue
+                hit = known[chunk_id]
+                unit = hit.chunk.unit
+                members.setdefault(unit, []).append(hit.chunk)
+                best.setdefault(unit, hit)
+                if unit not in ranked_units:
+                    ranked_units.append(unit)
+            for rank, unit in enumerate(ranked_units):
+                fused[unit] = fused.get(unit, 0.0) + weight / (_RRF_K + rank + 1)
+
+        codes = identifiers_in_query(question)
         if codes:  # tags and codes were extracted once, at ingest, into chunk metadata
-            for chunk_id, hit in known.items():
-                if codes & {*hit.chunk.equipment_tags, *hit.chunk.fault_codes}:
-                    fused[chunk_id] = fused.get(chunk_id, 0.0) + self._settings.tag_boost
+            for unit, chunks in members.items():
+                if any(codes & {*c.equipment_tags, *c.fault_codes} for c in chunks):
+                    fused[unit] += self._settings.tag_boost
+        ranked = sorted(fused, key=lambda unit: -fused[unit])
+        return [best[unit] for unit in ranked[:k]]
+
+    def _visible(self, known: dict[str, ScoredChunk], filters: SearchFilters) -> set[str]:
+        """Chunks of the live version of their file that pass the filters."""
         live = self._manifest.live_versions({hit.chunk.file for hit in known.values()})
-        visible = {i for i, hit in known.items()
-                   if (hit.chunk.file not in live or live[hit.chunk.file] == hit.chunk.file_sha256)
-                   and filters.admits(hit.chunk)}
-        ranked = sorted((i for i in fused if i in visible), key=lambda i: -fused[i])
-        return [known[i] for i in ranked[:k]]
+        return {i for i, hit in known.items()
+                if (hit.chunk.file not in live or live[hit.chunk.file] == hit.chunk.file_sha256)
+                and filters.admits(hit.chunk)}
 
     def is_answerable(self, question: str, hits: list[ScoredChunk]) -> bool:
         """Evidence rule for abstention: does one retrieved passage both sit close to the

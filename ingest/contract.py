@@ -84,6 +84,16 @@ class Chunk:
         return {str(k): v for k, v in values.items() if v is not None and v != "" and v != []}
 
     @property
+    def unit(self) -> tuple[str, str]:
+        """The citation unit this chunk belongs to: its PDF page, work-order record or
+        Markdown section. Retrieval ranks units, so one page's chunks take one rank."""
+        if self.page is not None:
+            return self.file, f"page {self.page}"
+        if self.record_id is not None:
+            return self.file, f"record {self.record_id}"
+        return self.file, f"section {self.section or ''}"
+
+    @property
     def title(self) -> str:
         """A readable title from the file name: grbl_alarm_codes.pdf -> grbl alarm codes."""
         return self.file.rsplit(".", 1)[0].replace("_", " ").replace("-", " ")

@@ -49,5 +49,11 @@ def tags_in_query(text: str) -> set[str]:
     return _tags(_TAG_ANY_CASE, text) | fault_codes(text)
 
 
+def identifiers_in_query(text: str) -> set[str]:
+    """Tags and numbered fault codes: names of one machine or one fault. ``e-stop`` is left
+    out: it is a kind of device every machine has, not something that singles a page out."""
+    return tags_in_query(text) - {"e-stop"}
+
+
 def all_codes(text: str) -> set[str]:
     return equipment_tags(text) | fault_codes(text)
