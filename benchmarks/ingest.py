@@ -32,8 +32,9 @@ def main() -> None:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="plantops-bench-"))
     services = Services(Settings(data_dir=data_dir))
     settings = services.settings.ingest
-    splitter = make_splitter(settings.chunking.chunk_size_chars,
-                             settings.chunking.chunk_overlap_chars)
+    splitter = make_splitter(settings.chunking.chunk_size_tokens,
+                             settings.chunking.chunk_overlap_tokens,
+                             services.embedder.count_tokens)
     files = discover_files(args.paths)
     chunks = []
     for path in files:

@@ -50,6 +50,14 @@ class Embedder:
         self._model = SentenceTransformer(str(model_dir), device=settings.device,
                                           local_files_only=True)
 
+    @property
+    def max_tokens(self) -> int:
+        """The model's window: text beyond it is cut off before embedding."""
+        return int(self._model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer.tokenize(text))
+
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors = self._model.encode(list(texts), batch_size=self.batch_size,
                                      normalize_embeddings=True, convert_to_numpy=True,

@@ -18,7 +18,7 @@ from typing import Protocol
 from ingest.chunking import make_splitter, split_into_chunks
 from ingest.contract import Chunk
 from ingest.embedding import Embedder
-from ingest.errors import SourceError
+from ingest.errors import IngestError, SourceError
 from ingest.index import ChunkIndex
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest, Status
@@ -108,7 +108,12 @@ class Ingestor:
         self._manifest = manifest
         self._lexical = lexical
         self._chunking = chunking
-        self._splitter = make_splitter(chunking.chunk_size_chars, chunking.chunk_overlap_chars)
+        if chunking.chunk_size_tokens > embedder.max_tokens:
+            raise IngestError(f"ingest.chunking.chunk_size_tokens is {chunking.chunk_size_tokens}"
+                              f" but the embedding model reads at most {embedder.max_tokens} "
+                              "tokens: lower it (the default is 200)")
+        self._splitter = make_splitter(chunking.chunk_size_tokens, chunking.chunk_overlap_tokens,
+                                       embedder.count_tokens)
 
     def ingest(self, paths: Sequence[Path], *, prune: bool = False, dry_run: bool = False,
                observer: IngestObserver | None = None) -> IngestReport:

@@ -27,8 +27,12 @@ class IndexSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
-    chunk_size_chars: int = Field(default=1000, ge=100, description="Target chunk length.")
-    chunk_overlap_chars: int = Field(default=200, ge=0, description="Overlap between chunks.")
+    chunk_size_tokens: int = Field(
+        default=200, ge=32,
+        description="Longest chunk, in the embedding model's tokens; at most the model's "
+        "window (256 for all-MiniLM-L6-v2) minus room for the document title and section.")
+    chunk_overlap_tokens: int = Field(default=40, ge=0,
+                                      description="Overlap between chunks, in tokens.")
     max_file_size_mb: float = Field(
         default=200.0, gt=0, description="Files larger than this are refused with a reason."
     )

@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -41,11 +42,18 @@ _DATE_HEADERS = ("date", "work_date", "created", "created_at", "created_date", "
                  "completed", "completed_date", "finish_date")
 
 
+# Leaders of tables of contents and indexes ("Detonation ........ 10-29"): dozens of tokens
+# each, they would fill an embedding's 256-token window with dots.
+_LEADER = re.compile(r"[ \t]*(?:[.\u00b7\u2026][ \t]?){4,}[ \t]*")
+_TITLE_MAX = 80
+
+
 @dataclass(frozen=True)
 class TextUnit:
     text: str
     page: int | None = None
-    section: str | None = None
+    section: str | None = None  # the section in force where the unit starts
+    headings: tuple[str, ...] = ()  # sections that start inside the unit, in order
     record_id: str | None = None
     date: str | None = None  # ISO YYYY-MM-DD, work orders only
     ocr: bool = False  # text recognised from a page image, not read from a text layer
@@ -98,9 +106,19 @@ def _open_pdf(path: Path) -> PdfReader:
     return reader
 
 
-def _outline_titles(reader: PdfReader) -> dict[int, str]:
-    """Map 0-based page index -> the outline title that starts there."""
-    starts: dict[int, str] = {}
+def _short_title(title: str) -> str:
+    """An outline entry as a section name. Glossaries put whole definitions in their
+    outline ("Creep. The deformation of a metal part..."): keep the term."""
+    title = " ".join(title.split())
+    if len(title) <= _TITLE_MAX:
+        return title
+    head = title.split(". ", 1)[0]
+    return head if len(head) <= _TITLE_MAX else title[:_TITLE_MAX].rsplit(" ", 1)[0] + "…"
+
+
+def _outline_titles(reader: PdfReader) -> dict[int, list[str]]:
+    """Map 0-based page index -> the outline titles that start there, in outline order."""
+    starts: dict[int, list[str]] = {}
 
     def walk(items: list) -> None:  # type: ignore[type-arg]
         for item in items:
@@ -108,9 +126,10 @@ def _outline_titles(reader: PdfReader) -> dict[int, str]:
                 walk(item)
                 continue
             try:
-                starts.setdefault(reader.get_destination_page_number(item), str(item.title))
+                page = reader.get_destination_page_number(item)
             except (PdfReadError, KeyError, AttributeError, TypeError):
                 continue
+            starts.setdefault(page, []).append(_short_title(str(item.title)))
 
     try:
         walk(reader.outline)
@@ -119,26 +138,33 @@ def _outline_titles(reader: PdfReader) -> dict[int, str]:
     return starts
 
 
+def tidy_pdf_text(text: str) -> str:
+    """Collapse dot leaders to one ellipsis; the words and page numbers stay."""
+    return _LEADER.sub(" … ", text)
+
+
 def _read_pdf(path: Path, problems: list[str], ocr: PageOcr | None) -> Iterator[TextUnit]:
     reader = _open_pdf(path)
     titles = _outline_titles(reader)
-    section: str | None = None
+    running: str | None = None  # the last outline title of the pages before
     scanned: list[int] = []
     for index, page in enumerate(reader.pages):
-        section = titles.get(index, section)
+        headings = tuple(titles.get(index, ()))
+        section, running = running, (headings[-1] if headings else running)
         try:
-            text = page.extract_text() or ""
+            text = tidy_pdf_text(page.extract_text() or "")
         except (PdfReadError, ValueError, KeyError, TypeError) as exc:
             raise SourceError(path.name, f"page {index + 1} cannot be read ({exc})") from exc
         if text.strip():
-            yield TextUnit(text=text, page=index + 1, section=section)
+            yield TextUnit(text=text, page=index + 1, section=section, headings=headings)
         elif _has_images(page):
             if ocr is None or not ocr.enabled:
                 scanned.append(index + 1)
                 continue
             text = ocr.read_page(path, index)
             if text.strip():
-                yield TextUnit(text=text, page=index + 1, section=section, ocr=True)
+                yield TextUnit(text=text, page=index + 1, section=section, headings=headings,
+                               ocr=True)
             else:
                 problems.append(f"page {index + 1}: scanned, but OCR found no text")
     if scanned:

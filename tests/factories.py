@@ -21,6 +21,20 @@ def text_pdf(path: Path, pages: list[str], titles: list[str] | None = None) -> P
     return path
 
 
+def glossary_pdf(path: Path, pages: list[list[tuple[str, str]]]) -> Path:
+    """A PDF whose pages hold several (outline title, text) entries, like a glossary that
+    has an outline entry per term."""
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for entries in pages:
+        pdf.add_page()
+        for title, text in entries:
+            pdf.start_section(title)
+            pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
 def encrypted_pdf(path: Path, source: Path, user_password: str) -> Path:
     writer = PdfWriter(clone_from=PdfReader(source))
     writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-128")

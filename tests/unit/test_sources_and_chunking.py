@@ -27,10 +27,48 @@ def test_pdf_chunks_never_span_pages_and_carry_1_based_page(tmp_path: Path) -> N
 
 
 def test_pdf_outline_gives_sections(tmp_path: Path) -> None:
-    pdf = factories.text_pdf(tmp_path / "m.pdf", ["intro", "alarms", "more alarms"],
-                             titles=["Introduction", "Alarm codes", "Alarm codes 2"])
-    assert [u.section for u in read_units(pdf)] == ["Introduction", "Alarm codes",
-                                                    "Alarm codes 2"]
+    pdf = factories.text_pdf(tmp_path / "m.pdf", ["intro", "alarms", "more alarms", "notes"],
+                             titles=["Introduction", "Alarm codes", "Alarm codes 2", "Notes"])
+    assert [c.section for c in chunks_of(pdf)] == ["Introduction", "Alarm codes",
+                                                   "Alarm codes 2", "Notes"]
+    pdf = factories.text_pdf(tmp_path / "n.pdf", ["intro", "still the intro"])
+    assert [c.section for c in chunks_of(pdf)] == [None, None]
+
+
+def test_each_chunk_gets_the_section_it_is_in(tmp_path: Path) -> None:
+    """A glossary with an outline entry per term: the section is the term a chunk is
+    about, cut to the term, not the page's first entry with its whole definition."""
+    cowling = ("Cowling. The removable cover that encloses an aircraft engine and its "
+               "accessories, fastened with quick-release fasteners. ")
+    creep = ("Creep. The deformation of a metal part that is continually exposed to high "
+             "centrifugal loads and temperatures. ")
+    pdf = factories.glossary_pdf(tmp_path / "glossary.pdf", [
+        [(cowling.strip(), cowling * 2), (creep.strip(), creep * 3)],
+        [("Scuffing", "Scuffing. Severe damage to moving parts. " * 3)],
+    ])
+    chunks = chunks_of(pdf, size=250)
+    assert [c.section for c in chunks] == ["Cowling", "Creep", "Creep", "Scuffing"]
+    assert chunks[1].text.index("Creep.") < len(chunks[1].text) // 3
+
+
+def test_dot_leaders_are_collapsed(tmp_path: Path) -> None:
+    pdf = factories.text_pdf(tmp_path / "index.pdf", [
+        "Detonation ........................................ 10-29\n"
+        "Dielectric Inspection ............................. 4-41\n"
+        "Wait... what"])
+    [unit] = read_units(pdf)
+    assert "Detonation … 10-29" in unit.text and "Dielectric Inspection … 4-41" in unit.text
+    assert "Wait... what" in unit.text  # an ellipsis is not a leader
+
+
+def test_chunks_are_sized_in_the_units_the_splitter_counts(tmp_path: Path) -> None:
+    """Ingest counts the embedding model's tokens; here a stand-in counts words."""
+    pdf = factories.text_pdf(tmp_path / "m.pdf", [LONG])
+    splitter = make_splitter(40, 5, length=lambda text: len(text.split()))
+    chunks = list(split_into_chunks(read_units(pdf), file="m.pdf", file_sha256="x",
+                                    doc_type=DocType.MANUAL, splitter=splitter))
+    assert len(chunks) > 5
+    assert all(len(c.text.split()) <= 40 for c in chunks)
 
 
 def test_ids_are_stable_and_follow_content(tmp_path: Path) -> None:
