@@ -56,7 +56,11 @@ class Embedder:
         return int(self._model.max_seq_length)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer.tokenize(text))
+        """Tokens the model would read for ``text``, with no cut-off (and no warning about
+        texts longer than the window: measuring them is the point)."""
+        encoded = self._model.tokenizer(text, add_special_tokens=False, truncation=False,
+                                        verbose=False)
+        return len(encoded["input_ids"])
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors = self._model.encode(list(texts), batch_size=self.batch_size,

@@ -212,3 +212,19 @@ def test_same_text_in_two_versions_stays_visible_during_the_switch(
     services.index.upsert(new, services.embedder.embed([c.indexed_text() for c in new]))
     texts = [h.chunk.text for h in services.retriever.retrieve("seal flush rate", k=5)]
     assert texts.count("Seal flush: 2 l/min.") == 1 and "Old page two." in texts
+
+
+def test_no_chunk_is_longer_than_the_embedding_model_reads(
+        tmp_path: Path, services, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Chunks are sized in the model's tokens: text past its window would be cut off
+    unseen. Dense text (part numbers, tables) has many more tokens per character than prose."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    table = "\n".join(f"P-{100 + i}A/B-{i * 7:04d} 3x{i}.5mm {i * 13 % 97}Nm ±0.{i % 9}"
+                      for i in range(120))
+    factories.text_pdf(docs / "parts.pdf", [table], titles=["Spare parts and torques"])
+    embedder.embed(["warm up: a call that truncates " * 200])
+    services.ingestor.ingest([docs])
+    chunks = services.index.all_records()
+    assert len(chunks) > 3
+    assert max(embedder.count_tokens(c.indexed_text()) for c in chunks) <= embedder.max_tokens
