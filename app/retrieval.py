@@ -89,8 +89,6 @@ class Retriever:
         """
         k = k or self._settings.top_k
         filters = filters or SearchFilters()
-        if self._index.count() == 0:
-            return []
         n = max(k, self._settings.candidates)
         vector = self._embedder.embed_query(question)
         known: dict[str, ScoredChunk] = {}

@@ -107,11 +107,9 @@ class ChunkIndex:
 
     def query(self, vector: Sequence[float], k: int, doc_type: DocType,
               where: dict[str, Any] | None = None) -> list[ScoredChunk]:
-        """The k nearest chunks of one document type, most similar first."""
+        """The k nearest chunks of one document type, most similar first (fewer when the
+        collection holds fewer; counting first would cost more than the query at 100k)."""
         collection = self._collections[doc_type]
-        k = min(k, collection.count())
-        if k == 0:
-            return []
         result = collection.query(query_embeddings=[list(vector)], n_results=k, where=where,
                                   include=["documents", "metadatas", "distances"])
         ids = result["ids"][0]
