@@ -1,8 +1,9 @@
 """Question -> the passages most likely to answer it.
 
-Hybrid: dense (Chroma, cosine) and lexical (BM25 with tag/code tokens) fused
-by reciprocal rank over citation units (a page, a record, a section), plus a
-boost for units that carry an equipment tag or fault code named in the question.
+Hybrid: dense (Chroma, cosine), lexical (BM25 with tag/code tokens) and the
+IDF-weighted coverage of the question's words, fused by reciprocal rank over
+citation units (a page, a record, a section), plus a boost for units that
+carry an equipment tag or fault code named in the question.
 Every returned passage carries its dense similarity to the question, which is
 the evidence abstention is decided on.
 """
@@ -112,25 +113,39 @@ class Retriever:
 
         fused: dict[tuple[str, str], float] = {}
         best: dict[tuple[str, str], ScoredChunk] = {}  # first seen: dense lists come first
-        members: dict[tuple[str, str], list[Chunk]] = {}
+        members: dict[tuple[str, str], dict[str, Chunk]] = {}
         for weight, ids in lists:
-            ranked_units: list[tuple[str, str]] = []
+            ranked_units: dict[tuple[str, str], None] = {}  # insertion-ordered set
             for chunk_id in ids:
                 if chunk_id not in visible:
                     continue
                 hit = known[chunk_id]
                 unit = hit.chunk.unit
-                members.setdefault(unit, []).append(hit.chunk)
+                members.setdefault(unit, {})[chunk_id] = hit.chunk
                 best.setdefault(unit, hit)
-                if unit not in ranked_units:
-                    ranked_units.append(unit)
+                ranked_units[unit] = None
             for rank, unit in enumerate(ranked_units):
                 fused[unit] = fused.get(unit, 0.0) + weight / (_RRF_K + rank + 1)
+
+        # A third list per type: the same candidates by the IDF-weighted share of the
+        # question's words they contain. Unlike BM25 it does not favour short chunks, so an
+        # index page or a long procedure that names every rare word is not pushed down.
+        if self._settings.coverage_weight:
+            for doc_type in DocType:
+                units = [u for u in members if best[u].chunk.doc_type == doc_type]
+                chunks = [(u, c) for u in units for c in members[u].values()]
+                shares = self._lexical.coverages(question, [c.indexed_text() for _, c in chunks])
+                coverage: dict[tuple[str, str], float] = {}
+                for (unit, _), share in zip(chunks, shares, strict=True):
+                    coverage[unit] = max(coverage.get(unit, 0.0), share)
+                by_coverage = sorted(coverage, key=lambda unit: -coverage[unit])
+                for rank, unit in enumerate(by_coverage):
+                    fused[unit] += self._settings.coverage_weight / (_RRF_K + rank + 1)
 
         codes = identifiers_in_query(question)
         if codes:  # tags and codes were extracted once, at ingest, into chunk metadata
             for unit, chunks in members.items():
-                if any(codes & {*c.equipment_tags, *c.fault_codes} for c in chunks):
+                if any(codes & {*c.equipment_tags, *c.fault_codes} for c in chunks.values()):
                     fused[unit] += self._settings.tag_boost
         ranked = sorted(fused, key=lambda unit: -fused[unit])
         return [best[unit] for unit in ranked[:k]]

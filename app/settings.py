@@ -33,6 +33,10 @@ class RetrievalSettings(BaseModel):
     lexical_weight: float = Field(default=1.0, ge=0,
                                   description="Weight of BM25 ranks against dense ranks in "
                                   "reciprocal-rank fusion (0: dense only).")
+    coverage_weight: float = Field(
+        default=1.0, ge=0,
+        description="Weight, in the fusion, of ranking the candidates by the IDF-weighted "
+        "share of the question's words they contain (0: off).")
     tag_boost: float = Field(default=0.05, ge=0,
                              description="Score added to passages that carry an equipment tag "
                              "or fault code named in the question.")

@@ -120,13 +120,24 @@ class LexicalIndex:
         Evidence for abstention: a passage that lacks the question's rarest words
         (a standard number, a machine type) rarely answers it, however similar.
         """
+        return self.coverages(query, [text])[0]
+
+    def coverages(self, query: str, texts: Sequence[str]) -> list[float]:
+        """``coverage`` of many texts, the question tokenised once (retrieval scores every
+        candidate)."""
         self._load_if_changed()
-        wanted = set(query_tokens(query))
-        if not wanted:
-            return 0.0
-        present = set(document_tokens(text))
-        total = sum(self.idf(t) for t in wanted)
-        return sum(self.idf(t) for t in wanted & present) / total
+        codes = tags_in_query(query)
+        weights = {token: self.idf(token) for token in {*_words(query), *codes}}
+        total = sum(weights.values())
+        if not total:
+            return [0.0] * len(texts)
+        shares = []
+        for text in texts:
+            present = set(_WORD.findall(text.lower()))  # stop words are never wanted
+            if codes:
+                present |= all_codes(text)
+            shares.append(sum(w for token, w in weights.items() if token in present) / total)
+        return shares
 
     def search(self, query: str, k: int, doc_type: str | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first, optionally of one document type."""

@@ -50,3 +50,38 @@ def test_only_identifiers_are_boosted_not_generic_device_words(
 
     [first, *_] = services.retriever.retrieve("what was done on xh531", k=3)
     assert first.chunk.record_id == "wo-99"
+
+
+def test_a_page_naming_every_rare_word_is_not_outranked_by_short_near_misses(
+        tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """An index page lists "Magneto Timing" among fifty entries; short prose pages say
+    "magneto" often but never "timing". BM25 (length-normalised) and the embedding both
+    prefer the short pages; ranking candidates by coverage of the question's words puts
+    the index page first."""
+    from app.settings import RetrievalSettings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    parts = ["Accessory", "Bearing", "Camshaft", "Carburetor", "Crankshaft", "Cylinder",
+             "Exhaust", "Filter", "Gasket", "Governor", "Ignition", "Injector", "Intake",
+             "Manifold", "Piston", "Propeller", "Pump", "Rocker", "Seal", "Starter",
+             "Supercharger", "Turbine", "Valve", "Vane"]
+    entries = [f"{part} {task} ........ {i % 12 + 1}-{i % 40 + 1}"
+               for i, (part, task) in enumerate((p, t) for p in parts
+                                                for t in ("Inspection", "Overhaul"))]
+    entries.insert(20, "Magneto Timing ........ 4-22")
+    factories.text_pdf(docs / "handbook_index.pdf", ["\n".join(entries)])
+    factories.text_pdf(docs / "magneto_manual.pdf", [
+        "The magneto generates the ignition spark. A magneto has a rotating magnet and coils.",
+        "Magneto maintenance: keep the magneto clean and dry; check the magneto points.",
+        "Magneto removal: disconnect the magneto leads before removing the magneto."])
+
+    def first(coverage_weight: float) -> str:
+        settings = make_settings(tmp_path / f"data-{coverage_weight}",
+                                 retrieval=RetrievalSettings(coverage_weight=coverage_weight))
+        services = make_services(settings, embedder)
+        services.ingestor.ingest([docs])
+        return services.retriever.retrieve("which page covers magneto timing", k=4)[0].chunk.file
+
+    assert first(0.0) == "magneto_manual.pdf"  # the case this ranking exists for
+    assert first(1.0) == "handbook_index.pdf"
