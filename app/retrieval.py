@@ -131,14 +131,14 @@ class Retriever:
         # question's words they contain. Unlike BM25 it does not favour short chunks, so an
         # index page or a long procedure that names every rare word is not pushed down.
         if self._settings.coverage_weight:
+            candidates = [(unit, c) for unit, chunks in members.items() for c in chunks.values()]
+            shares = self._lexical.coverages(question, [c.indexed_text() for _, c in candidates])
+            coverage: dict[tuple[str, str], float] = {}
+            for (unit, _), share in zip(candidates, shares, strict=True):
+                coverage[unit] = max(coverage.get(unit, 0.0), share)
             for doc_type in DocType:
-                units = [u for u in members if best[u].chunk.doc_type == doc_type]
-                chunks = [(u, c) for u in units for c in members[u].values()]
-                shares = self._lexical.coverages(question, [c.indexed_text() for _, c in chunks])
-                coverage: dict[tuple[str, str], float] = {}
-                for (unit, _), share in zip(chunks, shares, strict=True):
-                    coverage[unit] = max(coverage.get(unit, 0.0), share)
-                by_coverage = sorted(coverage, key=lambda unit: -coverage[unit])
+                by_coverage = sorted((u for u in coverage if best[u].chunk.doc_type == doc_type),
+                                     key=lambda unit: -coverage[unit])
                 for rank, unit in enumerate(by_coverage):
                     fused[unit] += self._settings.coverage_weight / (_RRF_K + rank + 1)
 

@@ -21,12 +21,14 @@ _UNITS = {"mm", "cm", "m", "kw", "hp", "rpm", "v", "kv", "a", "ma", "hz", "bar",
           "kg", "lb", "in", "ft", "s", "ms", "min", "h", "iso", "din", "en", "m20", "g", "dd"}
 
 
+def _numbered_fault_codes(text: str) -> set[str]:
+    return {f"{_FAULT_WORDS.get(m.group(1).lower(), m.group(1).lower())}:{int(m.group(2))}"
+            for m in _FAULT.finditer(text)}
+
+
 def fault_codes(text: str) -> set[str]:
-    codes = {f"{_FAULT_WORDS.get(m.group(1).lower(), m.group(1).lower())}:{int(m.group(2))}"
-             for m in _FAULT.finditer(text)}
-    if _ESTOP.search(text):
-        codes.add("e-stop")
-    return codes
+    """Numbered codes, plus ``e-stop``: operators search for it like a code."""
+    return _numbered_fault_codes(text) | ({"e-stop"} if _ESTOP.search(text) else set())
 
 
 def _tags(pattern: re.Pattern[str], text: str) -> set[str]:
@@ -44,15 +46,16 @@ def equipment_tags(text: str) -> set[str]:
     return _tags(_TAG, text)
 
 
+def identifiers_in_query(text: str) -> set[str]:
+    """Equipment tags and numbered fault codes in a question: each names one machine or one
+    fault, so a passage carrying it is about the question (``e-stop`` is not one: every
+    machine has an e-stop)."""
+    return _tags(_TAG_ANY_CASE, text) | _numbered_fault_codes(text)
+
+
 def tags_in_query(text: str) -> set[str]:
     """Tags and codes in a question, where operators type any case."""
-    return _tags(_TAG_ANY_CASE, text) | fault_codes(text)
-
-
-def identifiers_in_query(text: str) -> set[str]:
-    """Tags and numbered fault codes: names of one machine or one fault. ``e-stop`` is left
-    out: it is a kind of device every machine has, not something that singles a page out."""
-    return tags_in_query(text) - {"e-stop"}
+    return identifiers_in_query(text) | fault_codes(text)
 
 
 def all_codes(text: str) -> set[str]:
