@@ -3,7 +3,8 @@
 Hybrid: dense (Chroma, cosine), lexical (BM25 with tag/code tokens) and the
 IDF-weighted coverage of the question's words, fused by reciprocal rank over
 citation units (a page, a record, a section), plus a boost for units that
-carry an equipment tag or fault code named in the question.
+carry an equipment tag or fault code named in the question; the best few
+fused units are then ordered by their evidence (similarity plus coverage).
 Every returned passage carries its dense similarity to the question, which is
 the evidence abstention is decided on.
 """
@@ -130,12 +131,12 @@ class Retriever:
         # A third list per type: the same candidates by the IDF-weighted share of the
         # question's words they contain. Unlike BM25 it does not favour short chunks, so an
         # index page or a long procedure that names every rare word is not pushed down.
+        candidates = [(unit, c) for unit, chunks in members.items() for c in chunks.values()]
+        shares = self._lexical.coverages(question, [c.indexed_text() for _, c in candidates])
+        coverage: dict[tuple[str, str], float] = {}
+        for (unit, _), share in zip(candidates, shares, strict=True):
+            coverage[unit] = max(coverage.get(unit, 0.0), share)
         if self._settings.coverage_weight:
-            candidates = [(unit, c) for unit, chunks in members.items() for c in chunks.values()]
-            shares = self._lexical.coverages(question, [c.indexed_text() for _, c in candidates])
-            coverage: dict[tuple[str, str], float] = {}
-            for (unit, _), share in zip(candidates, shares, strict=True):
-                coverage[unit] = max(coverage.get(unit, 0.0), share)
             for doc_type in DocType:
                 by_coverage = sorted((u for u in coverage if best[u].chunk.doc_type == doc_type),
                                      key=lambda unit: -coverage[unit])
@@ -148,7 +149,17 @@ class Retriever:
                 if any(codes & {*c.equipment_tags, *c.fault_codes} for c in chunks.values()):
                     fused[unit] += self._settings.tag_boost
         ranked = sorted(fused, key=lambda unit: -fused[unit])
-        return [best[unit] for unit in ranked[:k]]
+
+        # Fusion finds the right units but, counting ranks only, cannot order the first few:
+        # first and second place in a list differ by 1/61 against 1/62 whatever the gap in
+        # score, and the best work order gets the same credit as the best manual page. The
+        # top units are therefore put in the order of their evidence — the two measures
+        # abstention reads, comparable across pages and work orders — the rest keep theirs.
+        depth = self._settings.rerank_depth
+        weight = self._settings.rerank_coverage_weight
+        head = sorted(ranked[:depth],
+                      key=lambda unit: -(best[unit].similarity + weight * coverage[unit]))
+        return [best[unit] for unit in (head + ranked[depth:])[:k]]
 
     def _visible(self, known: dict[str, ScoredChunk], filters: SearchFilters) -> set[str]:
         """Chunks of the live version of their file that pass the filters."""

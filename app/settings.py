@@ -40,6 +40,14 @@ class RetrievalSettings(BaseModel):
     tag_boost: float = Field(default=0.05, ge=0,
                              description="Score added to passages that carry an equipment tag "
                              "or fault code named in the question.")
+    rerank_depth: int = Field(
+        default=10, ge=0, le=50,
+        description="The best units of the fused ranking that are re-ordered by their evidence "
+        "(dense similarity + rerank_coverage_weight x coverage); 0: fused order only.")
+    rerank_coverage_weight: float = Field(
+        default=0.5, ge=0,
+        description="Weight of the IDF-weighted coverage of the question's words against "
+        "the dense similarity when the top units are re-ordered.")
     min_similarity: float = Field(
         default=0.30, ge=-1, le=1,
         description="Evidence rule, with min_coverage: a passage supports an answer when its "

@@ -4,7 +4,8 @@
 
 The index in DIR must hold the corpus the questions are about (`plantops ingest`).
 Baselines use the same index: dense only (global cosine top-k), BM25 only, and
-both fused by reciprocal rank; "project" is app.retrieval.Retriever.
+both fused by reciprocal rank; "project" is app.retrieval.Retriever, once with its
+fused order only (rerank_depth 0) and once as configured (top units ordered by evidence).
 """
 
 from __future__ import annotations
@@ -55,11 +56,17 @@ def baselines(services: Services) -> dict[str, Method]:
                 chunks[c.id] = c
         return [chunks[i] for i in sorted(scores, key=lambda i: -scores[i])]
 
+    fused_only = Retriever(embedder, index, lexical, services.manifest,
+                           services.settings.retrieval.model_copy(update={"rerank_depth": 0}))
+
+    def project_fused(q: str) -> list[Chunk]:
+        return [h.chunk for h in fused_only.retrieve(q, k=10)]
+
     def project(q: str) -> list[Chunk]:
         return [h.chunk for h in services.retriever.retrieve(q, k=10)]
 
     return {"dense only (cosine)": dense, "BM25 only": bm25, "dense + BM25 (RRF)": rrf,
-            "project (hybrid)": project}
+            "project, fused order": project_fused, "project (+ evidence)": project}
 
 
 class _Timed:
@@ -94,7 +101,7 @@ def stage_latency(services: Services, questions: list[EvalQuestion], repeat: int
                                         "fetch": lambda *_: "fetch BM25-only hits"}),
         _Timed(services.lexical, stages, {
             "search": lambda *_, doc_type=None: f"BM25 {doc_type}",
-            "coverages": lambda *_: "coverage list (both types)"}),
+            "coverages": lambda *_: "coverage (list + evidence)"}),
         services.manifest, services.settings.retrieval)  # type: ignore[arg-type]
     for _ in range(repeat):
         for q in questions:

@@ -77,11 +77,43 @@ def test_a_page_naming_every_rare_word_is_not_outranked_by_short_near_misses(
         "Magneto removal: disconnect the magneto leads before removing the magneto."])
 
     def first(coverage_weight: float) -> str:
-        settings = make_settings(tmp_path / f"data-{coverage_weight}",
-                                 retrieval=RetrievalSettings(coverage_weight=coverage_weight))
+        settings = make_settings(tmp_path / f"data-{coverage_weight}", retrieval=RetrievalSettings(
+            coverage_weight=coverage_weight, rerank_depth=0))  # the fused order alone
         services = make_services(settings, embedder)
         services.ingestor.ingest([docs])
         return services.retriever.retrieve("which page covers magneto timing", k=4)[0].chunk.file
 
     assert first(0.0) == "magneto_manual.pdf"  # the case this ranking exists for
     assert first(1.0) == "handbook_index.pdf"
+
+
+def test_the_top_units_are_ordered_by_their_evidence_not_only_their_fused_ranks(
+        tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Fusion gives the best work order the same credit as the best manual page, so a
+    work order that merely names the word ("... LIFT CREEP") can come first. Ordered by
+    similarity + coverage, the glossary entry that defines it comes first."""
+    from app.settings import RetrievalSettings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    factories.text_pdf(docs / "glossary.pdf", [
+        "Cowling. The removable cover that encloses an aircraft engine.\n"
+        "Creep. The permanent elongation of turbine blades caused by heat and the "
+        "centrifugal force of rotation.\n"
+        "Crankcase. The housing that encloses the crankshaft and the accessory drive gears.",
+        "Turbine. A turbine wheel is turned by the hot gases; the turbine drives the "
+        "compressor. Turbine inspection: look at the turbine blades for cracks."])
+    (docs / "wo.csv").write_text("work_order_id,description\n"
+                                 "wo-1,MB119 REPAIR BOOM LIFT CREEP\n"
+                                 "wo-2,XH531 REPAIR STEERING\n"
+                                 "wo-3,CC708 A/C BLOWING WARM AIR\n")
+
+    def first(depth: int) -> str:
+        settings = make_settings(tmp_path / f"data-{depth}",
+                                 retrieval=RetrievalSettings(rerank_depth=depth))
+        services = make_services(settings, embedder)
+        services.ingestor.ingest([docs])
+        return services.retriever.retrieve("define creep in turbine blades", k=3)[0].chunk.file
+
+    assert first(0) == "wo.csv"  # the case the evidence order exists for
+    assert first(10) == "glossary.pdf"
