@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -79,11 +80,13 @@ class VllmServer:
         if not Path(self.settings.vllm_python).exists():
             raise ServingError(f"vLLM's Python {self.settings.vllm_python} does not exist: "
                                "run `make setup` or set PLANTOPS_SERVING__VLLM_PYTHON")
-        log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._proc = subprocess.Popen(
-            vllm_command(self.settings, self.profile, self.port),
-            env=vllm_environment(self.settings, self.profile),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # The child gets its own copy of the log's descriptor; ours is closed at once.
+        with (open(self._log_path, "ab") if self._log_path
+              else contextlib.nullcontext(subprocess.DEVNULL)) as log:
+            self._proc = subprocess.Popen(
+                vllm_command(self.settings, self.profile, self.port),
+                env=vllm_environment(self.settings, self.profile),
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self) -> float:
         """Block until /health answers; return the seconds it took."""
