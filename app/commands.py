@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -242,6 +243,7 @@ def cmd_ui(services: Services, block: bool = True) -> int:
         console.print(f"[yellow]warning: single-user mode on {ui.host}: anyone who reaches "
                       "this port is an admin.[/yellow]")
     services.ingestor.sync_lexical()  # BM25 may lag the index (another host ingested)
+    threading.Thread(target=services.retriever.warm_up, name="warm-up", daemon=True).start()
     demo = build_ui(services, access)
     mode = "single-user, no sign-in" if access.single_user else "sign-in required"
     console.print(f"PlantOps Assistant UI: http://{ui.host}:{ui.port}/ ({mode})")

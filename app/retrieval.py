@@ -161,6 +161,12 @@ class Retriever:
                       key=lambda unit: -(best[unit].similarity + weight * coverage[unit]))
         return [best[unit] for unit in (head + ranked[depth:])[:k]]
 
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for: the index files into the
+        page cache, the HNSW graphs, the BM25 index and the embedding model."""
+        self._index.read_into_page_cache()
+        self.retrieve("warm up")
+
     def _visible(self, known: dict[str, ScoredChunk], filters: SearchFilters) -> set[str]:
         """Chunks of the live version of their file that pass the filters."""
         live = self._manifest.live_versions({hit.chunk.file for hit in known.values()})

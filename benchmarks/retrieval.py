@@ -128,6 +128,7 @@ def main() -> None:
     services = Services(Settings(data_dir=args.data_dir))
     questions = load_questions(args.questions)
     services.ingestor.sync_lexical()
+    services.retriever.warm_up()  # as `plantops ui` does at start
     print(f"index: {services.index.count()} chunks; "
           f"{sum(q.answerable for q in questions)} answerable questions\n")
     print(f"{'method':<24}{'recall@5':>10}{'MRR@10':>10}")

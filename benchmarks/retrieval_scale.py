@@ -101,6 +101,7 @@ def main() -> None:
     services = Services(Settings(data_dir=args.data_dir))
     build(services, args.corpus, args.total, args.data_dir)
     services.ingestor.sync_lexical()
+    services.retriever.warm_up()  # as `plantops ui` does at start
     questions = load_questions(args.questions)
     index = services.index
     print(f"\nindex: {index.count()} chunks "

@@ -58,6 +58,7 @@ class ChunkIndex:
 
     def __init__(self, settings: IndexSettings, data_dir: Path, model_id: str) -> None:
         self.model_id = model_id
+        self._disk = None if settings.chroma_url else data_dir / "chroma"
         client = _client(settings, data_dir)
         self._collections = {
             doc_type: client.get_or_create_collection(
@@ -73,6 +74,24 @@ class ChunkIndex:
                     f"the index was built with embedding model {stored!r}, not {model_id!r}: "
                     "vectors of two models cannot be mixed. Configure the original model, or "
                     "rebuild: delete the index folder (or collections) and ingest again")
+
+    def read_into_page_cache(self) -> int:
+        """Read the on-disk index once, front to back; return the bytes read.
+
+        After a start the first queries otherwise wait for the disk: at 100k chunks, with a
+        cold page cache, retrieval p95 was 104 ms against 65 ms warm. A sequential read of
+        the files (330 MB at 100k) costs a second or two and is done in the background.
+        A Chroma server keeps its own files warm; there is nothing to read here then.
+        """
+        if self._disk is None:
+            return 0
+        total = 0
+        for path in sorted(self._disk.rglob("*")):
+            if path.is_file():
+                with path.open("rb") as fh:
+                    while block := fh.read(1 << 22):
+                        total += len(block)
+        return total
 
     def count(self, doc_type: DocType | None = None) -> int:
         if doc_type is not None:

@@ -15,8 +15,10 @@ import json
 import math
 import re
 import shutil
+import threading
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bm25s
@@ -48,16 +50,31 @@ def query_tokens(text: str) -> list[str]:
     return _words(text) + sorted(tags_in_query(text))
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """One stored version of the index, read whole. Queries take one and use only it: the UI
+    answers many questions at once while an admin's ingest swaps in a new version, and ids
+    of one version with scores of another would name the wrong chunks."""
+
+    fingerprint: str | None = None
+    ids: list[str] = field(default_factory=list)
+    types: np.ndarray = field(default_factory=lambda: np.asarray([]))
+    model: bm25s.BM25 | None = None
+    doc_freq: dict[str, int] = field(default_factory=dict)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency; a word no document contains weighs the most."""
+        n = max(len(self.ids), 1)
+        return math.log(1 + n / (1 + self.doc_freq.get(token, 0)))
+
+
 class LexicalIndex:
     """A bm25s index of chunk ids, stored in ``folder``."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._model: bm25s.BM25 | None = None
-        self._ids: list[str] = []
-        self._types = np.asarray([])
-        self._doc_freq: dict[str, int] = {}
-        self._loaded_fingerprint: str | None = None
+        self._loaded = _Loaded()
+        self._loading = threading.Lock()
 
     @property
     def _fingerprint_file(self) -> Path:
@@ -95,24 +112,30 @@ class LexicalIndex:
         tmp.rename(self.folder)
         shutil.rmtree(old, ignore_errors=True)
 
-    def _load_if_changed(self) -> None:
-        fingerprint = self.stored_fingerprint()
-        if fingerprint == self._loaded_fingerprint:
-            return
-        ids_file = self.folder / "ids.json"
-        stored = (json.loads(ids_file.read_text(encoding="utf-8")) if ids_file.exists()
-                  else {"ids": [], "types": []})
-        self._ids = stored["ids"]
-        self._types = np.asarray(stored["types"])
-        self._model = bm25s.BM25.load(str(self.folder / "bm25")) if self._ids else None
-        df_file = self.folder / "df.json"
-        self._doc_freq = json.loads(df_file.read_text(encoding="utf-8")) if df_file.exists() else {}
-        self._loaded_fingerprint = fingerprint
+    def _current(self) -> _Loaded:
+        """The stored version, reloaded when a rebuild has swapped in another."""
+        if self.stored_fingerprint() == self._loaded.fingerprint:
+            return self._loaded
+        with self._loading:  # one reload, however many questions arrive meanwhile
+            while (fingerprint := self.stored_fingerprint()) != self._loaded.fingerprint:
+                loaded = self._read(fingerprint)
+                if self.stored_fingerprint() == fingerprint:  # no rebuild while reading
+                    self._loaded = loaded
+            return self._loaded
+
+    def _read(self, fingerprint: str | None) -> _Loaded:
+        ids_file, df_file = self.folder / "ids.json", self.folder / "df.json"
+        try:
+            stored = json.loads(ids_file.read_text(encoding="utf-8"))
+            model = bm25s.BM25.load(str(self.folder / "bm25")) if stored["ids"] else None
+            doc_freq = json.loads(df_file.read_text(encoding="utf-8")) if model else {}
+        except FileNotFoundError:  # no index yet, or the instant of a swap (retried)
+            return _Loaded(fingerprint)
+        return _Loaded(fingerprint, stored["ids"], np.asarray(stored["types"]), model, doc_freq)
 
     def idf(self, token: str) -> float:
         """Inverse document frequency; a word no document contains weighs the most."""
-        n = max(len(self._ids), 1)
-        return math.log(1 + n / (1 + self._doc_freq.get(token, 0)))
+        return self._current().idf(token)
 
     def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the question's words (and codes) present in ``text``.
@@ -125,9 +148,9 @@ class LexicalIndex:
     def coverages(self, query: str, texts: Sequence[str]) -> list[float]:
         """``coverage`` of many texts, the question tokenised once (retrieval scores every
         candidate)."""
-        self._load_if_changed()
+        loaded = self._current()
         codes = tags_in_query(query)
-        weights = {token: self.idf(token) for token in {*_words(query), *codes}}
+        weights = {token: loaded.idf(token) for token in {*_words(query), *codes}}
         total = sum(weights.values())
         if not total:
             return [0.0] * len(texts)
@@ -141,15 +164,15 @@ class LexicalIndex:
 
     def search(self, query: str, k: int, doc_type: str | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first, optionally of one document type."""
-        self._load_if_changed()
-        if self._model is None:
+        loaded = self._current()
+        if loaded.model is None:
             return []
-        vocab = self._model.vocab_dict
+        vocab = loaded.model.vocab_dict
         tokens = [t for t in query_tokens(query) if t in vocab]
         if not tokens:
             return []
-        scores = self._model.get_scores(tokens)
+        scores = loaded.model.get_scores(tokens)
         if doc_type is not None:
-            scores = np.where(self._types == doc_type, scores, 0.0)
+            scores = np.where(loaded.types == doc_type, scores, 0.0)
         top = np.argsort(-scores)[:k]
-        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(loaded.ids[i], float(scores[i])) for i in top if scores[i] > 0]

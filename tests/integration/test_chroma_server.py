@@ -44,6 +44,7 @@ def test_ingest_and_retrieve_through_chroma_server(chroma_url: str, tmp_path: Pa
     assert report.exit_code == 0
     assert services.index.count() == report.results[0].chunks > 0
     assert not (tmp_path / "state" / "chroma").exists(), "must not fall back to the disk index"
+    assert services.index.read_into_page_cache() == 0  # the server's files are its own
 
     hits = services.retriever.retrieve("homing fail: could not find limit switch", k=3)
     assert hits[0].chunk.file == "grbl_alarm_and_error_codes.pdf"

@@ -117,3 +117,20 @@ def test_the_top_units_are_ordered_by_their_evidence_not_only_their_fused_ranks(
 
     assert first(0) == "wo.csv"  # the case the evidence order exists for
     assert first(10) == "glossary.pdf"
+
+
+def test_warm_up_reads_the_whole_on_disk_index_and_answers(
+        tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """`plantops ui` warms up in the background: with a cold page cache the first queries
+    at 100k chunks took half as long again."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    factories.text_pdf(docs / "pump.pdf", [LONG_SEAL_PAGE])
+    services = make_services(make_settings(tmp_path / "data"), embedder)
+    services.ingestor.ingest([docs])
+    on_disk = sum(f.stat().st_size for f in (tmp_path / "data" / "chroma").rglob("*")
+                  if f.is_file())
+
+    assert services.index.read_into_page_cache() == on_disk > 0
+    services.retriever.warm_up()
+    assert services.retriever.retrieve("pump seal flush", k=1)[0].chunk.file == "pump.pdf"
