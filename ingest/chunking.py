@@ -11,6 +11,10 @@ from ingest.contract import Chunk, DocType
 from ingest.sources import TextUnit
 from ingest.tags import equipment_tags, fault_codes
 
+# Bump when the way text is read, cleaned or cut changes: every file is then re-cut on the
+# next ingest run, unchanged or not (the manifest records the recipe each file was cut with).
+CHUNKING_FORMAT = "3"
+
 
 def make_splitter(size: int, overlap: int,
                   length: Callable[[str], int] = len) -> RecursiveCharacterTextSplitter:

@@ -120,6 +120,16 @@ class ChunkIndex:
         for collection in self._collections.values():
             collection.delete(where=where)  # type: ignore[arg-type]
 
+    def ids_for_version(self, file: str, sha256: str) -> list[str]:
+        where = {"$and": [{MetaKey.FILE.value: file}, {MetaKey.FILE_SHA256.value: sha256}]}
+        return [i for c in self._collections.values()
+                for i in c.get(where=where, include=[])["ids"]]  # type: ignore[arg-type]
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        if ids:
+            for collection in self._collections.values():
+                collection.delete(ids=list(ids))
+
     def ids_for_file(self, file: str) -> list[str]:
         return [i for c in self._collections.values()
                 for i in c.get(where={MetaKey.FILE.value: file}, include=[])["ids"]]

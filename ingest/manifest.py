@@ -10,6 +10,9 @@ see. It switches in the same transaction that marks the file ``done``, so a
 query sees the old version or the new one, never both and never neither,
 however long the chunk writes take. The old version's chunks are deleted after the
 switch; the ``sweep`` table remembers that this is still to do if the run is killed.
+
+Each source also records the ``recipe`` it was cut with (chunking format and sizes): a file
+whose bytes did not change but whose recipe did is cut again.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class ManifestEntry:
     chunks: int
     doc_type: str
     ingested_at: float
+    recipe: str = ""  # "" for files indexed before recipes were recorded
 
 
 class Manifest:
@@ -45,7 +49,10 @@ class Manifest:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS sources (file TEXT PRIMARY KEY, sha256 TEXT NOT NULL,"
             " status TEXT NOT NULL, chunks INTEGER NOT NULL, doc_type TEXT NOT NULL,"
-            " ingested_at REAL NOT NULL)")
+            " ingested_at REAL NOT NULL, recipe TEXT NOT NULL DEFAULT '')")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sources)")}
+        if "recipe" not in columns:  # a manifest from before recipes were recorded
+            self._db.execute("ALTER TABLE sources ADD COLUMN recipe TEXT NOT NULL DEFAULT ''")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS live (file TEXT PRIMARY KEY, sha256 TEXT NOT NULL)")
         # Files whose older versions' chunks may still be in the index (the switch happened,
@@ -53,19 +60,21 @@ class Manifest:
         self._db.execute("CREATE TABLE IF NOT EXISTS sweep (file TEXT PRIMARY KEY)")
 
     def get(self, file: str) -> ManifestEntry | None:
-        row = self._db.execute("SELECT * FROM sources WHERE file = ?", (file,)).fetchone()
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM sources WHERE file = ?",
+                               (file,)).fetchone()
         return _entry(row) if row else None
 
     def entries(self) -> list[ManifestEntry]:
-        return [_entry(r) for r in self._db.execute("SELECT * FROM sources ORDER BY file")]
+        return [_entry(r) for r in self._db.execute(
+            f"SELECT {_COLUMNS} FROM sources ORDER BY file")]
 
-    def begin(self, file: str, sha256: str, doc_type: str) -> None:
-        self._write(file, sha256, Status.PENDING, 0, doc_type)
+    def begin(self, file: str, sha256: str, doc_type: str, recipe: str) -> None:
+        self._write(file, sha256, Status.PENDING, 0, doc_type, recipe)
 
-    def complete(self, file: str, sha256: str, chunks: int, doc_type: str) -> None:
+    def complete(self, file: str, sha256: str, chunks: int, doc_type: str, recipe: str) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._write(file, sha256, Status.DONE, chunks, doc_type)
+            self._write(file, sha256, Status.DONE, chunks, doc_type, recipe)
             self._db.execute("INSERT INTO live VALUES (?, ?) ON CONFLICT(file) DO UPDATE SET "
                              "sha256=excluded.sha256", (file, sha256))
             self._db.execute("INSERT OR IGNORE INTO sweep VALUES (?)", (file,))
@@ -104,23 +113,28 @@ class Manifest:
         return {file: sha for file, sha in rows}
 
     def fingerprint(self) -> str:
-        """Changes whenever any source's content or status changes."""
+        """Changes whenever any source's content, recipe or status changes."""
         digest = hashlib.sha256()
         for e in self.entries():
-            digest.update(f"{e.file}\x1f{e.sha256}\x1f{e.status}\n".encode())
+            digest.update(f"{e.file}\x1f{e.sha256}\x1f{e.status}\x1f{e.recipe}\n".encode())
         return digest.hexdigest()
 
     def close(self) -> None:
         self._db.close()
 
-    def _write(self, file: str, sha256: str, status: Status, chunks: int, doc_type: str) -> None:
+    def _write(self, file: str, sha256: str, status: Status, chunks: int, doc_type: str,
+               recipe: str) -> None:
         self._db.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(file) DO UPDATE SET "
+            "INSERT INTO sources (file, sha256, status, chunks, doc_type, ingested_at, recipe)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(file) DO UPDATE SET "
             "sha256=excluded.sha256, status=excluded.status, chunks=excluded.chunks, "
-            "doc_type=excluded.doc_type, ingested_at=excluded.ingested_at",
-            (file, sha256, str(status), chunks, doc_type, time.time()))
+            "doc_type=excluded.doc_type, ingested_at=excluded.ingested_at, recipe=excluded.recipe",
+            (file, sha256, str(status), chunks, doc_type, time.time(), recipe))
+
+
+_COLUMNS = "file, sha256, status, chunks, doc_type, ingested_at, recipe"
 
 
 def _entry(row: tuple) -> ManifestEntry:  # type: ignore[type-arg]
-    file, sha, status, chunks, doc_type, at = row
-    return ManifestEntry(file, sha, Status(status), int(chunks), doc_type, float(at))
+    file, sha, status, chunks, doc_type, at, recipe = row
+    return ManifestEntry(file, sha, Status(status), int(chunks), doc_type, float(at), recipe)

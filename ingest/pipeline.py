@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from ingest.chunking import make_splitter, split_into_chunks
+from ingest.chunking import CHUNKING_FORMAT, make_splitter, split_into_chunks
 from ingest.contract import Chunk
 from ingest.embedding import Embedder
 from ingest.errors import IngestError, SourceError
@@ -153,6 +153,13 @@ class Ingestor:
         self.sync_lexical()
         return known
 
+    def recipe_for(self, name: str) -> str:
+        """How ``name`` is cut: a file indexed with another recipe is cut again."""
+        columns = self._columns_for(name)
+        return ":".join([CHUNKING_FORMAT, str(self._chunking.chunk_size_tokens),
+                         str(self._chunking.chunk_overlap_tokens),
+                         columns.model_dump_json() if columns else ""])
+
     def _columns_for(self, name: str) -> LogColumns | None:
         """The configured column mapping of the first pattern that matches the file name."""
         return next((columns for pattern, columns in self._log_columns.items()
@@ -178,7 +185,9 @@ class Ingestor:
         name = path.name
         sha = self._check_and_hash(path)
         entry = self._manifest.get(name)
-        if entry and entry.sha256 == sha and entry.status is Status.DONE:
+        recipe = self.recipe_for(name)
+        if (entry and entry.sha256 == sha and entry.status is Status.DONE
+                and entry.recipe == recipe):
             if not dry_run:
                 self._originals.put(path, sha)  # indexes made before originals were kept
             return FileResult(name, Outcome.UNCHANGED, chunks=entry.chunks)
@@ -196,10 +205,17 @@ class Ingestor:
             return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
         doc_type = str(chunks[0].doc_type)
         observer.file_started(name, len(chunks), len({c.page for c in chunks if c.page}))
-        self._manifest.begin(name, sha, doc_type)
+        self._manifest.begin(name, sha, doc_type, recipe)
         self._originals.put(path, sha)  # before the switch: a live version always has its file
         self._write(chunks, observer)  # new ids (they include the sha): the old version stays
-        self._manifest.complete(name, sha, len(chunks), doc_type)  # the switch, atomic
+        if entry and entry.sha256 == sha:
+            # The same bytes cut again (another recipe, or a killed run redone): the pieces
+            # the new cut no longer makes share the version, so the sweep would keep them.
+            # Removed before the switch, while the file is pending: a kill here is redone.
+            new_ids = {c.id for c in chunks}
+            self._index.delete_ids([i for i in self._index.ids_for_version(name, sha)
+                                    if i not in new_ids])
+        self._manifest.complete(name, sha, len(chunks), doc_type, recipe)  # the switch, atomic
         self._sweep_old_versions()
         return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
 

@@ -172,14 +172,15 @@ def test_a_changed_file_switches_versions_at_once(tmp_path: Path, services) -> N
     new = list(split_into_chunks(read_units(manual), file="press.pdf", file_sha256=sha,
                                  doc_type=DocType.MANUAL, splitter=make_splitter(1000, 200)))
     # The first half of an ingest, stopped before the switch: both versions are in Chroma.
-    services.manifest.begin("press.pdf", sha, "manual")
+    recipe = services.ingestor.recipe_for("press.pdf")
+    services.manifest.begin("press.pdf", sha, "manual", recipe)
     services.index.upsert(new, services.embedder.embed([c.indexed_text() for c in new]))
 
     def seen() -> list[str]:
         return [h.chunk.text for h in services.retriever.retrieve("press brake check", k=5)]
 
     assert seen() == ["Brake check on the press: weekly."]
-    services.manifest.complete("press.pdf", sha, len(new), "manual")
+    services.manifest.complete("press.pdf", sha, len(new), "manual", recipe)
     assert seen() == ["Brake check on the press: every shift."]
 
     # Killed right after the switch: the old version's chunks and original are still there,
@@ -208,7 +209,7 @@ def test_same_text_in_two_versions_stays_visible_during_the_switch(
     sha = file_sha256(manual)
     new = list(split_into_chunks(read_units(manual), file="pump.pdf", file_sha256=sha,
                                  doc_type=DocType.MANUAL, splitter=make_splitter(1000, 200)))
-    services.manifest.begin("pump.pdf", sha, "manual")
+    services.manifest.begin("pump.pdf", sha, "manual", services.ingestor.recipe_for("pump.pdf"))
     services.index.upsert(new, services.embedder.embed([c.indexed_text() for c in new]))
     texts = [h.chunk.text for h in services.retriever.retrieve("seal flush rate", k=5)]
     assert texts.count("Seal flush: 2 l/min.") == 1 and "Old page two." in texts
@@ -228,3 +229,50 @@ def test_no_chunk_is_longer_than_the_embedding_model_reads(
     chunks = services.index.all_records()
     assert len(chunks) > 3
     assert max(embedder.count_tokens(c.indexed_text()) for c in chunks) <= embedder.max_tokens
+
+
+def test_a_new_chunk_size_recuts_unchanged_files_and_leaves_no_old_pieces(
+        tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """An upgrade that cuts text differently must reach files whose bytes did not change;
+    going back to bigger chunks must not leave the small ones behind (same version)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    factories.text_pdf(docs / "pump.pdf", [" ".join(
+        f"Step {i}: check the seal flush of pump P-101A, log the flow." for i in range(40))])
+
+    def ingest(size: int) -> tuple[str, list[str], set[str]]:
+        settings = make_settings(tmp_path / "data", ingest=IngestSettings(
+            chunking=ChunkingSettings(chunk_size_tokens=size, chunk_overlap_tokens=10)))
+        services = make_services(settings, embedder)
+        [result] = services.ingestor.ingest([docs]).results
+        bm25 = {i for i, _ in services.lexical.search("pump seal flush", 1000)}
+        return result.outcome, sorted(services.index.ids_for_file("pump.pdf")), bm25
+
+    outcome, big, _ = ingest(200)
+    assert outcome == Outcome.INDEXED
+    outcome, small, bm25 = ingest(60)
+    assert outcome == Outcome.INDEXED  # same bytes, another recipe: cut again
+    assert len(small) > len(big) and bm25 == set(small)
+    assert ingest(60)[0] == Outcome.UNCHANGED
+    outcome, again, bm25 = ingest(200)
+    assert outcome == Outcome.INDEXED
+    assert again == big and bm25 == set(big)  # none of the small pieces is left
+
+
+def test_a_manifest_from_before_recipes_opens_and_recuts(tmp_path: Path) -> None:
+    from ingest.manifest import Manifest, Status
+
+    path = tmp_path / "manifest.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE sources (file TEXT PRIMARY KEY, sha256 TEXT NOT NULL, status TEXT "
+                "NOT NULL, chunks INTEGER NOT NULL, doc_type TEXT NOT NULL, ingested_at REAL "
+                "NOT NULL)")
+    old.execute("INSERT INTO sources VALUES ('a.pdf', 'abc', 'done', 3, 'manual', 0)")
+    old.commit()
+    old.close()
+
+    manifest = Manifest(path)
+    entry = manifest.get("a.pdf")
+    assert entry is not None and entry.status is Status.DONE and entry.recipe == ""
+    manifest.complete("a.pdf", "abc", 4, "manual", "3:200:40:")
+    assert manifest.get("a.pdf").recipe == "3:200:40:"  # type: ignore[union-attr]
