@@ -10,10 +10,16 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from app.services import Services
+from app.services import Services, open_services
 from app.users import Role, UserError
 
 console = Console(stderr=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """`plantops users` / `audit`: started without importing the search stack."""
+    services = open_services()
+    return cmd_users(services, args) if args.command == "users" else cmd_audit(services, args)
 
 
 def _read_password(args: argparse.Namespace) -> str:

@@ -117,11 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data_dir:
         os.environ["PLANTOPS_DATA_DIR"] = str(args.data_dir)
 
-    from app import commands  # after the offline switches: imports load libraries
     from ingest.errors import IngestError
     from serving.errors import ServingError
 
     try:
+        if args.command in ("users", "audit"):  # accounts need no model and no index
+            from app import account_commands
+            return account_commands.run(args)
+        from app import commands  # after the offline switches: imports load libraries
         return commands.run(args)
     except (IngestError, ServingError, ValueError) as exc:
         print(f"plantops: error: {exc}", file=sys.stderr)

@@ -24,9 +24,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from app.account_commands import cmd_audit, cmd_users
 from app.answering import AnswerStatus
-from app.services import Services
+from app.services import Services, guard_log_path, open_services
 from app.settings import LOOPBACK_HOSTS, Settings
 from ingest.pipeline import FileResult, IngestReport, Outcome
 from serving.launch import VllmServer, vllm_command
@@ -320,18 +319,9 @@ def cmd_bundle(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def guard_log_path(settings: Settings) -> Path:
-    return settings.data_dir / "egress-blocked.jsonl"
-
-
 def run(args: argparse.Namespace) -> int:
-    from app.egress import allowed_hosts_from_urls, install_egress_guard
-
-    settings = Settings()
-    install_egress_guard(
-        allowed_hosts_from_urls([*settings.serving.base_urls, settings.ingest.index.chroma_url]),
-        guard_log_path(settings))
-    services = Services(settings)
+    services = open_services()
+    settings = services.settings
     match args.command:
         case "ingest":
             return cmd_ingest(services, args)
@@ -351,10 +341,6 @@ def run(args: argparse.Namespace) -> int:
             return cmd_ui(services)
         case "bundle":
             return cmd_bundle(settings, args)
-        case "users":
-            return cmd_users(services, args)
-        case "audit":
-            return cmd_audit(services, args)
         case "up":
             return cmd_up(services)
     raise ValueError(f"unknown command {args.command}")

@@ -4,21 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.answering import Assistant
 from app.audit import AuditLog
 from app.preview import PagePreviews
-from app.retrieval import Retriever
 from app.settings import Settings
 from app.users import UserStore
-from ingest.embedding import Embedder
-from ingest.index import ChunkIndex
-from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest
 from ingest.ocr import PageOcr
 from ingest.originals import OriginalStore
-from ingest.pipeline import Ingestor
-from serving.client import ModelClient
+
+if TYPE_CHECKING:  # imported where built: `plantops users` needs none of them (5 s of imports)
+    from app.answering import Assistant
+    from app.retrieval import Retriever
+    from ingest.embedding import Embedder
+    from ingest.index import ChunkIndex
+    from ingest.lexical import LexicalIndex
+    from ingest.pipeline import Ingestor
+    from serving.client import ModelClient
+
+
+def guard_log_path(settings: Settings) -> Path:
+    return settings.data_dir / "egress-blocked.jsonl"
+
+
+def open_services() -> Services:
+    """What every command starts from: the settings (environment and config file), the
+    egress guard installed for the hosts they name, and the services built on demand."""
+    from app.egress import allowed_hosts_from_urls, install_egress_guard
+
+    settings = Settings()
+    install_egress_guard(
+        allowed_hosts_from_urls([*settings.serving.base_urls, settings.ingest.index.chroma_url]),
+        guard_log_path(settings))
+    return Services(settings)
 
 
 @dataclass
@@ -29,10 +49,14 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
+        from ingest.embedding import Embedder
+
         return Embedder(self.settings.ingest.embedding)
 
     @cached_property
     def index(self) -> ChunkIndex:
+        from ingest.index import ChunkIndex
+
         return ChunkIndex(self.settings.ingest.index, self.settings.data_dir,
                           self.embedder.model_id)
 
@@ -46,25 +70,35 @@ class Services:
 
     @cached_property
     def lexical(self) -> LexicalIndex:
+        from ingest.lexical import LexicalIndex
+
         return LexicalIndex(self.settings.data_dir / "lexical")
 
     @cached_property
     def ingestor(self) -> Ingestor:
+        from ingest.pipeline import Ingestor
+
         return Ingestor(self.embedder, self.index, self.manifest, self.lexical,
                         self.settings.ingest.chunking, self.originals,
                         PageOcr(self.settings.ingest.ocr), self.settings.ingest.log_columns)
 
     @cached_property
     def retriever(self) -> Retriever:
+        from app.retrieval import Retriever
+
         return Retriever(self.embedder, self.index, self.lexical, self.manifest,
                          self.settings.retrieval)
 
     @cached_property
     def client(self) -> ModelClient:
+        from serving.client import ModelClient
+
         return ModelClient(self.settings.serving)
 
     @cached_property
     def assistant(self) -> Assistant:
+        from app.answering import Assistant
+
         return Assistant(self.retriever, self.client)
 
     @cached_property
