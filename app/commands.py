@@ -233,6 +233,7 @@ def _sign_in_possible(services: Services) -> bool:
 def cmd_ui(services: Services, block: bool = True) -> int:
     from app.ui import build_ui, launch_ui
     from app.ui.access import Access
+    from app.ui.sources import prune_downloads
 
     ui = services.settings.ui
     access = Access(services.users, single_user=ui.single_user())
@@ -242,6 +243,9 @@ def cmd_ui(services: Services, block: bool = True) -> int:
         console.print(f"[yellow]warning: single-user mode on {ui.host}: anyone who reaches "
                       "this port is an admin.[/yellow]")
     services.ingestor.sync_lexical()  # BM25 may lag the index (another host ingested)
+    kept = services.manifest.kept_versions()
+    services.previews.prune(kept)
+    prune_downloads(services.settings.data_dir / "downloads", kept)
     threading.Thread(target=services.retriever.warm_up, name="warm-up", daemon=True).start()
     demo = build_ui(services, access)
     mode = "single-user, no sign-in" if access.single_user else "sign-in required"

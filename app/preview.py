@@ -24,6 +24,17 @@ class PagePreviews:
         self._cache = cache
         cache.mkdir(parents=True, exist_ok=True)
 
+    def prune(self, keep: set[str]) -> int:
+        """Delete the previews of versions no longer indexed (their originals are gone too);
+        returns how many. Run at start: a plant that revises manuals would keep every
+        page anyone ever opened of every revision."""
+        gone = 0
+        for path in self._cache.glob("*.png"):
+            if path.name.split("-", 1)[0] not in keep:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
     def page_image(self, file: str, sha256: str, page: int) -> Path:
         """PNG of 1-based `page` of the kept original of `file` at version `sha256`."""
         target = self._cache / f"{sha256}-{page}.png"

@@ -40,3 +40,13 @@ def original_for_download(originals: OriginalStore, chunk: Chunk, out_dir: Path)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(originals.path(chunk.file_sha256), target)
     return str(target)
+
+
+def prune_downloads(out_dir: Path, keep: set[str]) -> int:
+    """Delete the download copies of versions no longer indexed; returns how many."""
+    gone = 0
+    for folder in out_dir.glob("*/"):
+        if folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+    return gone
