@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingest.originals import OriginalStore
+from ingest.originals import OriginalStore, prune_versions
 
 _SCALE = 1.5  # 108 dpi: legible on a console screen, ~150-300 KB a page
 
@@ -28,12 +28,8 @@ class PagePreviews:
         """Delete the previews of versions no longer indexed (their originals are gone too);
         returns how many. Run at start: a plant that revises manuals would keep every
         page anyone ever opened of every revision."""
-        gone = 0
-        for path in self._cache.glob("*.png"):
-            if path.name.split("-", 1)[0] not in keep:
-                path.unlink(missing_ok=True)
-                gone += 1
-        return gone
+        return prune_versions(self._cache.glob("*.png"), keep,
+                              lambda path: path.name.split("-", 1)[0])  # "<sha256>-<page>.png"
 
     def page_image(self, file: str, sha256: str, page: int) -> Path:
         """PNG of 1-based `page` of the kept original of `file` at version `sha256`."""

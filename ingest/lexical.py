@@ -133,10 +133,6 @@ class LexicalIndex:
             return _Loaded(fingerprint)
         return _Loaded(fingerprint, stored["ids"], np.asarray(stored["types"]), model, doc_freq)
 
-    def idf(self, token: str) -> float:
-        """Inverse document frequency; a word no document contains weighs the most."""
-        return self._current().idf(token)
-
     def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the question's words (and codes) present in ``text``.
 

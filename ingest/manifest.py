@@ -11,8 +11,8 @@ query sees the old version or the new one, never both and never neither,
 however long the chunk writes take. The old version's chunks are deleted after the
 switch; the ``sweep`` table remembers that this is still to do if the run is killed.
 
-Each source also records the ``recipe`` it was cut with (chunking format and sizes): a file
-whose bytes did not change but whose recipe did is cut again.
+Each source also records the ``recipe`` it was cut with (chunking format, sizes, column
+mapping): a file whose bytes did not change but whose recipe did is cut again.
 """
 
 from __future__ import annotations

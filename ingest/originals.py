@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
@@ -35,9 +36,19 @@ class OriginalStore:
 
     def prune(self, keep: set[str]) -> int:
         """Delete kept files of versions no longer indexed; returns how many."""
-        gone = 0
-        for path in self._root.iterdir():
-            if path.name not in keep:
+        return prune_versions(self._root.iterdir(), keep)
+
+
+def prune_versions(paths: Iterable[Path], keep: set[str],
+                   version_of: Callable[[Path], str] = lambda path: path.name) -> int:
+    """Delete the files or folders, named by a document version, of versions not in
+    ``keep``; returns how many. Originals, page previews and download copies share it."""
+    gone = 0
+    for path in paths:
+        if version_of(path) not in keep:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
                 path.unlink(missing_ok=True)
-                gone += 1
-        return gone
+            gone += 1
+    return gone

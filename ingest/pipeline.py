@@ -213,7 +213,7 @@ class Ingestor:
             # the new cut no longer makes share the version, so the sweep would keep them.
             # Removed before the switch, while the file is pending: a kill here is redone.
             new_ids = {c.id for c in chunks}
-            self._index.delete_ids([i for i in self._index.ids_for_version(name, sha)
+            self._index.delete_ids([i for i in self._index.ids_for_file(name, sha)
                                     if i not in new_ids])
         self._manifest.complete(name, sha, len(chunks), doc_type, recipe)  # the switch, atomic
         self._sweep_old_versions()

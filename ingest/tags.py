@@ -55,7 +55,7 @@ def identifiers_in_query(text: str) -> set[str]:
 
 def tags_in_query(text: str) -> set[str]:
     """Tags and codes in a question, where operators type any case."""
-    return identifiers_in_query(text) | fault_codes(text)
+    return _tags(_TAG_ANY_CASE, text) | fault_codes(text)
 
 
 def all_codes(text: str) -> set[str]:

@@ -9,7 +9,7 @@ from app.answering import source_label
 from app.preview import PagePreviews, PreviewError
 from app.rendering import escape_text
 from ingest.contract import Chunk
-from ingest.originals import OriginalStore
+from ingest.originals import OriginalStore, prune_versions
 
 
 def source_view(previews: PagePreviews, chunk: Chunk) -> tuple[str | None, str]:
@@ -43,10 +43,5 @@ def original_for_download(originals: OriginalStore, chunk: Chunk, out_dir: Path)
 
 
 def prune_downloads(out_dir: Path, keep: set[str]) -> int:
-    """Delete the download copies of versions no longer indexed; returns how many."""
-    gone = 0
-    for folder in out_dir.glob("*/"):
-        if folder.name not in keep:
-            shutil.rmtree(folder, ignore_errors=True)
-            gone += 1
-    return gone
+    """Delete the download copies (``<sha256>/<name>``) of versions no longer indexed."""
+    return prune_versions(out_dir.glob("*/"), keep)
