@@ -75,14 +75,14 @@ def _summary(report: IngestReport, seconds: float) -> Table:
 
 
 def cmd_ingest(services: Services, args: argparse.Namespace) -> int:
-    from ingest.pipeline import discover_files
+    from ingest.discovery import discover_sources
 
     ingestor = services.ingestor
     started = time.monotonic()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), _RateColumn(),
                   console=console, transient=True) as progress:
-        observer = _RichObserver(progress, len(discover_files(args.paths)))
+        observer = _RichObserver(progress, len(discover_sources(args.paths)[0]))
         report = ingestor.ingest(args.paths, prune=args.prune, dry_run=args.dry_run,
                                  observer=observer)
     seconds = time.monotonic() - started

@@ -80,7 +80,8 @@ class Services:
 
         return Ingestor(self.embedder, self.index, self.manifest, self.lexical,
                         self.settings.ingest.chunking, self.originals,
-                        PageOcr(self.settings.ingest.ocr), self.settings.ingest.log_columns)
+                        PageOcr(self.settings.ingest.ocr), self.settings.ingest.log_columns,
+                        self.settings.ingest.encodings)
 
     @cached_property
     def retriever(self) -> Retriever:

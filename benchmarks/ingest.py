@@ -19,7 +19,8 @@ from app.offline import enforce_offline
 from app.services import Services
 from app.settings import Settings
 from ingest.chunking import make_splitter, split_into_chunks
-from ingest.pipeline import discover_files, file_sha256
+from ingest.discovery import discover_sources
+from ingest.pipeline import file_sha256
 from ingest.sources import doc_type_for, read_units
 
 
@@ -35,11 +36,12 @@ def main() -> None:
     splitter = make_splitter(settings.chunking.chunk_size_tokens,
                              settings.chunking.chunk_overlap_tokens,
                              services.embedder.count_tokens)
-    files = discover_files(args.paths)
+    files = discover_sources(args.paths)[0]
     chunks = []
-    for path in files:
+    for source in files:
+        path = source.path
         try:
-            chunks += split_into_chunks(read_units(path), file=path.name,
+            chunks += split_into_chunks(read_units(path), file=source.name,
                                         file_sha256=file_sha256(path),
                                         doc_type=doc_type_for(path), splitter=splitter)
         except Exception as exc:  # the benchmark measures what ingest would index
@@ -53,11 +55,11 @@ def main() -> None:
     raw = len(chunks) / (time.perf_counter() - started)
 
     started = time.perf_counter()
-    report = services.ingestor.ingest(files)
+    report = services.ingestor.ingest(args.paths)
     first_s = time.perf_counter() - started
     indexed = sum(r.chunks for r in report.results)
     started = time.perf_counter()
-    services.ingestor.ingest(files)
+    services.ingestor.ingest(args.paths)
     again_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

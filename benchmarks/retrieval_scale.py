@@ -28,7 +28,7 @@ from app.services import Services
 from app.settings import Settings
 from benchmarks.retrieval import stage_latency
 from ingest.contract import Chunk, DocType
-from ingest.pipeline import discover_files
+from ingest.discovery import discover_sources
 from ingest.tags import equipment_tags
 
 _ROWS_PER_FILE = 10_000
@@ -70,7 +70,7 @@ def build(services: Services, corpus: list[Path], total: int, data_dir: Path) ->
         ingestor.ingest(corpus)
     if index.count() >= total:
         return
-    real = {path.name for path in discover_files(corpus)}
+    real = {source.name for source in discover_sources(corpus)[0]}
     records = [c for c in index.all_records() if c.file in real]
     real_logs = [c for c in records if c.doc_type == DocType.LOG]
     real_manual = [c for c in records if c.doc_type == DocType.MANUAL]

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ingest.chunking import CHUNKING_FORMAT, make_splitter, split_into_chunks
 from ingest.contract import Chunk
+from ingest.discovery import SourceFile, discover_sources
 from ingest.embedding import Embedder
 from ingest.errors import IngestError, SourceError
 from ingest.index import ChunkIndex
@@ -25,7 +27,9 @@ from ingest.manifest import Manifest, Status
 from ingest.ocr import PageOcr
 from ingest.originals import OriginalStore
 from ingest.settings import ChunkingSettings, LogColumns
-from ingest.sources import SUPPORTED_SUFFIXES, doc_type_for, read_units
+from ingest.sources import TextUnit, doc_type_for, read_units
+
+T = TypeVar("T")
 
 
 class Outcome(StrEnum):
@@ -69,18 +73,6 @@ class _Silent:
     def file_finished(self, result: FileResult) -> None: ...
 
 
-def discover_files(paths: Iterable[Path]) -> list[Path]:
-    """Files named, plus files of supported types found below named folders."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
-        else:
-            found.append(path)
-    return found
-
-
 def file_sha256(path: Path) -> str:
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
@@ -93,14 +85,24 @@ def _describe(problems: list[str], shown: int = 3) -> str:
     return f"{len(problems)} part(s) skipped: " + "; ".join(problems[:shown]) + more
 
 
+def _first_match(by_pattern: dict[str, T], name: str) -> T | None:
+    """The setting of the first file-name pattern that matches the document's name (its
+    path in its folder) or its file name."""
+    return next((value for pattern, value in by_pattern.items()
+                 if fnmatch.fnmatch(name, pattern)
+                 or fnmatch.fnmatch(name.rsplit("/", 1)[-1], pattern)), None)
+
+
 class Ingestor:
     """Keeps the index and its manifest in step with the source files."""
 
     def __init__(self, embedder: Embedder, index: ChunkIndex, manifest: Manifest,
                  lexical: LexicalIndex, chunking: ChunkingSettings,
                  originals: OriginalStore, ocr: PageOcr | None = None,
-                 log_columns: dict[str, LogColumns] | None = None) -> None:
+                 log_columns: dict[str, LogColumns] | None = None,
+                 encodings: dict[str, str] | None = None) -> None:
         self._embedder = embedder
+        self._encodings = encodings or {}
         self._ocr = ocr
         self._log_columns = log_columns or {}
         self._originals = originals
@@ -121,13 +123,19 @@ class Ingestor:
         report = IngestReport()
         if not dry_run:
             self._sweep_old_versions()  # what a run killed after a switch left behind
-        files = discover_files(paths)
-        for path in files:
-            result = self._ingest_one(path, dry_run, observer)
+        files, refused = discover_sources(paths)
+        for refusal in refused:
+            result = FileResult(refusal.name, Outcome.FAILED, reason=refusal.reason)
             report.results.append(result)
             observer.file_finished(result)
+        for source in files:
+            result = self._ingest_one(source, dry_run, observer)
+            report.results.append(result)
+            observer.file_finished(result)
+        if not dry_run:
+            self._retire_old_names(files)
         if prune:
-            present = {p.name for p in files}
+            present = {s.name for s in files} | {r.name for r in refused}
             for entry in self._manifest.entries():
                 if entry.file not in present:
                     if not dry_run:
@@ -155,15 +163,12 @@ class Ingestor:
 
     def recipe_for(self, name: str) -> str:
         """How ``name`` is cut: a file indexed with another recipe is cut again."""
-        columns = self._columns_for(name)
+        columns = _first_match(self._log_columns, name)
+        encoding = _first_match(self._encodings, name)
         return ":".join([CHUNKING_FORMAT, str(self._chunking.chunk_size_tokens),
                          str(self._chunking.chunk_overlap_tokens),
-                         columns.model_dump_json() if columns else ""])
-
-    def _columns_for(self, name: str) -> LogColumns | None:
-        """The configured column mapping of the first pattern that matches the file name."""
-        return next((columns for pattern, columns in self._log_columns.items()
-                     if fnmatch.fnmatch(name, pattern)), None)
+                         columns.model_dump_json() if columns else "",
+                         *([f"encoding={encoding}"] if encoding else [])])
 
     def _sweep_old_versions(self) -> None:
         """Delete chunks of versions no longer live. Queries already ignore them; this
@@ -172,17 +177,33 @@ class Ingestor:
             self._index.delete_other_versions(file, live_sha)
             self._manifest.swept(file)
 
-    def _ingest_one(self, path: Path, dry_run: bool, observer: IngestObserver) -> FileResult:
+    def _retire_old_names(self, files: list[SourceFile]) -> None:
+        """Indexes made before documents were named by their folder path knew a file below
+        a subfolder by its base name; once the same bytes are indexed under the full name,
+        the old entry is the same document twice and goes."""
+        names = {s.name for s in files}
+        for source in files:
+            old = source.path.name
+            entry = self._manifest.get(old) if old != source.name else None
+            current = self._manifest.get(source.name)
+            if (entry and old not in names and current and current.status is Status.DONE
+                    and current.sha256 == entry.sha256):
+                self._index.delete_file(old)
+                self._manifest.remove(old)
+
+    def _ingest_one(self, source: SourceFile, dry_run: bool,
+                    observer: IngestObserver) -> FileResult:
         try:
-            return self._index_file(path, dry_run, observer)
-        except SourceError as exc:
-            return FileResult(exc.file, Outcome.FAILED, reason=exc.reason)
+            return self._index_file(source, dry_run, observer)
+        except SourceError as exc:  # raised naming the file on disk: report the document
+            return FileResult(source.name, Outcome.FAILED, reason=exc.reason)
         except Exception as exc:  # one bad file must not stop the batch
-            return FileResult(path.name, Outcome.FAILED,
+            return FileResult(source.name, Outcome.FAILED,
                               reason=f"unexpected error {type(exc).__name__}: {exc}")
 
-    def _index_file(self, path: Path, dry_run: bool, observer: IngestObserver) -> FileResult:
-        name = path.name
+    def _index_file(self, source: SourceFile, dry_run: bool,
+                    observer: IngestObserver) -> FileResult:
+        path, name = source.path, source.name
         sha = self._check_and_hash(path)
         entry = self._manifest.get(name)
         recipe = self.recipe_for(name)
@@ -192,10 +213,11 @@ class Ingestor:
                 self._originals.put(path, sha)  # indexes made before originals were kept
             return FileResult(name, Outcome.UNCHANGED, chunks=entry.chunks)
         problems: list[str] = []
-        units = read_units(path, problems, self._ocr, self._columns_for(name))
-        chunks = list(split_into_chunks(units, file=name,
-                                        file_sha256=sha,
-                                        doc_type=doc_type_for(path), splitter=self._splitter))
+        units = read_units(path, problems, self._ocr, _first_match(self._log_columns, name),
+                           _first_match(self._encodings, name))
+        chunks = self._bounded(split_into_chunks(self._bounded_text(units, name), file=name,
+                                                 file_sha256=sha, doc_type=doc_type_for(path),
+                                                 splitter=self._splitter), name)
         if not chunks:
             detail = f": {_describe(problems)}" if problems else ""
             raise SourceError(name, "no text found (an image-only or scanned document?)"
@@ -218,6 +240,27 @@ class Ingestor:
         self._manifest.complete(name, sha, len(chunks), doc_type, recipe)  # the switch, atomic
         self._sweep_old_versions()
         return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
+
+    def _bounded_text(self, units: Iterable[TextUnit], name: str) -> Iterator[TextUnit]:
+        """The units, refused once their text passes ingest.chunking.max_text_chars."""
+        limit, total = self._chunking.max_text_chars, 0
+        for unit in units:
+            total += len(unit.text)
+            if total > limit:
+                raise SourceError(name, f"holds more than {limit:,} characters of text "
+                                        "(ingest.chunking.max_text_chars): split the file, or "
+                                        "raise the limit if it really is one document")
+            yield unit
+
+    def _bounded(self, chunks: Iterable[Chunk], name: str) -> list[Chunk]:
+        """All chunks, refused past ingest.chunking.max_chunks_per_file."""
+        limit = self._chunking.max_chunks_per_file
+        kept = list(itertools.islice(chunks, limit + 1))
+        if len(kept) > limit:
+            raise SourceError(name, f"would be cut into more than {limit:,} chunks "
+                                    "(ingest.chunking.max_chunks_per_file): split the file, or "
+                                    "raise the limit if it really is one document")
+        return kept
 
     def _check_and_hash(self, path: Path) -> str:
         if not path.is_file():

@@ -36,6 +36,15 @@ class ChunkingSettings(BaseModel):
     max_file_size_mb: float = Field(
         default=200.0, gt=0, description="Files larger than this are refused with a reason."
     )
+    max_text_chars: int = Field(
+        default=20_000_000, ge=1,
+        description="Most characters of text read from one file (a 1,000-page manual holds "
+        "about 3 million); a file with more is refused with a reason, so one file cannot hold "
+        "the ingest for long.")
+    max_chunks_per_file: int = Field(
+        default=100_000, ge=1,
+        description="Most chunks one file may be cut into; a file that needs more is refused "
+        "with a reason.")
 
 
 class OcrSettings(BaseModel):
@@ -63,6 +72,12 @@ class IngestSettings(BaseModel):
         description="Per-file column mapping for work-order exports, by file-name pattern, "
         "e.g. [ingest.log_columns.\"sap_*.csv\"] id = \"Order\" description = \"Short text\". "
         "Columns not named are auto-detected.")
+    encodings: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per-file text encoding, by file-name pattern, for text and CSV files that "
+        "are not UTF-8 and whose encoding ingest reports as a guess, e.g. "
+        "[ingest.encodings] \"legacy/*.csv\" = \"cp1250\". Unnamed files: UTF-8, else the "
+        "plant code pages cp1252, cp1250, latin-1 that read the bytes cleanly.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)

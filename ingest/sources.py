@@ -64,7 +64,8 @@ def doc_type_for(path: Path) -> DocType:
 
 
 def read_units(path: Path, problems: list[str] | None = None, ocr: PageOcr | None = None,
-               columns: LogColumns | None = None) -> Iterator[TextUnit]:
+               columns: LogColumns | None = None,
+               encoding: str | None = None) -> Iterator[TextUnit]:
     """Yield the text units of one file, or raise SourceError naming it.
 
     Parts that cannot be read while the rest can (a malformed log row) are skipped
@@ -76,15 +77,15 @@ def read_units(path: Path, problems: list[str] | None = None, ocr: PageOcr | Non
     if suffix in PDF_SUFFIXES:
         yield from _read_pdf(path, problems, ocr)
     elif suffix in MARKDOWN_SUFFIXES:
-        yield from _read_markdown(path)
+        yield from _read_markdown(path, problems, encoding)
     elif suffix in DOCX_SUFFIXES:
         yield from _read_docx(path)
     elif suffix == ".csv":
-        yield from _read_csv_log(path, problems, columns)
+        yield from _read_csv_log(path, problems, columns, encoding)
     elif suffix == ".xlsx":
         yield from _read_xlsx_log(path, problems, columns)
     elif suffix == ".jsonl":
-        yield from _read_jsonl_log(path, problems, columns)
+        yield from _read_jsonl_log(path, problems, columns, encoding)
     else:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise SourceError(path.name, f"unsupported file type {suffix or '(none)'}; "
@@ -97,7 +98,8 @@ def _open_pdf(path: Path) -> PdfReader:
         if reader.is_encrypted and not reader.decrypt(""):
             raise SourceError(path.name, "the PDF is encrypted with a password: "
                                          "save an unprotected copy and ingest that")
-        _ = len(reader.pages)
+        if len(reader.pages) == 0:
+            raise SourceError(path.name, "the PDF has no pages; export or scan it again")
     except SourceError:
         raise
     except (PdfReadError, OSError, ValueError, KeyError) as exc:
@@ -184,29 +186,70 @@ def _page_list(pages: list[int]) -> str:
     return shown + (f" and {len(pages) - 10} more" if len(pages) > 10 else "")
 
 
-def _read_text(path: Path) -> str:
-    """Text in whatever encoding the file was saved in: UTF-8 (with or without BOM) or
-    UTF-16 with a BOM as is; anything else detected by charset-normalizer (Windows-1252,
-    Latin-2, Shift-JIS…). Bytes that are no text encoding at all are refused, not guessed."""
-    raw = path.read_bytes()
+# The 8-bit code pages plant PCs save text in, most common first (Western Europe, then
+# Central Europe); latin-1 last. Tried only when the bytes are not UTF-8.
+PLANT_ENCODINGS = ("cp1252", "cp1250", "latin-1")
+# Control characters other than tab, newline, form feed and carriage return: decoded text that
+# holds them was decoded with the wrong table (or is no text at all).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def _clean(raw: bytes, encoding: str) -> str | None:
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return None if _CONTROLS.search(text) else text
+
+
+def decode_text(raw: bytes, file: str, problems: list[str], encoding: str | None = None) -> str:
+    """Text in whatever encoding the file was saved in, never silently altered.
+
+    UTF-16 with a BOM and UTF-8 are certain. Otherwise the plant code pages that decode the
+    bytes cleanly are the candidates; when they disagree, charset-normalizer chooses among
+    them only, and the choice is reported in ``problems`` so the admin can check it and pin the
+    file's encoding (``ingest.encodings``). A change of "80 °C" into "80 ḞC" or "180 蚓" by a
+    guess from all of the world's encodings is worse for a plant than a refused file.
+    """
+    if encoding:
+        try:
+            return raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise SourceError(file, f"cannot be read as {encoding} (set in ingest.encodings): "
+                                    f"{exc}; correct the setting") from exc
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(raw).best()
-    if best is None:
-        raise SourceError(path.name, "not text in any known encoding (a binary file with a "
-                                     "text extension?); save it as UTF-8 text")
-    return str(best)
+    decoded = {enc: text for enc in PLANT_ENCODINGS if (text := _clean(raw, enc)) is not None}
+    if len(set(decoded.values())) == 1:
+        return next(iter(decoded.values()))
+    candidates = list(decoded) or None
+    best = charset_normalizer.from_bytes(raw, cp_isolation=candidates).best()
+    text = _clean(raw, best.encoding) if best is not None else None
+    if best is None or text is None:
+        raise SourceError(file, "not text in any known encoding (a binary file with a "
+                                "text extension?); save it as UTF-8 text")
+    others = ", ".join(e for e in decoded if e != best.encoding)
+    problems.append(f"not UTF-8: read as {best.encoding} (a guess"
+                    + (f"; {others} would read differently" if others else "")
+                    + "); check the text, set the file's encoding in ingest.encodings if it "
+                    "is wrong, or save it as UTF-8")
+    return text
 
 
-def _read_markdown(path: Path) -> Iterator[TextUnit]:
+def _read_text(path: Path, problems: list[str], encoding: str | None) -> str:
+    return decode_text(path.read_bytes(), path.name, problems, encoding)
+
+
+def _read_markdown(path: Path, problems: list[str],
+                   encoding: str | None) -> Iterator[TextUnit]:
     splitter = MarkdownHeaderTextSplitter(
         headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3")], strip_headers=False
     )
-    for doc in splitter.split_text(_read_text(path)):
+    for doc in splitter.split_text(_read_text(path, problems, encoding)):
         heading = " > ".join(doc.metadata[k] for k in ("h1", "h2", "h3") if k in doc.metadata)
         if doc.page_content.strip():
             yield TextUnit(text=doc.page_content, section=heading or None)
@@ -307,23 +350,30 @@ def _parse_date(value: Any) -> str | None:
         return None
 
 
-def _read_csv_log(path: Path, problems: list[str],
-                  columns: LogColumns | None) -> Iterator[TextUnit]:
-    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+def _read_csv_log(path: Path, problems: list[str], columns: LogColumns | None,
+                  encoding: str | None) -> Iterator[TextUnit]:
+    reader = csv.DictReader(io.StringIO(_read_text(path, problems, encoding), newline=""))
     headers = list(reader.fieldnames or [])
 
     def rows() -> Iterator[tuple[int, dict[str, Any] | None]]:
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # one oversized or mangled cell: that row only
+                problems.append(f"row {reader.line_num + 1}: {exc}, skipped")
+                continue
             broken = None in row or any(v is None for v in row.values())
             yield reader.line_num, None if broken else row
 
     yield from _records(path.name, headers, rows(), problems, columns)
 
 
-def _read_jsonl_log(path: Path, problems: list[str],
-                    columns: LogColumns | None) -> Iterator[TextUnit]:
+def _read_jsonl_log(path: Path, problems: list[str], columns: LogColumns | None,
+                    encoding: str | None) -> Iterator[TextUnit]:
     parsed: list[tuple[int, dict[str, Any] | None]] = []
-    for number, line in enumerate(_read_text(path).splitlines(), 1):
+    for number, line in enumerate(_read_text(path, problems, encoding).splitlines(), 1):
         if not line.strip():
             continue
         try:

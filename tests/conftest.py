@@ -1,4 +1,4 @@
-"""Shared fixtures. Tiers come from the folder: unit/, integration/, e2e/.
+"""Shared fixtures. Tiers come from the folder: unit/, integration/, e2e/, security/.
 
 Real components only: Chroma on disk (and `chroma run`), the packaged
 embedding model, vLLM's CPU build serving SmolLM2, Gradio, headless Chromium.
@@ -26,7 +26,7 @@ ON_CI = os.environ.get("CI") == "true"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
-        if tier in ("unit", "integration", "e2e"):
+        if tier in ("unit", "integration", "e2e", "security"):
             item.add_marker(getattr(pytest.mark, tier))
 
 

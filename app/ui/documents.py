@@ -17,6 +17,7 @@ from app.audit import AuditEntry
 from app.services import Services
 from app.ui.access import Access
 from app.users import Permission
+from ingest.discovery import document_name
 from ingest.errors import SourceError
 from ingest.pipeline import FileResult
 from ingest.sources import SUPPORTED_SUFFIXES
@@ -26,15 +27,23 @@ REPORT_COLUMNS = ["file", "outcome", "chunks", "reason"]
 DOCUMENT_COLUMNS = ["file", "type", "chunks", "status", "ingested (UTC)"]
 AUDIT_COLUMNS = ["id", "time_utc", "user", "role", "action", "question", "cited", "status",
                  "first_token_s", "feedback", "comment"]
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]")
+# Control characters (C0, DEL, C1) have no place in a file name; everything else a plant
+# names its files with (Cyrillic, CJK, accents, spaces) is kept as it is.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_MAX_NAME_BYTES = 200  # file systems allow 255 bytes; leave room for the folder's copies
 
 
 def safe_upload_name(name: str) -> str:
-    """The last path component, restricted to plain characters, never hidden or empty:
-    '../../x.pdf' -> 'x.pdf', 'C:\\evil\\y.pdf' -> 'y.pdf'."""
-    base = re.split(r"[\\/]", name)[-1].strip()
-    base = _UNSAFE.sub("_", base).lstrip(". ")[:120]
-    if not base or base.startswith("."):
+    """The last path component in Unicode NFC, without control characters, never hidden or
+    empty: '../../x.pdf' -> 'x.pdf', 'C:\\evil\\y.pdf' -> 'y.pdf', 'Насос.pdf' as it is."""
+    base = _CONTROL.sub("", re.split(r"[\\/]", name)[-1]).strip().lstrip(". ")
+    base = document_name(base)
+    stem, suffix = (base.rsplit(".", 1)[0], "." + base.rsplit(".", 1)[1]) if "." in base \
+        else (base, "")
+    while len((stem + suffix).encode("utf-8")) > _MAX_NAME_BYTES:
+        stem = stem[:-1]
+    base = stem.rstrip() + suffix
+    if not stem.strip():
         raise SourceError(name or "(no name)", "the file name has no usable characters; "
                           "rename it and upload again")
     return base
@@ -43,6 +52,8 @@ def safe_upload_name(name: str) -> str:
 def accept_upload(source: Path, claimed_name: str, folder: Path, max_mb: float) -> Path:
     """Check one uploaded file and move it into the upload folder under a safe name."""
     name = safe_upload_name(claimed_name)
+    if source.is_symlink():
+        raise SourceError(name, "the upload is a link, not a file; upload the file itself")
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise SourceError(name, f"unsupported file type '{suffix or 'none'}'; supported: "
@@ -162,6 +173,9 @@ def build_documents_tab(services: Services,
         for raw in paths:
             path = Path(raw)
             try:
+                if safe_upload_name(path.name) in {p.name for p in accepted}:
+                    raise SourceError(safe_upload_name(path.name), "another file in this upload "
+                                      "has the same name; rename one and upload it again")
                 accepted.append(accept_upload(path, path.name, uploads, max_mb))
             except SourceError as exc:
                 rows.append([exc.file, "refused", 0, exc.reason])

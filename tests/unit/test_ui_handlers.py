@@ -23,7 +23,11 @@ from tests import factories
     ("..\\..\\windows\\y.pdf", "y.pdf"),
     ("/etc/passwd.md", "passwd.md"),
     (".hidden.pdf", "hidden.pdf"),
-    ("pump <P-101A>.pdf", "pump _P-101A_.pdf"),
+    ("pump <P-101A>.pdf", "pump <P-101A>.pdf"),  # only separators and controls are unsafe
+    ("Насос.pdf", "Насос.pdf"),
+    ("Мотор\x00\x1b.pdf", "Мотор.pdf"),
+    ("Pru\u0308fung.md", "Pr\u00fcfung.md"),  # NFD from macOS -> NFC, one name
+    ("泵" * 100 + ".pdf", "泵" * 65 + ".pdf"),  # cut to 200 bytes, the suffix kept
 ])
 def test_upload_names_cannot_escape_or_hide(claimed: str, safe: str) -> None:
     assert safe_upload_name(claimed) == safe
