@@ -88,7 +88,13 @@ class AuditLog:
         return len(rows)
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _defuse(row: dict[str, object]) -> dict[str, object]:
-    """Spreadsheet formula injection: a cell starting with = + - @ is read as text."""
-    return {k: ("'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v)
-            for k, v in row.items()}
+    """Spreadsheet formula injection (OWASP's list): a cell starting with = + - @, a tab or a
+    carriage return, also after leading spaces or line breaks, is prefixed with ' and so
+    read as text. Questions and search queries are typed by anyone who can sign in."""
+    return {k: ("'" + v if isinstance(v, str) and (
+        v.startswith(_FORMULA_STARTS) or v.lstrip(" \t\r\n").startswith(_FORMULA_STARTS))
+        else v) for k, v in row.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import threading
 import time
@@ -30,6 +31,9 @@ from app.settings import LOOPBACK_HOSTS, Settings
 from ingest.pipeline import FileResult, IngestReport, Outcome
 from serving.launch import VllmServer, vllm_command
 from serving.models import SUMS_FILE, prepare_smollm2, verify_checksums, write_checksums
+
+# `plantops serve`: the vLLM it runs exited (a supervisor should restart the service).
+EXIT_SERVER_DIED = 4
 
 console = Console(stderr=True)
 
@@ -157,10 +161,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     with server:
         console.print(f"vLLM ready: {server.base_url} (profile {settings.serving.profile})")
         try:
-            while True:
-                time.sleep(3600)
+            code = server.wait()
         except KeyboardInterrupt:
             return 0
+    # Exit non-zero, so that systemd or compose restarts it instead of showing a live
+    # service whose model server is gone.
+    console.print(f"[red]vLLM exited with code {code}[/red]; see its output above")
+    return EXIT_SERVER_DIED
 
 
 def cmd_ask(services: Services, question: str) -> int:
@@ -233,7 +240,6 @@ def _sign_in_possible(services: Services) -> bool:
 def cmd_ui(services: Services, block: bool = True) -> int:
     from app.ui import build_ui, launch_ui
     from app.ui.access import Access
-    from app.ui.sources import prune_downloads
 
     ui = services.settings.ui
     access = Access(services.users, single_user=ui.single_user())
@@ -245,7 +251,8 @@ def cmd_ui(services: Services, block: bool = True) -> int:
     services.ingestor.sync_lexical()  # BM25 may lag the index (another host ingested)
     kept = services.manifest.kept_versions()
     services.previews.prune(kept)
-    prune_downloads(services.settings.data_dir / "downloads", kept)
+    for stale in ("downloads", "exports"):  # copies older versions kept; links replace them
+        shutil.rmtree(services.settings.data_dir / stale, ignore_errors=True)
     threading.Thread(target=services.retriever.warm_up, name="warm-up", daemon=True).start()
     demo = build_ui(services, access)
     mode = "single-user, no sign-in" if access.single_user else "sign-in required"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,12 +30,24 @@ def guard_log_path(settings: Settings) -> Path:
     return settings.data_dir / "egress-blocked.jsonl"
 
 
+def protect_data_dir(data_dir: Path) -> None:
+    """The data folder holds the users' password hashes, the audit log and every document:
+    readable by the service account only (0700; its databases 0600), also for folders made
+    by an older version with the default 0755/0644."""
+    os.umask(0o077)  # everything this process creates from here on
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for database in data_dir.glob("*.sqlite3*"):
+        database.chmod(0o600)
+
+
 def open_services() -> Services:
     """What every command starts from: the settings (environment and config file), the
     egress guard installed for the hosts they name, and the services built on demand."""
     from app.egress import allowed_hosts_from_urls, install_egress_guard
 
     settings = Settings()
+    protect_data_dir(settings.data_dir)
     install_egress_guard(
         allowed_hosts_from_urls([*settings.serving.base_urls, settings.ingest.index.chroma_url]),
         guard_log_path(settings))

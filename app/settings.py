@@ -71,6 +71,20 @@ class UISettings(BaseModel):
         "localhost, login otherwise.")
     max_upload_mb: float = Field(default=200, gt=0,
                                  description="Largest file an admin may upload in the UI.")
+    session_idle_minutes: float = Field(
+        default=60, ge=0,
+        description="A signed-in session that makes no request for this long is signed out "
+        "(0: never).")
+    ssl_certfile: Path | None = Field(
+        default=None, description="TLS certificate (PEM) for serving the UI over HTTPS.")
+    ssl_keyfile: Path | None = Field(default=None, description="Its private key (PEM).")
+    behind_tls_proxy: bool = Field(
+        default=False,
+        description="The UI is reached over HTTPS through a reverse proxy that terminates TLS: "
+        "session cookies are then sent with the Secure flag only.")
+
+    def served_over_tls(self) -> bool:
+        return self.ssl_certfile is not None or self.behind_tls_proxy
 
     def single_user(self) -> bool:
         if self.auth == "auto":

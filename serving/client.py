@@ -73,8 +73,10 @@ class ModelClient:
 
     def _pick(self, exclude: set[str]) -> _Replica | None:
         with self._lock:
-            candidates = [r for r in self._replicas if r.base_url not in exclude]
-            up = [r for r in candidates if r.is_up()] or candidates  # all down: try anyway
+            # A replica marked down is not tried again until the background probe sees it
+            # answer: a hung server (SIGSTOP, a stuck GPU) would otherwise cost every
+            # question the whole first-token timeout before the retrieval-only answer.
+            up = [r for r in self._replicas if r.base_url not in exclude and r.is_up()]
             if not up:
                 return None
             replica = min(up, key=lambda r: r.in_flight)
@@ -162,6 +164,9 @@ class ModelClient:
                 errors.append(f"{replica.base_url}: {type(exc).__name__}")
             finally:
                 self._release(replica, failed)
+        if not errors:
+            errors = [f"{url}: down, re-checked every {_PROBE_EVERY_S:.0f} s"
+                      for url, up in self.replica_status().items() if not up]
         raise ModelServerUnavailable("no model server answered (" + "; ".join(errors) + ")")
 
     def served_model(self, base_url: str | None = None) -> dict[str, object]:

@@ -107,6 +107,12 @@ class VllmServer:
         raise ModelServerUnavailable(f"vLLM did not become healthy on {health} within "
                                      f"{self.settings.startup_timeout_s:.0f} s")
 
+    def wait(self) -> int:
+        """Block until the vLLM process exits; its exit code."""
+        if self._proc is None:
+            raise ServingError("vLLM was not started")
+        return self._proc.wait()
+
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None

@@ -30,6 +30,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(getattr(pytest.mark, tier))
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -109,3 +115,22 @@ def sample_services(tmp_path_factory: pytest.TempPathFactory, embedder, vllm_ser
     report = services.ingestor.ingest([SAMPLES])
     assert report.exit_code == 0, report.failed
     return services
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:  # type: ignore[type-arg]
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make setup-test` installs Debian's chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = Path(os.environ.get("PLANTOPS_SCREENSHOTS", tmp_path_factory.mktemp("screens")))
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -12,18 +12,29 @@ class Access:
     user store; in both, each handler asks `require` before doing anything."""
 
     def __init__(self, users: UserStore, single_user: bool) -> None:
+        from app.ui.guard import FileGrants
+
         self.users = users
         self.single_user = single_user
+        self.grants = FileGrants()  # files handed to one user, fetched after a role check
+
+    @staticmethod
+    def normalise(name: str) -> str:
+        """User names are stored lower-case: "OPER1" signs in as, and stays, oper1."""
+        return name.strip().lower()
 
     def login(self, name: str, password: str) -> bool:
         """Gradio's login check."""
-        return self.users.verify(name.strip().lower(), password) is not None
+        return self.users.verify(self.normalise(name), password) is not None
 
-    def user(self, request: gr.Request | None) -> User | None:
+    def user_named(self, name: str | None) -> User | None:
+        """The user behind a signed-in session's name (the name as typed at sign-in)."""
         if self.single_user:
             return LOCAL_USER
-        name = getattr(request, "username", None)
-        return self.users.get(name) if name else None  # removed users lose access at once
+        return self.users.get(self.normalise(name)) if name else None  # removed: no access
+
+    def user(self, request: gr.Request | None) -> User | None:
+        return self.user_named(getattr(request, "username", None))
 
     def require(self, request: gr.Request | None, permission: Permission) -> User:
         user = self.user(request)

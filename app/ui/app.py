@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from app.services import Services
 from app.ui.access import Access
 from app.ui.ask import build_ask_tab
 from app.ui.documents import build_documents_tab
+from app.ui.guard import Guard, IdleSessions, SignInThrottle
 from app.ui.search import build_search_tab
 from app.users import Permission
 
@@ -60,6 +62,9 @@ def launch_ui(demo: gr.Blocks, services: Services, access: Access,
               block: bool = True) -> None:
     ui = services.settings.ui
     data = services.settings.data_dir
+    guard = Middleware(Guard, access=access, grants=access.grants, throttle=SignInThrottle(),
+                       sessions=IdleSessions(ui.session_idle_minutes * 60),
+                       secure=ui.served_over_tls())
     demo.queue(default_concurrency_limit=ui.concurrency)
     demo.launch(server_name=ui.host, server_port=ui.port, theme=THEME, ssr_mode=False,
                 share=False, show_error=False, prevent_thread_lock=not block, quiet=True,
@@ -68,5 +73,9 @@ def launch_ui(demo: gr.Blocks, services: Services, access: Access,
                 auth_message="Sign in with the account an admin gave you.",
                 # refused by the server before the bytes reach disk; checked again on ingest
                 max_file_size=int(ui.max_upload_mb * 1_000_000),
-                allowed_paths=[str(data / "previews"), str(data / "downloads"),
-                               str(data / "exports")])
+                ssl_certfile=str(ui.ssl_certfile) if ui.ssl_certfile else None,
+                ssl_keyfile=str(ui.ssl_keyfile) if ui.ssl_keyfile else None,
+                app_kwargs={"middleware": [guard]},
+                # Page images: every role may open the pages the answers cite. Originals and
+                # exports are never listed here: they go through access.grants (guard.py).
+                allowed_paths=[str(data / "previews")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import threading
 import time
@@ -139,7 +140,7 @@ def build_documents_tab(services: Services,
                          elem_id="audit", label="Latest 200 entries")
     with gr.Row():
         export = gr.Button("Export the whole audit log as CSV", elem_id="audit-export")
-        export_file = gr.File(label="Audit export", interactive=False, elem_id="audit-file")
+        export_file = gr.Markdown(elem_id="audit-file")  # a one-use link for this admin
 
     def listing() -> tuple[Any, ...]:
         entries = services.manifest.entries()
@@ -203,12 +204,16 @@ def build_documents_tab(services: Services,
         return listing()
 
     def export_audit(request: gr.Request) -> str:
-        access.require(request, Permission.ADMIN)
+        """A one-use link for this admin; the file is deleted once fetched (or unfetched,
+        when the link expires)."""
+        user = access.require(request, Permission.ADMIN)
         exports.mkdir(parents=True, exist_ok=True)
-        target = exports / f"plantops-audit-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+        name = f"plantops-audit-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+        target = exports / f"{secrets.token_hex(16)}.csv"
         with target.open("w", newline="", encoding="utf-8") as out:
-            services.audit.export_csv(out)
-        return str(target)
+            rows = services.audit.export_csv(out)
+        link = access.grants.grant(user, Permission.ADMIN, target, name, one_time=True)
+        return f"[Download {name}]({link}) ({rows} entries; the link works once, for you)"
 
     shown = [documents, remove_file, status, audit]
     ingest_run.click(ingest, inputs=[files], outputs=[report, files, *shown],

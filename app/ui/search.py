@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -11,7 +12,7 @@ from app.audit import AuditEntry
 from app.retrieval import SearchFilters
 from app.services import Services
 from app.ui.access import Access
-from app.ui.sources import original_for_download, source_view
+from app.ui.sources import source_view
 from app.users import Permission
 from ingest.contract import Chunk, DocType
 
@@ -64,10 +65,9 @@ def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
                                elem_id="search-preview", buttons=["download", "fullscreen"])
         with gr.Column(scale=2):
             passage = gr.Markdown(elem_id="search-passage")
-            download = gr.DownloadButton("Download the original", visible=False,
-                                         elem_id="search-download")
+            download = gr.Button("Download the original", visible=False,
+                                 elem_id="search-download")  # a link granted per user
     found = gr.State([])
-    downloads = services.settings.data_dir / "downloads"
 
     def search(text: str, kind: str, name: str, code: str, start: str, end: str,
                request: gr.Request) -> tuple[Any, ...]:
@@ -86,14 +86,18 @@ def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
         return note, result_rows(chunks), chunks, None, "", gr.update(visible=False)
 
     def select(chunks: list[Chunk], event: gr.SelectData, request: gr.Request) -> tuple[Any, ...]:
-        access.require(request, Permission.SEARCH)
+        user = access.require(request, Permission.SEARCH)
         row = event.index[0] if isinstance(event.index, list | tuple) else event.index
         if not 0 <= row < len(chunks):
             return None, "", gr.update(visible=False)
         chunk = chunks[row]
         image, text = source_view(services.previews, chunk)
-        original = original_for_download(services.originals, chunk, downloads)
-        return image, text, gr.update(value=original, visible=original is not None)
+        if not services.originals.has(chunk.file_sha256):
+            return image, text, gr.update(visible=False)
+        link = access.grants.grant(user, Permission.SEARCH,
+                                   services.originals.path(chunk.file_sha256),
+                                   Path(chunk.file).name)
+        return image, text, gr.update(link=link, visible=True)
 
     inputs = [query, doc_type, file, tag, date_from, date_to]
     outputs = [summary, results, found, preview, passage, download]

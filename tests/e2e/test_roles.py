@@ -2,6 +2,8 @@
 what a role may not do, and hostile document text runs nothing and steers nothing."""
 
 import csv
+import io
+import re
 from pathlib import Path
 
 import httpx
@@ -94,8 +96,10 @@ def test_hostile_manual_text_runs_nothing_and_the_answer_keeps_its_sources(  # t
     page.locator("#feedback-note").get_by_text("comment stored").wait_for(timeout=10_000)
     page.close()
     boss = Client(signed_in_ui, auth=("boss", PASSWORDS["boss"]), verbose=False)
-    with open(boss.predict(api_name="/audit_export"), encoding="utf-8") as exported:
-        rows = list(csv.DictReader(exported))
+    link = re.search(r"\((/plantops/file/[^)]+)\)", boss.predict(api_name="/audit_export"))
+    assert link, "the export answers with a one-use link"
+    exported = httpx.get(signed_in_ui.rstrip("/") + link.group(1), cookies=boss.cookies)
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
     [asked] = [r for r in rows if r["user"] == "op" and "CV-12" in r["question"]]
     assert asked["action"] == "ask" and "cv12_lubrication.md" in asked["retrieved"]
     assert (asked["feedback"], asked["comment"]) == ("down",

@@ -1,0 +1,80 @@
+"""A UI that requires sign-in, as an outsider meets it: three users, the samples indexed,
+short idle sessions, and the Secure-cookie mode of a UI behind a TLS proxy. No model server
+(retrieval-only answers): these tests attack the web layer, not the answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, free_port
+from tests.e2e.conftest import PASSWORDS, ROLES, wait_http
+
+IDLE_S = 8
+
+
+@dataclass(frozen=True)
+class GuardedUi:
+    url: str
+    data: Path
+
+
+@pytest.fixture(scope="session")
+def guarded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardedUi]:
+    data = tmp_path_factory.mktemp("guarded-data")
+    port = free_port()
+    env = {**os.environ, "PLANTOPS_DATA_DIR": str(data), "PLANTOPS_UI__AUTH": "login",
+           "PLANTOPS_UI__SESSION_IDLE_MINUTES": str(IDLE_S / 60),
+           "PLANTOPS_UI__BEHIND_TLS_PROXY": "true",
+           "PLANTOPS_SERVING__BASE_URLS": json.dumps([f"http://127.0.0.1:{free_port()}/v1"]),
+           "PLANTOPS_UI__PORT": str(port)}
+    plantops = str(ROOT / ".venv/bin/plantops")
+    for name, password in {**PASSWORDS, "guessme": "guessme-pass"}.items():
+        subprocess.run([plantops, "users", "add", name, "--role", ROLES.get(name, "operator"),
+                        "--password-stdin"], input=password + "\n", text=True, env=env,
+                       check=True, capture_output=True)
+    subprocess.run([plantops, "ingest", str(ROOT / "samples/documents")], env=env, check=True,
+                   capture_output=True)
+    log = tmp_path_factory.mktemp("guarded-ui") / "ui.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([plantops, "ui"], env=env, cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/", proc, log)
+    yield GuardedUi(url, data)
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def sign_in_http(url: str, name: str, password: str | None = None) -> httpx.Client:
+    """A raw HTTP session of `name`, as a script would hold it. The session cookie is Secure
+    (TLS-proxy mode), so it is sent by hand over this test's plain HTTP."""
+    response = httpx.post(f"{url}/login", data={"username": name,
+                                                "password": password or PASSWORDS[name]})
+    assert response.status_code == 200, response.text
+    cookies = "; ".join(c.split(";", 1)[0] for c in response.headers.get_list("set-cookie"))
+    return httpx.Client(base_url=url, headers={"Cookie": cookies}, timeout=30)
+
+
+def call(session: httpx.Client, api_name: str, *data: object) -> list:  # type: ignore[type-arg]
+    """One Gradio API call over raw HTTP, as a script would make it; the outputs, or raise
+    with the error the server sent."""
+    started = session.post(f"/gradio_api/call/{api_name}", json={"data": list(data)})
+    started.raise_for_status()
+    stream = session.get(f"/gradio_api/call/{api_name}/{started.json()['event_id']}").text
+    event, payload = "", ""
+    for line in stream.splitlines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            payload = line.split(":", 1)[1].strip()
+    if event != "complete":
+        raise RuntimeError(f"{api_name}: {event} {payload}")
+    return json.loads(payload)

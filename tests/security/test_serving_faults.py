@@ -1,0 +1,76 @@
+"""Faults of the model server, caused for real: its process killed, its process stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from serving.client import ChatMessage, ModelClient
+from serving.errors import ModelServerUnavailable
+from serving.settings import ServingSettings
+from tests.conftest import ROOT, free_port
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def test_serve_exits_non_zero_when_its_vllm_dies(model_dir: Path, tmp_path: Path) -> None:
+    """Before: `plantops serve` slept on with its model server gone, so no supervisor
+    restarted it."""
+    port = free_port()
+    env = {**os.environ, "PLANTOPS_DATA_DIR": str(tmp_path / "data")}
+    serve = subprocess.Popen([str(ROOT / ".venv/bin/plantops"), "serve", "--port", str(port)],
+                             env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert serve.poll() is None, serve.stdout.read()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "vLLM did not become ready"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        [vllm] = children(serve.pid)
+        os.killpg(vllm, signal.SIGKILL)  # as the OOM killer would
+        assert serve.wait(timeout=30) == 4
+        assert "vLLM exited with code" in serve.stdout.read()  # type: ignore[union-attr]
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+
+
+def test_a_hung_model_server_costs_one_timeout_not_every_question(vllm_server) -> None:  # type: ignore[no-untyped-def]
+    """Before: a stopped (SIGSTOP) server cost every question the whole first-token timeout
+    before the retrieval-only answer, since a replica marked down was tried anyway."""
+    client = ModelClient(ServingSettings(base_urls=[vllm_server.base_url],
+                                         first_token_timeout_s=3, max_answer_tokens=16))
+    question = [ChatMessage("user", "Say OK.")]
+    group = os.getpgid(vllm_server.pid)
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        waits = []
+        for _ in range(3):
+            started = time.monotonic()
+            with pytest.raises(ModelServerUnavailable):
+                "".join(client.stream(question))
+            waits.append(time.monotonic() - started)
+        assert waits[0] >= 2.5 and max(waits[1:]) < 0.5, waits
+    finally:
+        os.killpg(group, signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    while not client.replica_status()[vllm_server.base_url]:
+        assert time.monotonic() < deadline, "the background probe never marked it up"
+        time.sleep(0.5)
+    assert "".join(client.stream(question))
