@@ -10,19 +10,24 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import partial
 
 from langchain_core.prompts import ChatPromptTemplate
 
+from app.evidence import Verdict
 from app.retrieval import Retriever
 from app.safety import SafetyNotice, find_notices
+from app.verification import Flag, is_repeating, unsupported_claims
 from ingest.contract import Chunk
 from ingest.index import ScoredChunk
 from serving.client import ChatMessage, ModelClient
 from serving.errors import ModelServerUnavailable, StreamInterrupted
 
 NOT_FOUND = "Not found in the documents."
+WEAK_NOTICE = "Weak evidence — check the cited page."
+REPEATING = "The model repeated itself; the answer was stopped."
 
 SYSTEM_PROMPT = (
     "You are a plant operations assistant. Answer the question using ONLY the numbered "
@@ -83,6 +88,14 @@ def cited_numbers(text: str) -> list[int]:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A sentence of a cited passage that answers the question, verbatim."""
+
+    number: int  # the citation it is from
+    text: str
+
+
+@dataclass(frozen=True)
 class AnswerUpdate:
     """The answer so far; the UI renders each update as it arrives."""
 
@@ -92,6 +105,17 @@ class AnswerUpdate:
     notice: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
     safety: list[SafetyNotice] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    weak: bool = False  # answered on weak evidence: check the cited page
+    flags: list[Flag] = field(default_factory=list)  # what the cited passages do not back
+
+    @property
+    def cited(self) -> list[int]:
+        """Citation numbers the answer rests on: its quotes, then its [n] markers."""
+        numbers = [q.number for q in self.quotes]
+        numbers += [n for n in cited_numbers(self.text)
+                    if n not in numbers and 0 < n <= len(self.citations)]
+        return list(dict.fromkeys(numbers))
 
 
 def condense_question(question: str, earlier: Sequence[str]) -> str:
@@ -146,32 +170,60 @@ class Assistant:
         hits: list[ScoredChunk] = self._retriever.retrieve(question)
         citations = [Citation(i + 1, h.chunk, h.similarity) for i, h in enumerate(hits)]
         timings = {"retrieval": time.monotonic() - started}
-        if not self._retriever.is_answerable(question, hits):
+        evidence = self._retriever.evidence(question, hits)
+        if not evidence.answerable:
+            named = ", ".join(m.upper() for m in evidence.missing)
+            missing = f" The documents do not mention {named}." if named else ""
             yield AnswerUpdate(NOT_FOUND, citations, AnswerStatus.ABSTAINED,
-                               "No passage in the documents is close enough to this question. "
-                               "The closest passages are listed below.", timings)
+                               "No passage in the documents answers this question well enough."
+                               + missing + " The closest passages are listed below.", timings)
             return
-        messages, citations = self._fit_prompt(question, citations)
+        weak = evidence.verdict is Verdict.WEAK
+        notice = WEAK_NOTICE if weak else ""
         safety = find_notices([(c.number, c.chunk.text) for c in citations])
-        yield AnswerUpdate("", citations, AnswerStatus.STREAMING, timings_s=dict(timings),
-                           safety=safety)
+        yield AnswerUpdate("", citations, AnswerStatus.STREAMING, notice, timings, safety,
+                           weak=weak)  # the sources, while the quotes are picked
+        quotes = [Quote(i + 1, sentence)
+                  for i, sentence in self._retriever.best_sentences(question, hits)]
+        messages, citations = self._fit_prompt(question, citations)
+        safety = [n for n in safety if n.citation_number <= len(citations)]
+        answer = partial(AnswerUpdate, citations=citations, timings_s=timings, safety=safety,
+                         quotes=[q for q in quotes if q.number <= len(citations)], weak=weak)
+        yield answer("", status=AnswerStatus.STREAMING, notice=notice)
         text = ""
         try:
             for piece in self._client.stream(messages):
                 if not text:
                     timings["first_token"] = time.monotonic() - started
                 text += piece
-                yield AnswerUpdate(text, citations, AnswerStatus.STREAMING, timings_s=timings,
-                                   safety=safety)
+                if is_repeating(text):
+                    yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE,
+                                               notice=f"{notice} {REPEATING}".strip()))
+                    return
+                yield answer(text, status=AnswerStatus.STREAMING, notice=notice)
         except ModelServerUnavailable as exc:
-            yield AnswerUpdate("", citations, AnswerStatus.MODEL_UNAVAILABLE,
-                               f"The model server is unreachable ({exc}). Showing the relevant "
-                               "passages only.", timings, safety)
+            yield answer("", status=AnswerStatus.MODEL_UNAVAILABLE,
+                         notice=f"The model server is unreachable ({exc}). Showing the relevant "
+                         "passages only.")
             return
         except StreamInterrupted as exc:
-            yield AnswerUpdate(text, citations, AnswerStatus.INCOMPLETE,
-                               f"The answer is incomplete: {exc}.", timings, safety)
+            yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE,
+                                       notice=f"{notice} The answer is incomplete: {exc}."
+                                       .strip()))
             return
         timings["total"] = time.monotonic() - started
-        yield AnswerUpdate(text, citations, AnswerStatus.COMPLETE, timings_s=timings,
-                           safety=safety)
+        if text.strip().lower().startswith(NOT_FOUND.lower().rstrip(".")):
+            yield answer(NOT_FOUND, status=AnswerStatus.ABSTAINED,
+                         notice="The model found no answer in the passages. The closest "
+                         "passages are listed below.")
+            return
+        yield self._checked(answer(text, status=AnswerStatus.COMPLETE, notice=notice))
+
+    @staticmethod
+    def _checked(update: AnswerUpdate) -> AnswerUpdate:
+        """The finished answer with what its cited passages do not back flagged."""
+        cited = [c.chunk for c in update.citations if c.number in update.cited]
+        flags = unsupported_claims(update.text, cited or [c.chunk for c in update.citations])
+        if update.text.strip() and not cited_numbers(update.text):
+            flags.insert(0, Flag("citation", "the answer cites no passage"))
+        return replace(update, flags=flags)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 COLUMNS = ("id", "time_utc", "user", "role", "action", "question", "retrieved", "cited",
-           "answer", "status", "model", "first_token_s", "total_s", "feedback", "comment")
+           "answer", "status", "flags", "model", "first_token_s", "total_s", "feedback",
+           "comment")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class AuditEntry:
     model: str = ""
     first_token_s: float | None = None
     total_s: float | None = None
+    flags: list[str] = field(default_factory=list)  # weak evidence, claims the sources lack
 
 
 class AuditLog:
@@ -43,15 +45,19 @@ class AuditLog:
             "CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " time REAL NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,"
             " question TEXT, retrieved TEXT, cited TEXT, answer TEXT, status TEXT, model TEXT,"
-            " first_token_s REAL, total_s REAL, feedback TEXT, comment TEXT)")
+            " first_token_s REAL, total_s REAL, feedback TEXT, comment TEXT,"
+            " flags TEXT NOT NULL DEFAULT '[]')")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(audit)")}
+        if "flags" not in columns:  # a log from before answers were checked
+            self._db.execute("ALTER TABLE audit ADD COLUMN flags TEXT NOT NULL DEFAULT '[]'")
 
     def record(self, entry: AuditEntry) -> int:
         cursor = self._db.execute(
             "INSERT INTO audit (time, user, role, action, question, retrieved, cited, answer,"
-            " status, model, first_token_s, total_s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " status, flags, model, first_token_s, total_s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (time.time(), entry.user, entry.role, entry.action, entry.question,
              json.dumps(entry.retrieved), json.dumps(entry.cited), entry.answer, entry.status,
-             entry.model, entry.first_token_s, entry.total_s))
+             json.dumps(entry.flags), entry.model, entry.first_token_s, entry.total_s))
         return int(cursor.lastrowid or 0)
 
     def set_feedback(self, entry_id: int, user: str, rating: str | None,
@@ -65,7 +71,8 @@ class AuditLog:
     def rows(self, limit: int | None = None) -> list[dict[str, object]]:
         """Newest first, as plain values (lists as '; '-joined labels)."""
         sql = ("SELECT id, time, user, role, action, question, retrieved, cited, answer, status,"
-               " model, first_token_s, total_s, feedback, comment FROM audit ORDER BY id DESC")
+               " flags, model, first_token_s, total_s, feedback, comment FROM audit"
+               " ORDER BY id DESC")
         args: tuple[int, ...] = ()
         if limit is not None:
             sql += " LIMIT ?"
@@ -74,7 +81,7 @@ class AuditLog:
         for row in self._db.execute(sql, args):
             values = dict(zip(COLUMNS, row, strict=True))
             values["time_utc"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row[1]))
-            for key in ("retrieved", "cited"):
+            for key in ("retrieved", "cited", "flags"):
                 values[key] = "; ".join(json.loads(str(values[key]) or "[]"))
             out.append(values)
         return out

@@ -52,8 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question on the terminal")
     ask.add_argument("question")
 
-    ev = sub.add_parser("eval", help="score retrieval on a question set (JSONL)")
-    ev.add_argument("questions", type=Path)
+    ev = sub.add_parser("eval", help="score retrieval and the not-found decision on question "
+                        "sets (JSONL), each with 95%% bootstrap intervals")
+    ev.add_argument("questions", type=Path, nargs="+")
+    ev.add_argument("--features", type=Path, help="write each question's evidence features "
+                    "(JSONL), for benchmarks/fit_abstention.py")
     ev.add_argument("--k", type=int, default=5)
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--answers", action="store_true", help="also generate and score answers")

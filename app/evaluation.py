@@ -3,19 +3,22 @@
 Question format: ../shared/eval/README.md. A retrieved chunk is a hit when its
 file matches a gold source and, where the source names a page or record, the
 chunk covers that page or record. Recall@k is per question: did any hit land
-in the top k.
+in the top k. Every figure comes with a 95 % bootstrap interval.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.answering import AnswerStatus, Assistant
+from app.evidence import Verdict
 from app.retrieval import Retriever
 from ingest.contract import Chunk
 
@@ -64,59 +67,132 @@ def first_hit_rank(chunks: Iterable[Chunk], sources: list[dict[str, Any]]) -> in
     return None
 
 
+@dataclass(frozen=True)
+class QuestionResult:
+    """One question, scored: what a report and the abstention fit are computed from."""
+
+    id: str
+    kind: str
+    answerable: bool
+    rank: int | None  # 1-based rank of the first gold hit in the top 10 (answerable only)
+    verdict: Verdict
+    p_answerable: float
+    record_recall: float | None  # log questions with gold records: share of them shown
+    features: dict[str, float]
+
+
+def score_question(q: EvalQuestion, retriever: Retriever, k: int = 5) -> QuestionResult:
+    hits = retriever.retrieve(q.question, k=10)
+    evidence = retriever.evidence(q.question, hits[:k])
+    records = {str(s["record"]) for s in q.sources if "record" in s}
+    shown = {h.chunk.record_id for h in hits[:k]}
+    return QuestionResult(
+        q.id, q.kind, q.answerable,
+        first_hit_rank((h.chunk for h in hits), q.sources) if q.answerable else None,
+        evidence.verdict, evidence.p_answerable,
+        len(records & shown) / len(records) if records and q.answerable else None,
+        evidence.features)
+
+
+def _share(flags: Sequence[bool]) -> float:
+    return sum(flags) / len(flags) if flags else float("nan")
+
+
+def _metrics(results: Sequence[QuestionResult], k: int) -> dict[str, float]:
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    records = [r.record_recall for r in answerable if r.record_recall is not None]
+    return {
+        "recall@1": _share([r.rank == 1 for r in answerable]),
+        f"recall@{k}": _share([r.rank is not None and r.rank <= k for r in answerable]),
+        "mrr@10": _share([1 / r.rank if r.rank else 0.0 for r in answerable]),  # type: ignore[misc]
+        "answerable_refused": _share([r.verdict is Verdict.NOT_FOUND for r in answerable]),
+        "answerable_weak": _share([r.verdict is Verdict.WEAK for r in answerable]),
+        "unanswerable_declined": _share([r.verdict is Verdict.NOT_FOUND for r in unanswerable]),
+        "log_record_recall": sum(records) / len(records) if records else float("nan"),
+    }
+
+
 @dataclass
 class EvalReport:
+    """Figures with 95 % bootstrap intervals (questions resampled with replacement): with a
+    few dozen questions a difference inside the interval is noise, not an improvement."""
+
     n: int
-    recall_at_1: float
-    recall_at_k: float
-    mrr_at_10: float
+    k: int
+    metrics: dict[str, float]
+    intervals: dict[str, tuple[float, float]]
     by_kind: dict[str, float]
-    abstain_unanswerable: float
-    abstain_answerable: float
-    k: int = 5
+    misses: list[str]
+    wrong_decisions: list[str]
+    results: list[QuestionResult] = field(default_factory=list, repr=False)
     answers: dict[str, float] | None = None
-    misses: list[str] = field(default_factory=list)
+
+    @property
+    def recall_at_1(self) -> float:
+        return self.metrics["recall@1"]
+
+    @property
+    def recall_at_k(self) -> float:
+        return self.metrics[f"recall@{self.k}"]
+
+    @property
+    def mrr_at_10(self) -> float:
+        return self.metrics["mrr@10"]
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "n": self.n, "recall@1": self.recall_at_1, f"recall@{self.k}": self.recall_at_k,
-            "mrr@10": self.mrr_at_10, "by_kind": self.by_kind,
-            "abstain_unanswerable": self.abstain_unanswerable,
-            "abstain_answerable": self.abstain_answerable, "misses": self.misses}
+            "n": self.n, **{name: _round(v) for name, v in self.metrics.items()},
+            "ci95": {name: [_round(lo), _round(hi)] for name, (lo, hi) in self.intervals.items()},
+            "by_kind": {kind: _round(v) for kind, v in self.by_kind.items()},
+            "misses": self.misses, "wrong_decisions": self.wrong_decisions}
         if self.answers is not None:
             out["answers"] = self.answers
         return out
 
 
-def _share(flags: list[bool]) -> float:
-    return round(sum(flags) / len(flags), 4) if flags else 0.0
+def _round(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 3)
+
+
+def bootstrap_intervals(results: Sequence[QuestionResult], k: int, resamples: int = 2000,
+                        seed: int = 7) -> dict[str, tuple[float, float]]:
+    """Percentile 95 % interval of each metric over ``resamples`` resamplings."""
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = defaultdict(list)
+    for _ in range(resamples):
+        drawn = rng.choices(results, k=len(results))
+        for name, value in _metrics(drawn, k).items():
+            if not math.isnan(value):
+                samples[name].append(value)
+    intervals = {}
+    for name, values in samples.items():
+        values.sort()
+        intervals[name] = (values[int(0.025 * (len(values) - 1))],
+                           values[int(0.975 * (len(values) - 1))])
+    return intervals
+
+
+def summarise(results: list[QuestionResult], k: int = 5) -> EvalReport:
+    kinds: dict[str, list[bool]] = defaultdict(list)
+    for r in results:
+        if r.answerable:
+            kinds[r.kind].append(r.rank is not None and r.rank <= k)
+    return EvalReport(
+        n=len(results), k=k, metrics=_metrics(results, k),
+        intervals=bootstrap_intervals(results, k),
+        by_kind={kind: _share(flags) for kind, flags in sorted(kinds.items())},
+        misses=sorted(r.id for r in results if r.answerable and (r.rank is None or r.rank > k)),
+        wrong_decisions=sorted(r.id for r in results
+                               if (r.verdict is Verdict.NOT_FOUND) == r.answerable),
+        results=results)
 
 
 def evaluate(questions: list[EvalQuestion], retriever: Retriever, k: int = 5,
              assistant: Assistant | None = None) -> EvalReport:
-    ranks: dict[str, int | None] = {}
-    kinds: dict[str, list[bool]] = defaultdict(list)
-    abstain_u, abstain_a = [], []
-    for q in questions:
-        hits = retriever.retrieve(q.question, k=10)
-        abstains = not retriever.is_answerable(q.question, hits[:k])
-        if not q.answerable:
-            abstain_u.append(abstains)
-            continue
-        abstain_a.append(abstains)
-        rank = first_hit_rank((h.chunk for h in hits), q.sources)
-        ranks[q.id] = rank
-        kinds[q.kind].append(rank is not None and rank <= k)
-    answerable = list(ranks.values())
-    return EvalReport(
-        n=len(questions),
-        recall_at_1=_share([r == 1 for r in answerable]),
-        recall_at_k=_share([r is not None and r <= k for r in answerable]),
-        mrr_at_10=round(sum(1 / r for r in answerable if r) / max(len(answerable), 1), 4),
-        by_kind={kind: _share(flags) for kind, flags in sorted(kinds.items())},
-        abstain_unanswerable=_share(abstain_u), abstain_answerable=_share(abstain_a), k=k,
-        answers=score_answers(questions, assistant) if assistant else None,
-        misses=sorted(qid for qid, r in ranks.items() if r is None or r > k))
+    report = summarise([score_question(q, retriever, k) for q in questions], k)
+    report.answers = score_answers(questions, assistant) if assistant else None
+    return report
 
 
 def score_answers(questions: list[EvalQuestion], assistant: Assistant) -> dict[str, float]:
@@ -132,5 +208,5 @@ def score_answers(questions: list[EvalQuestion], assistant: Assistant) -> dict[s
         contains.append(any(s.lower() in text for s in q.answer_contains))
         cited_gold.append(first_hit_rank((c.chunk for c in final.citations), q.sources)
                           is not None)
-    return {"answer_contains": _share(contains), "cites_gold": _share(cited_gold),
-            "unanswerable_declined": _share(abstained_right)}
+    return {"answer_contains": _round(_share(contains)), "cites_gold": _round(_share(cited_gold)),
+            "unanswerable_declined": _round(_share(abstained_right))}

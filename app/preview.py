@@ -6,8 +6,10 @@ the index; previews never read the network or the source folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 from ingest.originals import OriginalStore, prune_versions
 
@@ -31,9 +33,11 @@ class PagePreviews:
         return prune_versions(self._cache.glob("*.png"), keep,
                               lambda path: path.name.split("-", 1)[0])  # "<sha256>-<page>.png"
 
-    def page_image(self, file: str, sha256: str, page: int) -> Path:
-        """PNG of 1-based `page` of the kept original of `file` at version `sha256`."""
-        target = self._cache / f"{sha256}-{page}.png"
+    def page_image(self, file: str, sha256: str, page: int, highlight: str | None = None) -> Path:
+        """PNG of 1-based `page` of the kept original of `file` at version `sha256`, with the
+        sentence `highlight` marked where PDFium finds it on the page."""
+        key = f"-{hashlib.sha256(highlight.encode()).hexdigest()[:12]}" if highlight else ""
+        target = self._cache / f"{sha256}-{page}{key}.png"
         if target.is_file():
             return target
         source = self._originals.path(sha256)
@@ -49,10 +53,60 @@ class PagePreviews:
         try:
             if not 1 <= page <= len(pdf):
                 raise PreviewError(f"{file} has no page {page} (it has {len(pdf)})")
-            image = pdf[page - 1].render(scale=_SCALE).to_pil()
+            pdf_page = pdf[page - 1]
+            image = pdf_page.render(scale=_SCALE).to_pil()
+            if highlight:
+                _mark(image, pdf_page.get_height(), _line_boxes(pdf_page, highlight))
         finally:
             pdf.close()
         partial = target.with_suffix(".partial.png")
         image.save(partial, format="PNG", optimize=True)
         os.replace(partial, target)
         return target
+
+
+def _line_boxes(pdf_page: Any, sentence: str) -> list[tuple[float, float, float, float]]:
+    """PDF-space boxes (left, bottom, right, top), one per line, of `sentence` on the page,
+    matched with white space folded and case ignored; [] when it is not found (an OCR page
+    has no text layer)."""
+    textpage = pdf_page.get_textpage()
+    text = textpage.get_text_range()
+    folded: list[str] = []
+    where: list[int] = []
+    for i, char in enumerate(text):
+        if char.isspace():
+            if folded and folded[-1] != " ":
+                folded.append(" ")
+                where.append(i)
+        else:
+            folded.append(char.lower())
+            where.append(i)
+    wanted = " ".join(sentence.lower().split())
+    start = "".join(folded).find(wanted)
+    if start < 0:
+        return []
+    lines: list[list[float]] = []
+    for j in range(start, start + len(wanted)):
+        if folded[j] == " ":
+            continue
+        left, bottom, right, top = textpage.get_charbox(where[j])
+        if lines and abs(lines[-1][1] - bottom) < (top - bottom) / 2 + 1:
+            line = lines[-1]
+            line[0], line[2] = min(line[0], left), max(line[2], right)
+            line[1], line[3] = min(line[1], bottom), max(line[3], top)
+        else:
+            lines.append([left, bottom, right, top])
+    return [(a, b, c, d) for a, b, c, d in lines]
+
+
+def _mark(image: Any, page_height: float, boxes: list[tuple[float, float, float, float]]) -> None:
+    """Yellow marker over each box, drawn on the rendered page."""
+    from PIL import Image, ImageDraw
+
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for left, bottom, right, top in boxes:
+        draw.rectangle([left * _SCALE - 2, (page_height - top) * _SCALE - 2,
+                        right * _SCALE + 2, (page_height - bottom) * _SCALE + 2],
+                       fill=(255, 221, 0, 110))
+    image.paste(Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB"))

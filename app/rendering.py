@@ -41,16 +41,41 @@ def render_safety(update: AnswerUpdate) -> str:
     return "\n".join(lines)
 
 
+def render_quotes(update: AnswerUpdate) -> str:
+    """The sentences of the cited pages that answer the question, verbatim, above what the
+    model writes: with a weak model they are the useful part of the answer."""
+    if not update.quotes:
+        return ""
+    labels = {c.number: c.label for c in update.citations}
+    lines = ["📄 **From the documents** (quoted):", ""]
+    lines += [f"> {escape_text(q.text)}  \n> — {escape_text(labels.get(q.number, ''))} "
+              f"\\[{q.number}\\]" for q in update.quotes]
+    return "\n".join(lines)
+
+
+def render_flags(update: AnswerUpdate) -> str:
+    if not update.flags:
+        return ""
+    items = "; ".join(escape_text(str(f)) for f in update.flags)
+    return f"⚠️ **Not in the cited pages:** {items}. Check these against the sources."
+
+
 def render_answer(update: AnswerUpdate) -> str:
     parts = [render_safety(update)]
     note = _STATUS_NOTE.get(update.status)
     if note:
         parts.append(f"{note} {escape_text(update.notice)}".strip())
+    elif update.weak:
+        parts.append(f"⚠️ **{escape_text(update.notice)}**")
+    parts.append(render_quotes(update))
+    generated = "🤖 **Model's answer** (generated from the passages):"
     if update.status is AnswerStatus.STREAMING:
         # the cursor says "still writing": sources show early, the answer is not done
-        parts.append(escape_text(update.text) + " ▌" if update.text else "_Writing the answer…_ ▌")
+        parts.append(f"{generated}\n\n" + (escape_text(update.text) + " ▌" if update.text
+                                            else "_Writing the answer…_ ▌"))
     elif update.text and update.status is not AnswerStatus.ABSTAINED:
-        parts.append(escape_text(update.text))
+        parts.append(f"{generated}\n\n{escape_text(update.text)}")
+    parts.append(render_flags(update))
     show_excerpts = update.status in (AnswerStatus.ABSTAINED, AnswerStatus.MODEL_UNAVAILABLE)
     parts.append(render_sources(update.citations, with_excerpts=show_excerpts))
     return "\n\n".join(p for p in parts if p)

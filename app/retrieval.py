@@ -11,11 +11,13 @@ the evidence abstention is decided on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from app.evidence import FEATURES, AbstentionModel, Evidence
 from app.settings import RetrievalSettings
 from ingest.contract import Chunk, DocType, MetaKey, date_number
 from ingest.embedding import Embedder
@@ -25,6 +27,15 @@ from ingest.manifest import Manifest
 from ingest.tags import identifiers_in_query, tags_in_query
 
 _RRF_K = 60
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n\s*\n|(?<=:)\n")
+_QUOTABLE_CHARS = (25, 400)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage, each on one line, of a length worth quoting."""
+    sentences = (" ".join(part.split()) for part in _SENTENCE.split(text))
+    low, high = _QUOTABLE_CHARS
+    return [s for s in sentences if low <= len(s) <= high]
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,9 @@ class SearchFilters:
 
 class Retriever:
     def __init__(self, embedder: Embedder, index: ChunkIndex, lexical: LexicalIndex,
-                 manifest: Manifest, settings: RetrievalSettings) -> None:
+                 manifest: Manifest, settings: RetrievalSettings,
+                 abstention: AbstentionModel | None = None) -> None:
+        self._abstention = abstention or AbstentionModel.load()
         self._embedder = embedder
         self._index = index
         self._lexical = lexical
@@ -174,10 +187,53 @@ class Retriever:
                 if (hit.chunk.file not in live or live[hit.chunk.file] == hit.chunk.file_sha256)
                 and filters.admits(hit.chunk)}
 
+    def best_sentences(self, question: str, hits: list[ScoredChunk], n: int = 2,
+                       passages: int = 3) -> list[tuple[int, str]]:
+        """The ``n`` sentences of the first ``passages`` hits that best answer the question,
+        as (hit index, sentence), best first: what an operator reads first, quoted verbatim
+        (line breaks of the page folded into spaces)."""
+        scored = self._sentence_scores(question, hits, passages)
+        return [(i, sentence) for i, sentence, *_ in scored[:n]]
+
+    def _sentence_scores(self, question: str, hits: list[ScoredChunk],
+                         passages: int = 3) -> list[tuple[int, str, float, float]]:
+        """(hit index, sentence, similarity, coverage) of the sentences of the first hits,
+        best (similarity + half the coverage) first."""
+        candidates = [(i, sentence) for i, hit in enumerate(hits[:passages])
+                      for sentence in split_sentences(hit.chunk.text)]
+        if not candidates:
+            return []
+        texts = [sentence for _, sentence in candidates]
+        query = tuple(self._embedder.embed_query(question))
+        similarity = np.asarray(self._embedder.embed(texts)) @ np.asarray(query)
+        coverage = self._lexical.coverages(question, texts)
+        scored = [(i, text, float(sim), cov) for (i, text), sim, cov
+                  in zip(candidates, similarity, coverage, strict=True)]
+        return sorted(scored, key=lambda item: -(item[2] + 0.5 * item[3]))
+
+    def evidence(self, question: str, hits: list[ScoredChunk]) -> Evidence:
+        """Whether the passages answer the question: answer, answer marked weak, or not
+        found (see app.evidence)."""
+        features, missing = self.evidence_features(question, hits)
+        return self._abstention.decide(features, missing)
+
     def is_answerable(self, question: str, hits: list[ScoredChunk]) -> bool:
-        """Evidence rule for abstention: does one retrieved passage both sit close to the
-        question (dense similarity) and contain its key words (IDF-weighted coverage)?"""
-        return any(h.similarity >= self._settings.min_similarity
-                   and self._lexical.coverage(question, h.chunk.indexed_text())
-                   >= self._settings.min_coverage
-                   for h in hits)
+        return self.evidence(question, hits).answerable
+
+    def evidence_features(self, question: str,
+                          hits: list[ScoredChunk]) -> tuple[dict[str, float], tuple[str, ...]]:
+        """The features app.evidence decides on, and the identifiers the question names that
+        the index does not hold."""
+        unknown = tuple(sorted(i for i in identifiers_in_query(question)
+                               if not self._lexical.document_frequency(i)))
+        if not hits:
+            return {name: 0.0 for name in FEATURES} | {
+                "ids_missing_from_index": float(bool(unknown))}, unknown
+        coverages = self._lexical.coverages(question, [h.chunk.indexed_text() for h in hits])
+        features = {
+            "top_coverage": max(coverages),
+            "best_combined": max(h.similarity + 0.5 * c for h, c in zip(hits, coverages,
+                                                                         strict=True)),
+            "ids_missing_from_index": float(bool(unknown)),
+        }
+        return features, unknown

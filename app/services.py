@@ -98,10 +98,12 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
+        from app.evidence import AbstentionModel
         from app.retrieval import Retriever
 
         return Retriever(self.embedder, self.index, self.lexical, self.manifest,
-                         self.settings.retrieval)
+                         self.settings.retrieval,
+                         AbstentionModel.load(self.settings.retrieval.abstention_model))
 
     @cached_property
     def client(self) -> ModelClient:

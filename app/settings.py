@@ -48,15 +48,11 @@ class RetrievalSettings(BaseModel):
         default=0.5, ge=0,
         description="Weight of the IDF-weighted coverage of the question's words against "
         "the dense similarity when the top units are re-ordered.")
-    min_similarity: float = Field(
-        default=0.30, ge=-1, le=1,
-        description="Evidence rule, with min_coverage: a passage supports an answer when its "
-        "cosine similarity to the question reaches this...")
-    min_coverage: float = Field(
-        default=0.25, ge=0, le=1,
-        description="...and it contains at least this IDF-weighted share of the question's "
-        "words. Without such a passage the assistant answers 'not found in the documents' "
-        "and does not call the model.")
+    abstention_model: Path | None = Field(
+        default=None,
+        description="JSON file of the not-found decision (coefficients and the two thresholds; "
+        "see docs/retrieval.md). Empty: the model shipped with the app, fitted on the "
+        "development questions. A plant refits it with benchmarks/fit_abstention.py.")
 
 
 class UISettings(BaseModel):

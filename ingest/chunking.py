@@ -10,11 +10,11 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.contract import Chunk, DocType
 from ingest.sources import TextUnit
-from ingest.tags import equipment_tags, fault_codes
+from ingest.tags import equipment_tags, fault_codes, table_codes
 
 # Bump when the way text is read, cleaned or cut changes: every file is then re-cut on the
 # next ingest run, unchanged or not (the manifest records the recipe each file was cut with).
-CHUNKING_FORMAT = "3"
+CHUNKING_FORMAT = "4"
 
 
 def make_splitter(size: int, overlap: int,
@@ -65,20 +65,28 @@ def split_into_chunks(
     of the way into it: a heading near its top names it, one near its end does not.
     """
     index = 0
+    table: str | None = None  # the code table ("alarm", "error") in force, across pages
     for unit in units:
         pieces = [unit.text.strip()] if unit.record_id else splitter.split_text(unit.text)
         headings = _heading_positions(unit)
-        cursor = 0
+        cursor = scanned = 0
         for piece in pieces:
             if not piece.strip():
                 continue
             start = unit.text.find(piece, cursor)
             start = cursor if start < 0 else start
             cursor = start + 1
+            codes = fault_codes(piece)
+            if not unit.record_id:
+                _, table = table_codes(unit.text[scanned:start], table)
+                scanned = max(scanned, start)
+                codes |= table_codes(piece, table)[0]
             yield Chunk(text=piece, file=file, file_sha256=file_sha256, doc_type=doc_type,
                         chunk_index=index, page=unit.page,
                         section=_section_at(start + len(piece) // 3, unit, headings),
                         record_id=unit.record_id, date=unit.date, ocr=unit.ocr,
                         equipment_tags=tuple(sorted(equipment_tags(piece))),
-                        fault_codes=tuple(sorted(fault_codes(piece))))
+                        fault_codes=tuple(sorted(codes)))
             index += 1
+        if not unit.record_id:
+            _, table = table_codes(unit.text[scanned:], table)

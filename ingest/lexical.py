@@ -28,7 +28,7 @@ from ingest.contract import Chunk
 from ingest.tags import all_codes, tags_in_query
 
 # Bump when what is stored changes: ingest then rebuilds older indexes.
-FORMAT = "3"
+FORMAT = "4"
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has",
@@ -42,8 +42,10 @@ def _words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
 
 
-def document_tokens(text: str) -> list[str]:
-    return _words(text) + sorted(all_codes(text))
+def document_tokens(text: str, codes: Sequence[str] = ()) -> list[str]:
+    """Words, plus the codes in the text and those ingest found around it (``codes``: the
+    rows of a code table carry their code only in the chunk's metadata)."""
+    return _words(text) + sorted(all_codes(text) | set(codes))
 
 
 def query_tokens(text: str) -> list[str]:
@@ -95,7 +97,8 @@ class LexicalIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if chunks:
-            tokens = [document_tokens(c.indexed_text()) for c in chunks]
+            tokens = [document_tokens(c.indexed_text(), (*c.fault_codes, *c.equipment_tags))
+                      for c in chunks]
             model = bm25s.BM25()
             model.index(tokens, show_progress=False)
             model.save(str(tmp / "bm25"))
@@ -132,6 +135,10 @@ class LexicalIndex:
         except FileNotFoundError:  # no index yet, or the instant of a swap (retried)
             return _Loaded(fingerprint)
         return _Loaded(fingerprint, stored["ids"], np.asarray(stored["types"]), model, doc_freq)
+
+    def document_frequency(self, token: str) -> int:
+        """How many chunks hold ``token`` (a word, or a normalised tag or code)."""
+        return self._current().doc_freq.get(token, 0)
 
     def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the question's words (and codes) present in ``text``.

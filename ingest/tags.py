@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import re
 
-# Fault codes: ALARM:2, alarm 2, error:9, Error #22, E-STOP / e-stop / estop.
-_FAULT = re.compile(r"\b(alarm|error|fault|err)\s*[:#]?\s*(\d{1,4})\b", re.IGNORECASE)
-_FAULT_WORDS = {"err": "error"}
+# Fault codes: ALARM:2, alarm 2, alm9, alrm 8, error:9, Error #22, err 22, E-STOP / estop.
+_FAULT = re.compile(r"\b(alarm|alrm|alm|error|err|fault)\s*[:#]?\s*(\d{1,4})\b",
+                    re.IGNORECASE)
+_FAULT_WORDS = {"err": "error", "alm": "alarm", "alrm": "alarm"}
+# Code tables: under an "Alarm Codes" / "Error Codes" heading, each row starts with its number
+# ("2 Soft limit Soft limit alarm…"), so the code is not written as ALARM:2 anywhere.
+_CODE_HEADING = re.compile(r"^\s*(\w+)\s+codes?\s*$", re.IGNORECASE)
+_TABLE_ROW = re.compile(r"^\s*(\d{1,4})\s+[A-Za-z$<]")
+_TABLE_KINDS = {"alarm": "alarm", "error": "error", "fault": "fault"}
 _ESTOP = re.compile(r"\be-?\s?stop\b", re.IGNORECASE)
 # Equipment tags: PH639, P-101A, DE8488, TU082, CV-12. Letters then digits, optional
 # dash and suffix letter. Needs an upper-case prefix in the source text to avoid
@@ -24,6 +30,20 @@ _UNITS = {"mm", "cm", "m", "kw", "hp", "rpm", "v", "kv", "a", "ma", "hz", "bar",
 def _numbered_fault_codes(text: str) -> set[str]:
     return {f"{_FAULT_WORDS.get(m.group(1).lower(), m.group(1).lower())}:{int(m.group(2))}"
             for m in _FAULT.finditer(text)}
+
+
+def table_codes(text: str, kind: str | None) -> tuple[set[str], str | None]:
+    """Codes of the rows of alarm/error code tables in ``text``, given the table ``kind`` in
+    force where it starts (a table continues across pages); and the kind in force at its
+    end. A heading of another kind of codes ("Setting Codes") ends the table."""
+    codes: set[str] = set()
+    for line in text.splitlines():
+        heading = _CODE_HEADING.match(line)
+        if heading:
+            kind = _TABLE_KINDS.get(heading.group(1).lower())
+        elif kind and (row := _TABLE_ROW.match(line)):
+            codes.add(f"{kind}:{int(row.group(1))}")
+    return codes, kind
 
 
 def fault_codes(text: str) -> set[str]:

@@ -19,7 +19,7 @@ import httpx
 import openai
 from langchain_openai import ChatOpenAI
 
-from serving.errors import ModelServerUnavailable, StreamInterrupted
+from serving.errors import AnswerCutOff, ModelServerUnavailable, StreamInterrupted
 from serving.settings import ServingSettings
 
 Role = Literal["system", "user", "assistant"]
@@ -145,17 +145,24 @@ class ModelClient:
             tried.add(replica.base_url)
             started = False
             failed = True
+            finish = None
             try:
                 deadline = time.monotonic() + self.settings.total_timeout_s
                 for piece in replica.llm.stream(payload):
                     text = piece.content if isinstance(piece.content, str) else ""
+                    finish = piece.response_metadata.get("finish_reason") or finish
                     if text:
                         started = True
                         yield text
                     if time.monotonic() > deadline:
+                        failed = False  # slow, not broken
                         raise StreamInterrupted(f"the answer took longer than "
                                                 f"{self.settings.total_timeout_s:.0f} s")
                 failed = False
+                if finish == "length":
+                    raise AnswerCutOff(f"it reached the length limit of "
+                                       f"{self.settings.max_answer_tokens} tokens "
+                                       "(serving.max_answer_tokens)")
                 return
             except (openai.APIError, httpx.HTTPError) as exc:
                 if started:

@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from app.answering import AnswerStatus, AnswerUpdate, cited_numbers
+from app.answering import AnswerStatus, AnswerUpdate
 from app.audit import AuditEntry
 from app.rendering import render_answer
 from app.services import Services
@@ -23,12 +23,13 @@ _FINAL = {AnswerStatus.COMPLETE, AnswerStatus.ABSTAINED, AnswerStatus.INCOMPLETE
 
 def audit_entry(user: User, question: str, update: AnswerUpdate, model: str) -> AuditEntry:
     labels = [c.label for c in update.citations]
-    cited = [labels[n - 1] for n in cited_numbers(update.text) if 0 < n <= len(labels)]
     return AuditEntry(user=user.name, role=user.role, action="ask", question=question,
-                      retrieved=labels, cited=cited, answer=update.text,
-                      status=update.status, model=model,
+                      retrieved=labels, cited=[labels[n - 1] for n in update.cited],
+                      answer=update.text, status=update.status, model=model,
                       first_token_s=update.timings_s.get("first_token"),
-                      total_s=update.timings_s.get("total"))
+                      total_s=update.timings_s.get("total"),
+                      flags=[str(f) for f in update.flags]
+                      + (["weak evidence"] if update.weak else []))
 
 
 def build_ask_tab(services: Services, access: Access) -> None:
@@ -58,17 +59,18 @@ def build_ask_tab(services: Services, access: Access) -> None:
     earlier = gr.State([])  # this incident's questions, oldest first
     answer_ids = gr.State({})  # chat message index -> audit row id
     citations = gr.State([])  # the last answer's cited chunks
+    quoted = gr.State({})  # citation number -> the sentence quoted from it, marked on its page
 
     def ask(text: str, history: list[Message], asked: list[str], ids: dict[int, int],
             request: gr.Request) -> Iterator[tuple[Any, ...]]:
         user = access.require(request, Permission.ASK)
         text = (text or "").strip()
         if not text:
-            yield history, "", gr.update(), asked, ids, gr.update()
+            yield history, "", gr.update(), asked, ids, gr.update(), gr.update()
             return
         history = [*history, {"role": "user", "content": text}]
         shown: Message = {"role": "assistant", "content": "Searching the documents…"}
-        yield [*history, shown], "", gr.update(), asked, ids, gr.update()
+        yield [*history, shown], "", gr.update(), asked, ids, gr.update(), gr.update()
         chunks: list[Chunk] = []
         for update in services.assistant.answer(text, earlier=asked):
             shown = {"role": "assistant", "content": render_answer(update)}
@@ -82,13 +84,15 @@ def build_ask_tab(services: Services, access: Access) -> None:
                                                         services.assistant.model_name))
                 ids = {**ids, len(history): row}
                 asked = [*asked, text]
-            yield [*history, shown], "", sources, asked, ids, chunks
+            yield ([*history, shown], "", sources, asked, ids, chunks,
+                   {q.number: q.text for q in update.quotes})
 
-    def open_source(index: int | None, chunks: list[Chunk], request: gr.Request):  # type: ignore[no-untyped-def]
+    def open_source(index: int | None, chunks: list[Chunk], quotes: dict[int, str],  # type: ignore[no-untyped-def]
+                    request: gr.Request):
         access.require(request, Permission.ASK)
         if index is None or not 0 <= index < len(chunks):
             return None, ""
-        return source_view(services.previews, chunks[index])
+        return source_view(services.previews, chunks[index], quotes.get(index + 1))
 
     def rate(ids: dict[int, int], data: gr.LikeData, request: gr.Request) -> str:
         user = access.require(request, Permission.ASK)
@@ -109,14 +113,15 @@ def build_ask_tab(services: Services, access: Access) -> None:
         services.audit.set_feedback(ids[max(ids)], user.name, None, text.strip())
         return "", "Thanks: comment stored with the last answer."
 
-    outputs = [chat, question, cited, earlier, answer_ids, citations]
+    outputs = [chat, question, cited, earlier, answer_ids, citations, quoted]
     send.click(ask, inputs=[question, chat, earlier, answer_ids], outputs=outputs,
                api_name="ask")
     question.submit(ask, inputs=[question, chat, earlier, answer_ids], outputs=outputs,
                     api_name=False)
-    new_incident.click(lambda: ([], "", gr.update(choices=[], value=None), [], {}, [], None, ""),
+    new_incident.click(lambda: ([], "", gr.update(choices=[], value=None), [], {}, [], {}, None,
+                                ""),
                        outputs=[*outputs, preview, passage], api_name=False)
-    cited.change(open_source, inputs=[cited, citations], outputs=[preview, passage],
+    cited.change(open_source, inputs=[cited, citations, quoted], outputs=[preview, passage],
                  api_name=False)
     chat.like(rate, inputs=[answer_ids], outputs=[feedback_note], api_name=False)
     send_comment.click(add_comment, inputs=[comment, answer_ids],

@@ -27,7 +27,7 @@ from serving.errors import ServingError
 REPORT_COLUMNS = ["file", "outcome", "chunks", "reason"]
 DOCUMENT_COLUMNS = ["file", "type", "chunks", "status", "ingested (UTC)"]
 AUDIT_COLUMNS = ["id", "time_utc", "user", "role", "action", "question", "cited", "status",
-                 "first_token_s", "feedback", "comment"]
+                 "flags", "first_token_s", "feedback", "comment"]
 # Control characters (C0, DEL, C1) have no place in a file name; everything else a plant
 # names its files with (Cyrillic, CJK, accents, spaces) is kept as it is.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

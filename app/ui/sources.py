@@ -8,9 +8,11 @@ from app.rendering import escape_text
 from ingest.contract import Chunk
 
 
-def source_view(previews: PagePreviews, chunk: Chunk) -> tuple[str | None, str]:
-    """(page image path or None, Markdown of the passage). PDFs show their page; work
-    orders and Markdown sections show their whole record / section text."""
+def source_view(previews: PagePreviews, chunk: Chunk,
+                highlight: str | None = None) -> tuple[str | None, str]:
+    """(page image path or None, Markdown of the passage). PDFs show their page, with the
+    quoted sentence `highlight` marked; work orders and Markdown sections show their whole
+    record / section text."""
     lines = [f"**{escape_text(source_label(chunk))}**"]
     if chunk.section:
         lines.append(f"Section: {escape_text(chunk.section)}")
@@ -19,9 +21,12 @@ def source_view(previews: PagePreviews, chunk: Chunk) -> tuple[str | None, str]:
     image = None
     if chunk.page is not None:
         try:
-            image = str(previews.page_image(chunk.file, chunk.file_sha256, chunk.page))
+            image = str(previews.page_image(chunk.file, chunk.file_sha256, chunk.page,
+                                            highlight))
         except PreviewError as exc:
             lines.append(f"_No page preview: {escape_text(str(exc))}_")
     passage = "\n".join(f"> {escape_text(line)}" if line.strip() else ">"
                         for line in chunk.text.splitlines())
+    if highlight:
+        lines.append(f"Quoted in the answer (marked on the page): **{escape_text(highlight)}**")
     return image, "\n\n".join([*lines, passage])

@@ -1,12 +1,13 @@
 """Answers from the real vLLM CPU server over the sample documents."""
 
+import json
 import time
 from pathlib import Path
 
 from app.answering import AnswerStatus
 from app.settings import RetrievalSettings
 from serving.settings import ServingSettings
-from tests.conftest import free_port, make_services
+from tests.conftest import ROOT, free_port, make_services
 
 
 def test_streamed_answer_cites_the_right_page(sample_services) -> None:  # type: ignore[no-untyped-def]
@@ -16,10 +17,19 @@ def test_streamed_answer_cites_the_right_page(sample_services) -> None:  # type:
     assert len(streamed) >= 3, "the answer must arrive in pieces"
     assert all(a.text in b.text for a, b in zip(streamed, streamed[1:], strict=False))
     final = updates[-1]
-    assert final.status is AnswerStatus.COMPLETE and final.text.strip()
+    # The 135M CPU model may run to the length limit or loop; then the answer says so.
+    assert final.status is AnswerStatus.COMPLETE or (
+        final.status is AnswerStatus.INCOMPLETE
+        and ("length limit" in final.notice or "repeated itself" in final.notice)), final
+    assert final.text.strip()
     cited = {(c.chunk.file, c.chunk.page) for c in final.citations}
     assert ("grbl_alarm_and_error_codes.pdf", 1) in cited
-    assert final.timings_s["first_token"] < final.timings_s["total"]
+    assert final.timings_s["first_token"] > 0
+    # the quoted evidence comes first, verbatim from a cited passage
+    assert final.quotes
+    passages = {c.number: " ".join(c.chunk.text.split()) for c in final.citations}
+    assert all(q.text in passages[q.number] for q in final.quotes)
+    assert final.cited[:len(final.quotes)] == [q.number for q in final.quotes]
 
 
 def test_server_reports_the_model_the_app_expects(sample_services) -> None:  # type: ignore[no-untyped-def]
@@ -31,8 +41,11 @@ def test_server_reports_the_model_the_app_expects(sample_services) -> None:  # t
 def test_weak_evidence_abstains_without_calling_the_model(
         tmp_path: Path, sample_services) -> None:  # type: ignore[no-untyped-def]
     # The model URL is a closed port: had the model been called, the status would say so.
+    strict = json.loads((ROOT / "app" / "abstention_model.json").read_text())
+    (tmp_path / "strict.json").write_text(json.dumps({**strict, "answer_at": 0.9999,
+                                                      "weak_at": 0.9999}))
     settings = sample_services.settings.model_copy(update={
-        "retrieval": RetrievalSettings(min_similarity=0.99),
+        "retrieval": RetrievalSettings(abstention_model=tmp_path / "strict.json"),
         "serving": ServingSettings(base_urls=[f"http://127.0.0.1:{free_port()}/v1"])})
     services = make_services(settings, sample_services.embedder)
     final = list(services.assistant.answer("What is the torque for M20 crusher liner bolts?"))[-1]

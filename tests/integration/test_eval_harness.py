@@ -43,5 +43,8 @@ def test_scores_on_known_answers(tmp_path: Path, embedder) -> None:  # type: ign
     assert report.recall_at_1 == 0.75
     assert report.by_kind == {"fault_code": 1.0, "log_lookup": 1.0, "safety": 0.5}
     assert report.misses == ["q4"]
-    assert report.abstain_unanswerable == 1.0 and report.abstain_answerable == 0.0
+    assert report.metrics["unanswerable_declined"] == 1.0
+    assert report.metrics["answerable_refused"] == 0.0
+    low, high = report.intervals["recall@1"]
+    assert low <= 0.75 <= high
     assert 0.75 <= report.mrr_at_10 < 1.0  # q4's gold page is somewhere below rank 1, or absent
