@@ -84,8 +84,10 @@ class Services:
     @cached_property
     def lexical(self) -> LexicalIndex:
         from ingest.lexical import LexicalIndex
+        from ingest.lexicon import PLANT_FILE, Lexicon
 
-        return LexicalIndex(self.settings.data_dir / "lexical")
+        return LexicalIndex(self.settings.data_dir / "lexical",
+                            Lexicon.load(self.settings.data_dir / PLANT_FILE))
 
     @cached_property
     def ingestor(self) -> Ingestor:

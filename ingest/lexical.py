@@ -25,6 +25,7 @@ import bm25s
 import numpy as np
 
 from ingest.contract import Chunk
+from ingest.lexicon import Lexicon
 from ingest.tags import all_codes, tags_in_query
 
 # Bump when what is stored changes: ingest then rebuilds older indexes.
@@ -73,8 +74,9 @@ class _Loaded:
 class LexicalIndex:
     """A bm25s index of chunk ids, stored in ``folder``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, lexicon: Lexicon | None = None) -> None:
         self.folder = folder
+        self._lexicon = lexicon or Lexicon({})
         self._loaded = _Loaded()
         self._loading = threading.Lock()
 
@@ -88,8 +90,12 @@ class LexicalIndex:
         except FileNotFoundError:
             return None
 
+    def _version(self, manifest_fingerprint: str) -> str:
+        """What the stored index was built from: format, lexicon and the indexed files."""
+        return f"{FORMAT}:{self._lexicon.digest}:{manifest_fingerprint}"
+
     def is_current(self, manifest_fingerprint: str) -> bool:
-        return self.stored_fingerprint() == f"{FORMAT}:{manifest_fingerprint}"
+        return self.stored_fingerprint() == self._version(manifest_fingerprint)
 
     def rebuild(self, chunks: Sequence[Chunk], fingerprint: str) -> None:
         """Write a new index next to the old one, then swap it in."""
@@ -97,8 +103,8 @@ class LexicalIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if chunks:
-            tokens = [document_tokens(c.indexed_text(), (*c.fault_codes, *c.equipment_tags))
-                      for c in chunks]
+            tokens = [document_tokens(self._lexicon.expand(c.indexed_text()),
+                                      (*c.fault_codes, *c.equipment_tags)) for c in chunks]
             model = bm25s.BM25()
             model.index(tokens, show_progress=False)
             model.save(str(tmp / "bm25"))
@@ -107,7 +113,7 @@ class LexicalIndex:
         (tmp / "ids.json").write_text(json.dumps({"ids": [c.id for c in chunks],
                                                   "types": [str(c.doc_type) for c in chunks]}),
                                       encoding="utf-8")
-        (tmp / "fingerprint").write_text(f"{FORMAT}:{fingerprint}", encoding="utf-8")
+        (tmp / "fingerprint").write_text(self._version(fingerprint), encoding="utf-8")
         old = self.folder.with_name(self.folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if self.folder.exists():
@@ -153,12 +159,14 @@ class LexicalIndex:
         candidate)."""
         loaded = self._current()
         codes = tags_in_query(query)
-        weights = {token: loaded.idf(token) for token in {*_words(query), *codes}}
+        weights = {token: loaded.idf(token)
+                   for token in {*_words(self._lexicon.expand(query)), *codes}}
         total = sum(weights.values())
         if not total:
             return [0.0] * len(texts)
         shares = []
         for text in texts:
+            text = self._lexicon.expand(text)
             present = set(_WORD.findall(text.lower()))  # stop words are never wanted
             if codes:
                 present |= all_codes(text)
@@ -171,7 +179,7 @@ class LexicalIndex:
         if loaded.model is None:
             return []
         vocab = loaded.model.vocab_dict
-        tokens = [t for t in query_tokens(query) if t in vocab]
+        tokens = [t for t in query_tokens(self._lexicon.expand(query)) if t in vocab]
         if not tokens:
             return []
         scores = loaded.model.get_scores(tokens)
