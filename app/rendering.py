@@ -54,10 +54,17 @@ def render_quotes(update: AnswerUpdate) -> str:
 
 
 def render_flags(update: AnswerUpdate) -> str:
-    if not update.flags:
-        return ""
-    items = "; ".join(escape_text(str(f)) for f in update.flags)
-    return f"⚠️ **Not in the cited pages:** {items}. Check these against the sources."
+    """What the cited pages do not back, under the model's answer."""
+    lines = []
+    if any(f.kind == "citation" for f in update.flags):
+        lines.append("⚠️ **The model's answer cites no passage:** check it against the "
+                     "quoted sentences and the sources.")
+    claims = [f for f in update.flags if f.kind != "citation"]
+    if claims:
+        items = "; ".join(escape_text(str(f)) for f in claims)
+        lines.append(f"⚠️ **Not in the cited pages:** {items}. Check these against the "
+                     "sources before acting on them.")
+    return "  \n".join(lines)
 
 
 def render_answer(update: AnswerUpdate) -> str:

@@ -24,18 +24,23 @@ from ingest.embedding import Embedder
 from ingest.index import ChunkIndex, ScoredChunk
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest
-from ingest.tags import identifiers_in_query, tags_in_query
+from ingest.tags import identifiers_in_query, table_rows, tags_in_query
 
 _RRF_K = 60
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n\s*\n|(?<=:)\n")
 _QUOTABLE_CHARS = (25, 400)
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage, each on one line, of a length worth quoting."""
-    sentences = (" ".join(part.split()) for part in _SENTENCE.split(text))
+def split_sentences(text: str, window: int = 2) -> list[str]:
+    """Quotable pieces of a passage, each on one line: single sentences and runs of up to
+    ``window`` consecutive ones (a table row's meaning and its remedy are two sentences:
+    "Could not find limit switch within search distances. Try increasing max travel…")."""
+    sentences = [" ".join(part.split()) for part in _SENTENCE.split(text)]
+    sentences = [s for s in sentences if s]
     low, high = _QUOTABLE_CHARS
-    return [s for s in sentences if low <= len(s) <= high]
+    pieces = [" ".join(sentences[i:i + n]) for n in range(1, window + 1)
+              for i in range(len(sentences) - n + 1)]
+    return [p for p in dict.fromkeys(pieces) if low <= len(p) <= high]
 
 
 @dataclass(frozen=True)
@@ -192,23 +197,36 @@ class Retriever:
         """The ``n`` sentences of the first ``passages`` hits that best answer the question,
         as (hit index, sentence), best first: what an operator reads first, quoted verbatim
         (line breaks of the page folded into spaces)."""
-        scored = self._sentence_scores(question, hits, passages)
-        return [(i, sentence) for i, sentence, *_ in scored[:n]]
+        chosen: list[tuple[int, str]] = []
+        for i, sentence, *_ in self._sentence_scores(question, hits, passages):
+            words = set(sentence.lower().split())
+            if all(len(words & set(other.lower().split())) < len(words) / 2
+                   for _, other in chosen):  # not the same lines again
+                chosen.append((i, sentence))
+            if len(chosen) == n:
+                break
+        return chosen
 
     def _sentence_scores(self, question: str, hits: list[ScoredChunk],
                          passages: int = 3) -> list[tuple[int, str, float, float]]:
         """(hit index, sentence, similarity, coverage) of the sentences of the first hits,
         best (similarity + half the coverage) first."""
-        candidates = [(i, sentence) for i, hit in enumerate(hits[:passages])
-                      for sentence in split_sentences(hit.chunk.text)]
+        codes = identifiers_in_query(question)
+        rows = [(i, row) for i, hit in enumerate(hits[:passages])
+                for row in table_rows(hit.chunk.text, {int(c.split(":")[1]) for c in codes
+                                                      if c in hit.chunk.fault_codes})]
+        candidates = rows + [(i, sentence) for i, hit in enumerate(hits[:passages])
+                             for sentence in split_sentences(hit.chunk.text)]
         if not candidates:
             return []
         texts = [sentence for _, sentence in candidates]
         query = tuple(self._embedder.embed_query(question))
         similarity = np.asarray(self._embedder.embed(texts)) @ np.asarray(query)
         coverage = self._lexical.coverages(question, texts)
-        scored = [(i, text, float(sim), cov) for (i, text), sim, cov
-                  in zip(candidates, similarity, coverage, strict=True)]
+        # The row of a code table that the question names is the answer to "what is ALARM 9"
+        row_bonus = [1.0] * len(rows) + [0.0] * (len(candidates) - len(rows))
+        scored = [(i, text, float(sim) + bonus, cov) for (i, text), sim, cov, bonus
+                  in zip(candidates, similarity, coverage, row_bonus, strict=True)]
         return sorted(scored, key=lambda item: -(item[2] + 0.5 * item[3]))
 
     def evidence(self, question: str, hits: list[ScoredChunk]) -> Evidence:

@@ -46,6 +46,25 @@ def table_codes(text: str, kind: str | None) -> tuple[set[str], str | None]:
     return codes, kind
 
 
+def table_rows(text: str, numbers: set[int]) -> list[str]:
+    """The rows of a code table in ``text`` whose number is in ``numbers``, each with its
+    continuation lines up to the next row ("9 Homing fail Homing fail. Could not find limit
+    switch… Try increasing max travel…")."""
+    rows: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        row = _TABLE_ROW.match(line)
+        if row or _CODE_HEADING.match(line):
+            if current:
+                rows.append(" ".join(" ".join(current).split()))
+            current = [line] if row and int(row.group(1)) in numbers else None
+        elif current is not None:
+            current.append(line)
+    if current:
+        rows.append(" ".join(" ".join(current).split()))
+    return rows
+
+
 def fault_codes(text: str) -> set[str]:
     """Numbered codes, plus ``e-stop``: operators search for it like a code."""
     return _numbered_fault_codes(text) | ({"e-stop"} if _ESTOP.search(text) else set())

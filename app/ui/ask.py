@@ -85,7 +85,7 @@ def build_ask_tab(services: Services, access: Access) -> None:
                 ids = {**ids, len(history): row}
                 asked = [*asked, text]
             yield ([*history, shown], "", sources, asked, ids, chunks,
-                   {q.number: q.text for q in update.quotes})
+                   {q.number: q.text for q in reversed(update.quotes)})  # the best wins
 
     def open_source(index: int | None, chunks: list[Chunk], quotes: dict[int, str],  # type: ignore[no-untyped-def]
                     request: gr.Request):

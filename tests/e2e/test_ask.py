@@ -35,3 +35,52 @@ def test_streamed_cited_answer_and_nothing_loaded_from_outside(
     partial = [t for t in seen if "▌" in t]
     assert len(partial) >= 2, f"answer was not streamed: {seen[:3]}"
     assert hosts <= {"127.0.0.1", "data", "blob"}, f"page reached outside: {hosts}"
+
+
+def wait_for_answer(page, count: int) -> str:  # type: ignore[no-untyped-def]
+    """The text of the `count`-th answer once it is finished (no cursor, sources listed)."""
+    answer = page.locator("#answers .bot-row").nth(count - 1)
+    for _ in range(900):
+        text = answer.inner_text() if answer.count() else ""
+        if "Sources" in text and "▌" not in text:
+            return text
+        page.wait_for_timeout(200)
+    raise AssertionError(f"answer {count} did not finish: {text}")
+
+
+def highlighted_pixels(page, selector: str) -> int:  # type: ignore[no-untyped-def]
+    """Pixels of the marker's yellow in the image the page shows."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    src = page.locator(selector).get_attribute("src")
+    rgb = np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB"))
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    return int(((r > 240) & (g > 225) & (g < 250) & (b > 110) & (b < 180)).sum())
+
+
+def test_quoted_evidence_flags_and_a_follow_up(browser, ui_url: str, screenshots: Path) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(ui_url)
+    page.locator("#question textarea").fill("grbl keeps throwing ALARM:2")
+    page.locator("#ask").click()
+    first = wait_for_answer(page, 1)
+    # the table row that answers it, verbatim, above what the model wrote
+    assert first.index("From the documents") < first.index("Model's answer"), first
+    assert "Soft limit alarm. G-code motion target exceeds machine travel." in first
+    # the 135M CPU model cites no [n]: said under its answer (deterministic at temperature 0)
+    assert "cites no passage" in first or "Not in the cited pages" in first, first
+    page.locator("#cited label").first.click()
+    page.locator("#passage").get_by_text("Quoted in the answer").wait_for(timeout=30_000)
+    page.locator("#preview img").wait_for(timeout=30_000)
+    assert highlighted_pixels(page, "#preview img") > 2000  # the sentence is marked
+    page.screenshot(path=str(screenshots / "ask-evidence.png"), full_page=True)
+
+    page.locator("#question textarea").fill("and if it comes back right after I unlock it?")
+    page.locator("#ask").click()
+    follow_up = wait_for_answer(page, 2)
+    assert "Not found in the documents" not in follow_up, follow_up
+    assert "grbl_alarm_and_error_codes.pdf, page 1" in follow_up, follow_up
+    page.close()

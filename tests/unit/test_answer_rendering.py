@@ -3,9 +3,11 @@ from app.answering import (
     AnswerStatus,
     AnswerUpdate,
     Citation,
+    Quote,
     build_messages,
 )
 from app.rendering import render_answer
+from app.verification import Flag
 from ingest.contract import Chunk, DocType
 
 
@@ -45,3 +47,16 @@ def test_streaming_answer_shows_it_is_still_being_written() -> None:
     assert "▌" in render_answer(AnswerUpdate("", [citation(1)], AnswerStatus.STREAMING))
     assert "▌" in render_answer(AnswerUpdate("Check", [citation(1)], AnswerStatus.STREAMING))
     assert "▌" not in render_answer(AnswerUpdate("Check", [citation(1)], AnswerStatus.COMPLETE))
+
+
+def test_quotes_come_before_the_generated_answer_and_flags_after_it() -> None:
+    update = AnswerUpdate("Heat to 250 °C.", [citation(1)], AnswerStatus.COMPLETE,
+                          "Weak evidence — check the cited page.",
+                          quotes=[Quote(1, "Check wiring.")], weak=True,
+                          flags=[Flag("citation", "the answer cites no passage"),
+                                 Flag("number", "250 °c")])
+    md = render_answer(update)
+    order = [md.index(s) for s in ("Weak evidence", "From the documents", "> Check wiring.",
+                                   "Model's answer", "Heat to 250", "cites no passage",
+                                   "Not in the cited pages:** number 250 °c")]
+    assert order == sorted(order), md
