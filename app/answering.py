@@ -21,7 +21,7 @@ from app.retrieval import Retriever
 from app.safety import SafetyNotice, find_notices
 from app.verification import Flag, is_repeating, unsupported_claims
 from ingest.contract import Chunk
-from ingest.index import ScoredChunk
+from ingest.search import Candidate
 from serving.client import ChatMessage, ModelClient
 from serving.errors import ModelServerUnavailable, StreamInterrupted
 
@@ -167,7 +167,7 @@ class Assistant:
         questions, oldest first."""
         started = time.monotonic()
         question = condense_question(question, earlier)
-        hits: list[ScoredChunk] = self._retriever.retrieve(question)
+        hits: list[Candidate] = self._retriever.retrieve(question)
         citations = [Citation(i + 1, h.chunk, h.similarity) for i, h in enumerate(hits)]
         timings = {"retrieval": time.monotonic() - started}
         evidence = self._retriever.evidence(question, hits)

@@ -102,8 +102,9 @@ class Services:
     def retriever(self) -> Retriever:
         from app.evidence import AbstentionModel
         from app.retrieval import Retriever
+        from ingest.search import CandidateSearch
 
-        return Retriever(self.embedder, self.index, self.lexical, self.manifest,
+        return Retriever(self.embedder, CandidateSearch(self.index, self.lexical, self.manifest),
                          self.settings.retrieval,
                          AbstentionModel.load(self.settings.retrieval.abstention_model))
 

@@ -22,6 +22,7 @@ from app.retrieval import Retriever
 from app.services import Services
 from app.settings import Settings
 from ingest.contract import Chunk, DocType
+from ingest.search import CandidateSearch
 
 Method = Callable[[str], list[Chunk]]
 
@@ -56,7 +57,7 @@ def baselines(services: Services) -> dict[str, Method]:
                 chunks[c.id] = c
         return [chunks[i] for i in sorted(scores, key=lambda i: -scores[i])]
 
-    fused_only = Retriever(embedder, index, lexical, services.manifest,
+    fused_only = Retriever(embedder, CandidateSearch(index, lexical, services.manifest),
                            services.settings.retrieval.model_copy(update={"rerank_depth": 0}))
 
     def project_fused(q: str) -> list[Chunk]:
@@ -95,22 +96,28 @@ def stage_latency(services: Services, questions: list[EvalQuestion], repeat: int
     """p50/p95 of the whole retrieval (query embedding included) and of the calls it makes,
     timed as it makes them."""
     stages: dict[str, list[float]] = {}
-    retriever = Retriever(
-        _Timed(services.embedder, stages, {"embed_query": lambda *_: "query embedding"}),
+    search = CandidateSearch(
         _Timed(services.index, stages, {"query": lambda _v, _n, doc_type, *_: f"dense {doc_type}",
                                         "fetch": lambda *_: "fetch BM25-only hits"}),
         _Timed(services.lexical, stages, {
             "search": lambda *_, doc_type=None: f"BM25 {doc_type}",
-            "coverages": lambda *_: "coverage (list + evidence)"}),
-        services.manifest, services.settings.retrieval)  # type: ignore[arg-type]
+            "coverages": lambda *_: "coverage (once per candidate)"}),
+        services.manifest)  # type: ignore[arg-type]
+    retriever = Retriever(
+        _Timed(services.embedder, stages, {"embed_query": lambda *_: "query embedding"}),
+        search, services.settings.retrieval)  # type: ignore[arg-type]
     for _ in range(repeat):
         for q in questions:
             started = time.perf_counter()
             hits = retriever.retrieve(q.question)
             stages.setdefault("retrieve (all of it)", []).append(time.perf_counter() - started)
             started = time.perf_counter()
-            retriever.is_answerable(q.question, hits)
-            stages.setdefault("abstention check", []).append(time.perf_counter() - started)
+            retriever.evidence(q.question, hits)
+            stages.setdefault("not-found decision", []).append(time.perf_counter() - started)
+            started = time.perf_counter()
+            retriever.best_sentences(q.question, hits)
+            stages.setdefault("quoted sentences (answers)", []).append(
+                time.perf_counter() - started)
     for name, values in stages.items():
         values.sort()
         p95 = values[int(0.95 * (len(values) - 1))]

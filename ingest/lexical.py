@@ -159,8 +159,10 @@ class LexicalIndex:
         candidate)."""
         loaded = self._current()
         codes = tags_in_query(query)
+        # sorted: float sums in a fixed order, so a tie between two pages is broken the same
+        # way in every process (set order changes with Python's string hashing)
         weights = {token: loaded.idf(token)
-                   for token in {*_words(self._lexicon.expand(query)), *codes}}
+                   for token in sorted({*_words(self._lexicon.expand(query)), *codes})}
         total = sum(weights.values())
         if not total:
             return [0.0] * len(texts)

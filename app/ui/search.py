@@ -9,12 +9,12 @@ from typing import Any
 import gradio as gr
 
 from app.audit import AuditEntry
-from app.retrieval import SearchFilters
 from app.services import Services
 from app.ui.access import Access
 from app.ui.sources import source_view
 from app.users import Permission
 from ingest.contract import Chunk, DocType
+from ingest.search import SearchFilters
 
 RESULT_COLUMNS = ["#", "file", "page / record", "section", "date", "passage"]
 _ALL = "all"

@@ -7,13 +7,13 @@ import pytest
 
 from app.answering import cited_numbers, condense_question
 from app.preview import PagePreviews, PreviewError
-from app.retrieval import SearchFilters
 from app.ui.documents import accept_upload, safe_upload_name
 from app.ui.search import parse_filters
 from ingest.contract import Chunk, DocType
 from ingest.errors import SourceError
 from ingest.originals import OriginalStore
 from ingest.pipeline import file_sha256
+from ingest.search import SearchFilters
 from ingest.sources import read_units
 from tests import factories
 
