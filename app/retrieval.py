@@ -87,11 +87,15 @@ class Retriever:
                     fused[unit] += self._settings.coverage_weight / (_RRF_K + rank + 1)
 
         codes = identifiers_in_query(question)
+        named: set[tuple[str, str]] = set()  # units carrying a tag or code the question names
         if codes:  # tags and codes were extracted once, at ingest, into chunk metadata
             for unit, hits in members.items():
-                if any(codes & {*h.chunk.equipment_tags, *h.chunk.fault_codes}
-                       for h in hits.values()):
+                carrying = [h for h in hits.values()
+                            if codes & {*h.chunk.equipment_tags, *h.chunk.fault_codes}]
+                if carrying:
+                    named.add(unit)
                     fused[unit] += self._settings.tag_boost
+                    best[unit] = max(carrying, key=lambda h: h.similarity)
         ranked = sorted(fused, key=lambda unit: -fused[unit])
 
         # Fusion finds the right units but, counting ranks only, cannot order the first few:
@@ -101,8 +105,10 @@ class Retriever:
         # abstention reads, comparable across pages and work orders — the rest keep theirs.
         depth = self._settings.rerank_depth
         weight = self._settings.rerank_coverage_weight
+        named_weight = self._settings.rerank_identifier_weight
         head = sorted(ranked[:depth],
-                      key=lambda unit: -(best[unit].similarity + weight * coverage[unit]))
+                      key=lambda unit: -(best[unit].similarity + weight * coverage[unit]
+                                         + named_weight * (unit in named)))
         return [best[unit] for unit in (head + ranked[depth:])[:k]]
 
     def warm_up(self) -> None:

@@ -44,6 +44,10 @@ class RetrievalSettings(BaseModel):
         default=10, ge=0, le=50,
         description="The best units of the fused ranking that are re-ordered by their evidence "
         "(dense similarity + rerank_coverage_weight x coverage); 0: fused order only.")
+    rerank_identifier_weight: float = Field(
+        default=0.5, ge=0,
+        description="Added to the evidence of a top unit that carries an equipment tag or fault "
+        "code the question names (the row of ALARM:10 in a code table).")
     rerank_coverage_weight: float = Field(
         default=0.5, ge=0,
         description="Weight of the IDF-weighted coverage of the question's words against "
