@@ -191,12 +191,19 @@ class Assistant:
                          quotes=[q for q in quotes if q.number <= len(citations)], weak=weak)
         yield answer("", status=AnswerStatus.STREAMING, notice=notice)
         text = ""
+        stream = self._client.stream(messages)
         try:
-            for piece in self._client.stream(messages):
+            while True:
+                try:
+                    piece = next(stream)
+                except StopIteration as stopped:  # the generator returns the finish reason
+                    finish = stopped.value
+                    break
                 if not text:
                     timings["first_token"] = time.monotonic() - started
                 text += piece
                 if is_repeating(text):
+                    stream.close()  # ends the request on the server too
                     yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE,
                                                notice=f"{notice} {REPEATING}".strip()))
                     return
@@ -212,6 +219,11 @@ class Assistant:
                                        .strip()))
             return
         timings["total"] = time.monotonic() - started
+        if finish == "length":
+            yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE, notice=(
+                f"{notice} The answer is incomplete: it reached the length limit "
+                f"(serving.max_answer_tokens).").strip()))
+            return
         if text.strip().lower().startswith(NOT_FOUND.lower().rstrip(".")):
             yield answer(NOT_FOUND, status=AnswerStatus.ABSTAINED,
                          notice="The model found no answer in the passages. The closest "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,7 +19,7 @@ import httpx
 import openai
 from langchain_openai import ChatOpenAI
 
-from serving.errors import AnswerCutOff, ModelServerUnavailable, StreamInterrupted
+from serving.errors import ModelServerUnavailable, StreamInterrupted
 from serving.settings import ServingSettings
 
 Role = Literal["system", "user", "assistant"]
@@ -133,8 +133,9 @@ class ModelClient:
                 continue
         return None
 
-    def stream(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
-        """Yield answer text pieces; raise ModelServerUnavailable or StreamInterrupted."""
+    def stream(self, messages: Sequence[ChatMessage]) -> Generator[str, None, str | None]:
+        """Yield answer text pieces and return why the model stopped ("stop", or "length" at
+        serving.max_answer_tokens); raise ModelServerUnavailable or StreamInterrupted."""
         payload = [(m.role, m.content) for m in messages]
         tried: set[str] = set()
         errors: list[str] = []
@@ -159,11 +160,10 @@ class ModelClient:
                         raise StreamInterrupted(f"the answer took longer than "
                                                 f"{self.settings.total_timeout_s:.0f} s")
                 failed = False
-                if finish == "length":
-                    raise AnswerCutOff(f"it reached the length limit of "
-                                       f"{self.settings.max_answer_tokens} tokens "
-                                       "(serving.max_answer_tokens)")
-                return
+                return finish
+            except GeneratorExit:  # the caller stopped reading (a loop cut short): not a fault
+                failed = False
+                raise
             except (openai.APIError, httpx.HTTPError) as exc:
                 if started:
                     raise StreamInterrupted(f"model server {replica.base_url} failed "

@@ -2,8 +2,7 @@
 
 ``ServingError`` is the base. ``ModelFolderError``: a model folder is missing,
 partial or tampered with. ``ModelServerUnavailable``: no replica answered.
-``StreamInterrupted``: a replica failed after the answer had started;
-``AnswerCutOff``: the answer reached the token limit.
+``StreamInterrupted``: a replica failed after the answer had started.
 """
 
 from __future__ import annotations
@@ -23,7 +22,3 @@ class ModelServerUnavailable(ServingError):
 
 class StreamInterrupted(ServingError):
     """The model server failed mid-answer; what was streamed is incomplete."""
-
-
-class AnswerCutOff(StreamInterrupted):
-    """The model stopped at the answer-length limit: what was streamed is cut off."""

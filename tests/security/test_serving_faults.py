@@ -74,3 +74,7 @@ def test_a_hung_model_server_costs_one_timeout_not_every_question(vllm_server) -
         assert time.monotonic() < deadline, "the background probe never marked it up"
         time.sleep(0.5)
     assert "".join(client.stream(question))
+    reading = client.stream(question)
+    next(reading)
+    reading.close()  # the app stops reading a looping answer: the replica is not at fault
+    assert client.replica_status()[vllm_server.base_url]
