@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
@@ -190,6 +190,14 @@ class Assistant:
         answer = partial(AnswerUpdate, citations=citations, timings_s=timings, safety=safety,
                          quotes=[q for q in quotes if q.number <= len(citations)], weak=weak)
         yield answer("", status=AnswerStatus.STREAMING, notice=notice)
+        yield from self._generate(messages, answer, notice, started, timings)
+
+    def _generate(self, messages: list[ChatMessage], answer: Callable[..., AnswerUpdate],
+                  notice: str, started: float, timings: dict[str, float]
+                  ) -> Iterator[AnswerUpdate]:
+        """The model's text as it streams, then the finished answer: checked against its
+        passages, or labelled incomplete (server failure, length limit, a loop stopped), or
+        an abstention when the model itself found nothing."""
         text = ""
         stream = self._client.stream(messages)
         try:
@@ -223,13 +231,12 @@ class Assistant:
             yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE, notice=(
                 f"{notice} The answer is incomplete: it reached the length limit "
                 f"(serving.max_answer_tokens).").strip()))
-            return
-        if text.strip().lower().startswith(NOT_FOUND.lower().rstrip(".")):
+        elif text.strip().lower().startswith(NOT_FOUND.lower().rstrip(".")):
             yield answer(NOT_FOUND, status=AnswerStatus.ABSTAINED,
                          notice="The model found no answer in the passages. The closest "
                          "passages are listed below.")
-            return
-        yield self._checked(answer(text, status=AnswerStatus.COMPLETE, notice=notice))
+        else:
+            yield self._checked(answer(text, status=AnswerStatus.COMPLETE, notice=notice))
 
     @staticmethod
     def _checked(update: AnswerUpdate) -> AnswerUpdate:
