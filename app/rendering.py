@@ -47,9 +47,10 @@ def render_quotes(update: AnswerUpdate) -> str:
     if not update.quotes:
         return ""
     labels = {c.number: c.label for c in update.citations}
-    lines = ["📄 **From the documents** (quoted):", ""]
-    lines += [f"> {escape_text(q.text)}  \n> — {escape_text(labels.get(q.number, ''))} "
-              f"\\[{q.number}\\]" for q in update.quotes]
+    lines = ["**From the documents** (quoted word for word):"]
+    for q in update.quotes:
+        lines += ["", f"> {escape_text(q.text)}  \n> — {escape_text(labels.get(q.number, ''))}"
+                      f" \\[{q.number}\\]"]
     return "\n".join(lines)
 
 
@@ -75,7 +76,7 @@ def render_answer(update: AnswerUpdate) -> str:
     elif update.weak:
         parts.append(f"⚠️ **{escape_text(update.notice)}**")
     parts.append(render_quotes(update))
-    generated = "🤖 **Model's answer** (generated from the passages):"
+    generated = "**Model's answer** (generated from the passages; check it against the quotes):"
     if update.status is AnswerStatus.STREAMING:
         # the cursor says "still writing": sources show early, the answer is not done
         parts.append(f"{generated}\n\n" + (escape_text(update.text) + " ▌" if update.text

@@ -26,6 +26,7 @@ from ingest.tags import identifiers_in_query, table_rows
 _RRF_K = 60
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n\s*\n|(?<=:)\n")
 _QUOTABLE_CHARS = (25, 400)
+_SECOND_QUOTE_SHARE = 0.8  # a further quote scores at least this share of the best one
 
 
 def split_sentences(text: str, window: int = 2) -> list[str]:
@@ -123,7 +124,11 @@ class Retriever:
         as (hit index, sentence), best first: what an operator reads first, quoted verbatim
         (line breaks of the page folded into spaces)."""
         chosen: list[tuple[int, str]] = []
-        for i, sentence, *_ in self._sentence_scores(question, hits, passages):
+        scored = self._sentence_scores(question, hits, passages)
+        for i, sentence, similarity, coverage in scored:
+            if similarity + 0.5 * coverage < _SECOND_QUOTE_SHARE * (scored[0][2]
+                                                                   + 0.5 * scored[0][3]):
+                break  # far behind the best: a quote that does not answer is noise
             words = set(sentence.lower().split())
             if all(len(words & set(other.lower().split())) < len(words) / 2
                    for _, other in chosen):  # not the same lines again
