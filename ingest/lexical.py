@@ -29,7 +29,7 @@ from ingest.lexicon import Lexicon
 from ingest.tags import all_codes, tags_in_query
 
 # Bump when what is stored changes: ingest then rebuilds older indexes.
-FORMAT = "4"
+FORMAT = "5"
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has",
