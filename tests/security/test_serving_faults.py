@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import time
@@ -34,14 +35,13 @@ def test_serve_exits_non_zero_when_its_vllm_dies(model_dir: Path, tmp_path: Path
                              stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 300
-        while True:
-            assert serve.poll() is None, serve.stdout.read()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "vLLM did not become ready"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(1)
+        seen = ""
+        while "vLLM ready" not in seen:  # serving, past its start-up check
+            assert serve.poll() is None, seen
+            assert time.monotonic() < deadline, f"vLLM did not become ready: {seen[-2000:]}"
+            if select.select([serve.stdout], [], [], 1.0)[0]:
+                seen += serve.stdout.readline()  # type: ignore[union-attr]
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
         [vllm] = children(serve.pid)
         os.killpg(vllm, signal.SIGKILL)  # as the OOM killer would
         assert serve.wait(timeout=30) == 4
