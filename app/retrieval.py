@@ -165,9 +165,6 @@ class Retriever:
         features, missing = self.evidence_features(question, hits)
         return self._abstention.decide(features, missing)
 
-    def is_answerable(self, question: str, hits: list[Candidate]) -> bool:
-        return self.evidence(question, hits).answerable
-
     def evidence_features(self, question: str,
                           hits: list[Candidate]) -> tuple[dict[str, float], tuple[str, ...]]:
         """The features app.evidence decides on, and the identifiers the question names that
