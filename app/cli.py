@@ -47,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run vLLM for a model profile")
     serve.add_argument("--profile")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--dry-run", action="store_true", help="print the command only")
+    serve.add_argument("--dry-run", action="store_true",
+                       help="print the command that runs this vLLM, environment included")
+    serve.add_argument("--format", choices=("shell", "systemd"), default="shell",
+                       help="with --dry-run: a shell command, or a systemd unit file")
 
     ask = sub.add_parser("ask", help="answer one question on the terminal")
     ask.add_argument("question")

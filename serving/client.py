@@ -53,12 +53,13 @@ class ModelClient:
     def __init__(self, settings: ServingSettings) -> None:
         self.settings = settings
         self.model_name = settings.active_profile().served_model_name
+        key = settings.resolved_api_key() or "EMPTY"
         timeout = httpx.Timeout(connect=settings.connect_timeout_s,
                                 read=settings.first_token_timeout_s,
                                 write=settings.connect_timeout_s, pool=settings.connect_timeout_s)
         self._replicas = [
             _Replica(url, ChatOpenAI(model=self.model_name, base_url=url,
-                                     api_key=settings.api_key, timeout=timeout, max_retries=0,
+                                     api_key=key, timeout=timeout, max_retries=0,
                                      temperature=settings.temperature,
                                      max_completion_tokens=settings.max_answer_tokens,
                                      streaming=True, extra_body={
@@ -67,7 +68,7 @@ class ModelClient:
             for url in settings.base_urls]
         self._lock = threading.Lock()
         self._prober: threading.Thread | None = None
-        self._headers = {"Authorization": f"Bearer {settings.api_key}"}
+        self._headers = {"Authorization": f"Bearer {key}"}
         self.prompt_budget = (settings.active_profile().max_model_len
                               - settings.max_answer_tokens)
 

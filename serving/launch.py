@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -29,11 +30,18 @@ OFFLINE_ENV = {
 }
 
 
+# vLLM reads its API key from here as well as from --api-key: on the command line any user
+# of the machine reads it with `ps`.
+KEY_VARIABLE = "VLLM_API_KEY"
+_CREDENTIAL = "vllm-api-key"
+
+
 def vllm_command(settings: ServingSettings, profile: ModelProfile, port: int) -> list[str]:
-    """The exact command line; `plantops serve --dry-run` prints it."""
+    """The command line (absolute paths, so that it runs from any folder; the key is passed
+    in the environment, never here)."""
     cmd = [
-        str(settings.vllm_python), "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str(profile.model_dir),
+        os.path.abspath(settings.vllm_python), "-m", "vllm.entrypoints.openai.api_server",
+        "--model", os.path.abspath(profile.model_dir),
         "--served-model-name", profile.served_model_name,
         "--host", settings.host, "--port", str(port),
         "--max-model-len", str(profile.max_model_len),
@@ -47,20 +55,95 @@ def vllm_command(settings: ServingSettings, profile: ModelProfile, port: int) ->
         cmd += ["--quantization", profile.quantization]
     cmd.append("--enable-prefix-caching" if profile.enable_prefix_caching
                else "--no-enable-prefix-caching")
-    if settings.api_key and settings.api_key != "EMPTY":
-        cmd += ["--api-key", settings.api_key]
     return cmd + list(profile.extra_args)
+
+
+def launch_variables(settings: ServingSettings, profile: ModelProfile,
+                     base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What vLLM's environment must hold besides the key: the offline switches, and its own
+    address (without VLLM_HOST_IP it sends a UDP packet to a public resolver to learn it)."""
+    base = os.environ if base is None else base
+    variables = dict(OFFLINE_ENV)
+    variables["VLLM_HOST_IP"] = (settings.host if settings.host not in ("0.0.0.0", "::")
+                                 else "127.0.0.1")
+    if profile.device == "cpu":  # GiB of KV cache on a laptop, unless the admin set it
+        variables["VLLM_CPU_KVCACHE_SPACE"] = base.get("VLLM_CPU_KVCACHE_SPACE", "1")
+    return variables
 
 
 def vllm_environment(settings: ServingSettings, profile: ModelProfile,
                      base: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
-    env.update(OFFLINE_ENV)
-    env["VLLM_HOST_IP"] = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
-    if profile.device == "cpu":
-        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB of KV cache on a laptop
+    env.update(launch_variables(settings, profile, env))
     env.pop("PYTHONPATH", None)  # vLLM lives in its own environment
+    env.pop(KEY_VARIABLE, None)
+    if key := settings.resolved_api_key():
+        env[KEY_VARIABLE] = key
     return env
+
+
+def _key_reference(settings: ServingSettings) -> str | None:
+    """Shell text that yields the API key where it is kept, never the key itself."""
+    if settings.api_key_file is not None:
+        return f'"$(cat {shlex.quote(os.path.abspath(settings.api_key_file))})"'
+    if settings.resolved_api_key():
+        return '"${PLANTOPS_SERVING__API_KEY:?the API key: set it, or serving.api_key_file}"'
+    return None
+
+
+def shell_command(settings: ServingSettings, profile: ModelProfile, port: int) -> str:
+    """The whole command as an admin can paste it into a shell or a script: the environment
+    that keeps vLLM offline, then the command line (`plantops serve --dry-run`)."""
+    parts = []
+    if (key := _key_reference(settings)) is not None:  # an assignment, not an argument of
+        parts.append(f"{KEY_VARIABLE}={key}")  # env: argv is what `ps` shows
+    parts.append("env -u PYTHONPATH")
+    parts += [f"{name}={shlex.quote(value)}"
+              for name, value in launch_variables(settings, profile).items()]
+    parts.append(shlex.join(vllm_command(settings, profile, port)))
+    return " \\\n  ".join(parts)
+
+
+def _systemd_quote(text: str) -> str:
+    """One ExecStart argument: C-style double quotes; $ and % escaped for systemd."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("$", "$$").replace("%", "%%") + '"'
+
+
+def systemd_unit(settings: ServingSettings, profile: ModelProfile, port: int) -> str:
+    """A unit file that runs the same vLLM: offline variables, the key from a credential
+    file, restarted when it dies, and no address beyond loopback when it serves loopback."""
+    if settings.api_key_file is None and settings.resolved_api_key():
+        raise ServingError("serving.api_key is set as a value, which a unit file would have "
+                           "to contain: put the key in a file readable by root only and set "
+                           "serving.api_key_file (PLANTOPS_SERVING__API_KEY_FILE) to it")
+    argv = vllm_command(settings, profile, port)
+    lines = ["[Unit]",
+             f"Description=PlantOps model server: vLLM, profile {settings.profile} "
+             f"({profile.served_model_name})",
+             "After=network.target", "",
+             "[Service]", "Type=exec"]
+    lines += [f"Environment={name}={value}" for name, value in
+              launch_variables(settings, profile, {}).items()]
+    if settings.api_key_file is not None:
+        lines.append(f"LoadCredential={_CREDENTIAL}:{os.path.abspath(settings.api_key_file)}")
+        script = (f'{KEY_VARIABLE}="$(cat "${{CREDENTIALS_DIRECTORY}}/{_CREDENTIAL}")" '
+                  f"exec {shlex.join(argv)}")
+        lines.append(f"ExecStart=/bin/sh -c {_systemd_quote(script)}")
+    else:
+        lines.append("ExecStart=" + " ".join(_systemd_quote(a) for a in argv))
+    lines += ["Restart=on-failure", "RestartSec=10",
+              f"TimeoutStartSec={settings.startup_timeout_s:.0f}",
+              "NoNewPrivileges=yes", "PrivateTmp=yes"]
+    if settings.host in ("127.0.0.1", "::1", "localhost"):
+        lines += ["# Serves this machine only: no address beyond loopback, in or out.",
+                  "IPAddressDeny=any", "IPAddressAllow=localhost"]
+    else:
+        lines += ["# Serves other hosts: to keep it from every other address, uncomment and",
+                  "# list the app servers' addresses.",
+                  "# IPAddressDeny=any", "# IPAddressAllow=localhost 10.0.0.0/8"]
+    lines += ["", "[Install]", "WantedBy=multi-user.target", ""]
+    return "\n".join(lines)
 
 
 class VllmServer:

@@ -57,7 +57,11 @@ class ServingSettings(BaseModel):
                                               description="Model profiles by name.")
     base_urls: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8011/v1"],
                                  description="OpenAI-compatible endpoints (vLLM replicas).")
-    api_key: str = Field(default="EMPTY", description="API key sent to vLLM (--api-key).")
+    api_key: str = Field(default="EMPTY", description="API key vLLM requires and the app "
+                         "sends; EMPTY: none. Prefer api_key_file.")
+    api_key_file: Path | None = Field(
+        default=None, description="File holding the API key (a Docker/systemd secret): read at "
+        "start, so the key stays out of config files, command lines and `ps`.")
     port: int = Field(default=8011, description="Port `plantops serve` binds on 127.0.0.1.")
     host: str = Field(default="127.0.0.1", description="Address `plantops serve` binds.")
     vllm_python: Path = Field(default=Path(".venv-vllm/bin/python"),
@@ -91,6 +95,17 @@ class ServingSettings(BaseModel):
             key = name.replace("_", "-")
             merged[key] = {**merged.get(key, {}), **fields}
         return merged
+
+    def resolved_api_key(self) -> str | None:
+        """The key vLLM requires, from ``api_key_file`` when set; None: no key."""
+        if self.api_key_file is not None:
+            try:
+                key = self.api_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"cannot read the API key file {self.api_key_file}: "
+                                 f"{exc.strerror}; check serving.api_key_file") from None
+            return key or None
+        return self.api_key if self.api_key and self.api_key != "EMPTY" else None
 
     def active_profile(self) -> ModelProfile:
         try:

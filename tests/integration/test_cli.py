@@ -16,6 +16,24 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
+# What a command that needs no vector must not load: importing these and loading the
+# embedding model took 14-26 s of a 16 s unchanged re-ingest or a 26 s `index stats`.
+MODEL_STACK = {"torch", "transformers", "sentence_transformers"}
+_PROBE = ("import atexit, sys; from app.cli import main; "
+          "atexit.register(lambda: print('LOADED', *sorted(set(sys.modules) & {"
+          + ", ".join(repr(m) for m in sorted(MODEL_STACK)) + "}), file=sys.stderr)); "
+          "sys.argv = ['plantops', *sys.argv[1:]]; main()")
+
+
+def run_probed(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """``run`` in a process that reports which of MODEL_STACK it imported."""
+    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", _PROBE, *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    loaded = [line for line in result.stderr.splitlines() if line.startswith("LOADED")]
+    assert loaded, result.stderr[-2000:]
+    return result, set(loaded[-1].split()[1:])
+
+
 def test_ingest_report_stats_and_remove(tmp_path: Path) -> None:
     bad = factories.truncated(tmp_path / "broken.pdf",
                               factories.text_pdf(tmp_path / "x.pdf", ["text " * 600] * 3))
@@ -27,8 +45,18 @@ def test_ingest_report_stats_and_remove(tmp_path: Path) -> None:
     failed = [f for f in report["files"] if f["outcome"] == "failed"]
     assert [f["file"] for f in failed] == ["broken.pdf"]
 
-    stats = json.loads(run("--data-dir", data, "index", "stats", "--json").stdout)
+    stats_run, loaded = run_probed("--data-dir", data, "index", "stats", "--json")
+    stats = json.loads(stats_run.stdout)
     assert stats["documents"] == 2 and stats["chunks"] > 200
+    assert stats["embedding_model"].startswith("all-MiniLM-L6-v2@")
+    assert loaded == set(), "index stats loaded the embedding model's stack"
+
+    again, loaded = run_probed("--data-dir", data, "ingest", str(SAMPLES),
+                               "--report", str(tmp_path / "again.json"))
+    assert again.returncode == 0, again.stderr[-2000:]
+    outcomes = {f["outcome"] for f in json.loads((tmp_path / "again.json").read_text())["files"]}
+    assert outcomes == {"unchanged"}
+    assert loaded == set(), "an unchanged re-ingest loaded the embedding model's stack"
 
     assert run("--data-dir", data, "index", "remove", "grbl_alarm_and_error_codes.pdf"
                ).returncode == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -14,6 +15,7 @@ import pytest
 
 from serving.client import ChatMessage, ModelClient
 from serving.errors import ModelServerUnavailable
+from serving.launch import OFFLINE_ENV
 from serving.settings import ServingSettings
 from tests.conftest import ROOT, free_port
 
@@ -78,3 +80,56 @@ def test_a_hung_model_server_costs_one_timeout_not_every_question(vllm_server) -
     next(reading)
     reading.close()  # the app stops reading a looping answer: the replica is not at fault
     assert client.replica_status()[vllm_server.base_url]
+
+
+def test_the_printed_serve_command_runs_as_is_offline_and_keeps_its_key_private(
+        model_dir: Path, tmp_path: Path) -> None:
+    """Before: `serve --dry-run` printed the argv without the offline environment (a copy in
+    a systemd unit reached for the internet) and the key as an argument, readable in `ps`.
+    The printed text is run by bash from another folder, exactly as an admin would paste it."""
+    key = tmp_path / "vllm api key"
+    key.write_text("k-" + os.urandom(8).hex() + "\n")
+    secret = key.read_text().strip()
+    port = free_port()
+    printed = subprocess.run(
+        [str(ROOT / ".venv/bin/plantops"), "serve", "--dry-run", "--port", str(port)],
+        env={**os.environ, "PLANTOPS_DATA_DIR": str(tmp_path / "data"),
+             "PLANTOPS_SERVING__API_KEY_FILE": str(key)},
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert secret not in printed
+    clean = {k: v for k, v in os.environ.items()  # an admin's shell: none of our switches
+             if k not in OFFLINE_ENV and k not in ("VLLM_HOST_IP", "VLLM_API_KEY")}
+    vllm = subprocess.Popen(["bash", "-c", printed], cwd=tmp_path, env=clean,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert vllm.poll() is None, "the printed command exited"
+            assert time.monotonic() < deadline, "vLLM did not become healthy"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(1)
+        assert httpx.get(f"{base}/v1/models", timeout=5).status_code == 401
+        assert httpx.get(f"{base}/v1/models", timeout=5,
+                         headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+        group = [int(p) for p in os.listdir("/proc") if p.isdigit()
+                 and _group_of(int(p)) == vllm.pid]
+        assert group
+        for pid in group:  # `ps` shows no process of it with the key
+            assert secret not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        environ = dict(item.split("=", 1) for item in
+                       Path(f"/proc/{vllm.pid}/environ").read_text().split("\0") if "=" in item)
+        assert environ.items() >= {**OFFLINE_ENV, "VLLM_HOST_IP": "127.0.0.1"}.items()
+    finally:
+        os.killpg(vllm.pid, signal.SIGKILL)
+        vllm.wait()
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
