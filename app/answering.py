@@ -7,6 +7,7 @@ is not called at all: "not found in the documents" beats a confident guess.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +25,8 @@ from ingest.contract import Chunk
 from ingest.search import Candidate
 from serving.client import ChatMessage, ModelClient
 from serving.errors import ModelServerUnavailable, StreamInterrupted
+
+_log = logging.getLogger(__name__)
 
 NOT_FOUND = "Not found in the documents."
 WEAK_NOTICE = "Weak evidence — check the cited page."
@@ -51,6 +54,12 @@ class AnswerStatus(StrEnum):
     ABSTAINED = "abstained"
     INCOMPLETE = "incomplete"
     MODEL_UNAVAILABLE = "model_unavailable"
+    STOPPED = "stopped"  # the user pressed Stop while it streamed
+
+
+MODEL_DOWN = ("The language model is unreachable, so there is no written answer: the passages "
+              "below are the closest in the documents. An admin sees the cause in the "
+              "Documents tab.")
 
 
 @dataclass(frozen=True)
@@ -217,9 +226,9 @@ class Assistant:
                     return
                 yield answer(text, status=AnswerStatus.STREAMING, notice=notice)
         except ModelServerUnavailable as exc:
-            yield answer("", status=AnswerStatus.MODEL_UNAVAILABLE,
-                         notice=f"The model server is unreachable ({exc}). Showing the relevant "
-                         "passages only.")
+            # the cause (URLs, exception names) is for the admin's log, not the operator
+            _log.warning("model server unreachable: %s", exc)
+            yield answer("", status=AnswerStatus.MODEL_UNAVAILABLE, notice=MODEL_DOWN)
             return
         except StreamInterrupted as exc:
             yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import html
+import re
 
 from app.answering import AnswerStatus, AnswerUpdate, Citation
 
 _STATUS_NOTE = {
     AnswerStatus.INCOMPLETE: "⚠️ **Incomplete answer.**",
-    AnswerStatus.MODEL_UNAVAILABLE: "⚠️ **Model server unreachable: retrieval-only results.**",
+    AnswerStatus.MODEL_UNAVAILABLE: "⚠️ **No written answer: the language model is "
+                                    "unreachable.**",
+    AnswerStatus.STOPPED: "⏹️ **Stopped: the answer is incomplete.**",
     AnswerStatus.ABSTAINED: "ℹ️ **Not found in the documents.**",
 }
 
@@ -21,27 +24,56 @@ def escape_text(text: str) -> str:
     return escaped
 
 
-def render_sources(citations: list[Citation], with_excerpts: bool) -> str:
+_MARKER = re.compile(r"\\\[(\d+)\\\]")  # an escaped [n]
+
+
+def citation_anchor(answer: int, number: int) -> str:
+    """The link target of source ``number`` of answer ``answer``: the page's script turns a
+    click on it into "open that page beside the answer" (app/ui/ask.py)."""
+    return f"#cite-{answer}-{number}"
+
+
+def marker(number: int, answer: int | None) -> str:
+    """[n], as a link that opens source n of answer ``answer`` when it is given."""
+    text = f"\\[{number}\\]"
+    return f"[{text}]({citation_anchor(answer, number)})" if answer is not None else text
+
+
+def link_markers(escaped: str, citations: list[Citation], answer: int | None) -> str:
+    """Every [n] of the model's (escaped) text that names a source of this answer, as a link
+    that opens it. Document text is never passed here: a "[3]" in a manual is not ours."""
+    numbers = {c.number for c in citations}
+    return _MARKER.sub(lambda m: marker(int(m.group(1)), answer) if int(m.group(1)) in numbers
+                       else m.group(0), escaped)
+
+
+def render_sources(citations: list[Citation], with_excerpts: bool,
+                   answer: int | None = None) -> str:
     if not citations:
         return ""
-    lines = ["", "**Sources**", ""]
+    lines = ["", "**Sources**" + (" (click one to open its page)" if answer is not None
+                                  else ""), ""]
     for c in citations:
-        lines.append(f"{c.number}. {escape_text(c.label)}")
+        label = escape_text(c.label)
+        if answer is not None:
+            label = f"[{label}]({citation_anchor(answer, c.number)})"
+        lines.append(f"{c.number}. {label}")
         if with_excerpts:
             excerpt = " ".join(c.chunk.text.split())[:300]
             lines.append(f"    > {escape_text(excerpt)}")
     return "\n".join(lines)
 
 
-def render_safety(update: AnswerUpdate) -> str:
+def render_safety(update: AnswerUpdate, answer: int | None = None) -> str:
     if not update.safety:
         return ""
     lines = ["⚠️ **Safety notices in the cited documents** (verbatim):", ""]
-    lines += [f"> {escape_text(n.text)} \\[{n.citation_number}\\]" for n in update.safety]
+    lines += [f"> {escape_text(n.text)} {marker(n.citation_number, answer)}"
+              for n in update.safety]
     return "\n".join(lines)
 
 
-def render_quotes(update: AnswerUpdate) -> str:
+def render_quotes(update: AnswerUpdate, answer: int | None = None) -> str:
     """The sentences of the cited pages that answer the question, verbatim, above what the
     model writes: with a weak model they are the useful part of the answer."""
     if not update.quotes:
@@ -50,7 +82,7 @@ def render_quotes(update: AnswerUpdate) -> str:
     lines = ["**From the documents** (quoted word for word):"]
     for q in update.quotes:
         lines += ["", f"> {escape_text(q.text)}  \n> — {escape_text(labels.get(q.number, ''))}"
-                      f" \\[{q.number}\\]"]
+                      f" {marker(q.number, answer)}"]
     return "\n".join(lines)
 
 
@@ -68,22 +100,25 @@ def render_flags(update: AnswerUpdate) -> str:
     return "  \n".join(lines)
 
 
-def render_answer(update: AnswerUpdate) -> str:
-    parts = [render_safety(update)]
+def render_answer(update: AnswerUpdate, answer: int | None = None) -> str:
+    """The answer as Markdown, evidence first. With ``answer`` (its place in the
+    conversation), its [n] markers and sources are links that open the cited page."""
+    parts = [render_safety(update, answer)]
     note = _STATUS_NOTE.get(update.status)
     if note:
         parts.append(f"{note} {escape_text(update.notice)}".strip())
     elif update.weak:
         parts.append(f"⚠️ **{escape_text(update.notice)}**")
-    parts.append(render_quotes(update))
+    parts.append(render_quotes(update, answer))
+    text = link_markers(escape_text(update.text), update.citations, answer)
     generated = "**Model's answer** (generated from the passages; check it against the quotes):"
     if update.status is AnswerStatus.STREAMING:
         # the cursor says "still writing": sources show early, the answer is not done
-        parts.append(f"{generated}\n\n" + (escape_text(update.text) + " ▌" if update.text
+        parts.append(f"{generated}\n\n" + (text + " ▌" if update.text
                                             else "_Writing the answer…_ ▌"))
     elif update.text and update.status is not AnswerStatus.ABSTAINED:
-        parts.append(f"{generated}\n\n{escape_text(update.text)}")
+        parts.append(f"{generated}\n\n{text}")
     parts.append(render_flags(update))
     show_excerpts = update.status in (AnswerStatus.ABSTAINED, AnswerStatus.MODEL_UNAVAILABLE)
-    parts.append(render_sources(update.citations, with_excerpts=show_excerpts))
+    parts.append(render_sources(update.citations, with_excerpts=show_excerpts, answer=answer))
     return "\n\n".join(p for p in parts if p)

@@ -114,6 +114,16 @@ class ModelClient:
                         replica.down_since = None
             time.sleep(_PROBE_EVERY_S)
 
+    def any_answers(self, timeout_s: float = 1.0) -> bool:
+        """Whether some replica's /health answers now (the page's "model down" banner)."""
+        for replica in self._replicas:
+            try:
+                if httpx.get(replica.root + "/health", timeout=timeout_s).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                continue
+        return False
+
     def replica_status(self) -> dict[str, bool]:
         """base URL -> up, as this client currently believes."""
         with self._lock:

@@ -3,6 +3,7 @@ and every handler checks the role again on the server."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -10,13 +11,17 @@ from starlette.middleware import Middleware
 
 from app.services import Services
 from app.ui.access import Access
-from app.ui.ask import build_ask_tab
+from app.ui.ask import OPEN_CITATION_LINKS, build_ask_tab
 from app.ui.documents import build_documents_tab
 from app.ui.guard import Guard, IdleSessions, SignInThrottle
 from app.ui.search import build_search_tab
 from app.users import Permission
 
 TITLE = "PlantOps Assistant"
+CSS = Path(__file__).with_name("plantops.css")
+MODEL_DOWN_BANNER = ("⚠️ **The language model is not answering.** Questions still get the "
+                     "closest passages from the documents, with sources, but no written "
+                     "answer. An admin sees the cause in the Documents tab.")
 
 # System fonts only: the default theme would fetch web fonts from the internet.
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
@@ -25,7 +30,7 @@ THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
 
 def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Blocks:
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        with gr.Row():
+        with gr.Row(elem_id="header"):
             gr.Markdown(f"# {TITLE}\nAnswers come only from the plant's documents, "
                         "with sources.")
             who = gr.Markdown(elem_id="who")
@@ -33,6 +38,7 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
                 gr.Button("Sign out", link="/logout", size="sm", scale=0, elem_id="logout")
         if status_line:
             gr.Markdown(status_line, elem_id="status-line")
+        banner = gr.Markdown(MODEL_DOWN_BANNER, elem_id="model-banner", visible=False)
         with gr.Tab("Ask", elem_id="tab-ask") as ask_tab:
             build_ask_tab(services, access)
         with gr.Tab("Search", elem_id="tab-search", visible=False) as search_tab:
@@ -53,8 +59,13 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
                     gr.update(choices=["all", *files], value="all"),
                     *(listing() if admin else (gr.update(),) * len(listed)))
 
+        def model_banner() -> Any:
+            return gr.update(visible=not services.client.any_answers())
+
         demo.load(on_load, outputs=[who, ask_tab, search_tab, documents_tab, search_file,
                                     *listed], api_name=False)
+        demo.load(model_banner, outputs=[banner], api_name=False)
+        gr.Timer(30).tick(model_banner, outputs=[banner], api_name=False)  # comes and goes
     return demo
 
 
@@ -70,7 +81,9 @@ def launch_ui(demo: gr.Blocks, services: Services, access: Access,
                 share=False, show_error=False, prevent_thread_lock=not block, quiet=True,
                 enable_monitoring=False, mcp_server=False, pwa=False, run_history=False,
                 auth=None if access.single_user else access.login,
-                auth_message="Sign in with the account an admin gave you.",
+                auth_message=f"{TITLE}: sign in with the account an admin gave you.",
+                css_paths=[CSS], js=OPEN_CITATION_LINKS,
+                footer_links=[],  # no "Use via API" page for operators (roles still apply)
                 # refused by the server before the bytes reach disk; checked again on ingest
                 max_file_size=int(ui.max_upload_mb * 1_000_000),
                 ssl_certfile=str(ui.ssl_certfile) if ui.ssl_certfile else None,

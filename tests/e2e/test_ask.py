@@ -8,7 +8,7 @@ SOURCE = "grbl_alarm_and_error_codes.pdf, page 1"
 
 
 def test_streamed_cited_answer_and_nothing_loaded_from_outside(
-        browser, ui_url: str, screenshots: Path) -> None:  # type: ignore[no-untyped-def]
+        browser, ui_url: str) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     hosts: set[str] = set()
     page.on("request", lambda r: hosts.add(urlparse(r.url).hostname or r.url.split(":")[0]))
@@ -29,7 +29,6 @@ def test_streamed_cited_answer_and_nothing_loaded_from_outside(
     page.locator("#cited label").first.click()  # open the first source: its page and passage
     page.locator("#preview img").wait_for(timeout=30_000)
     assert "grbl_alarm_and_error_codes.pdf, page" in page.locator("#passage").inner_text()
-    page.screenshot(path=str(screenshots / "ask.png"), full_page=True)
 
     assert SOURCE in final, final
     partial = [t for t in seen if "▌" in t]

@@ -60,3 +60,38 @@ def test_quotes_come_before_the_generated_answer_and_flags_after_it() -> None:
                                    "Model's answer", "Heat to 250", "cites no passage",
                                    "Not in the cited pages:** number 250 °c")]
     assert order == sorted(order), md
+
+
+def test_citation_markers_link_to_their_own_answer_and_document_brackets_do_not() -> None:
+    """[n] in what the model wrote, in quotes and in Sources open source n of THIS answer; a
+    "[3]" inside a quoted manual sentence is the manual's text, left as text."""
+    update = AnswerUpdate("Check the switch [2] and [9].",
+                          [citation(1), citation(2, "See table [3].")], AnswerStatus.COMPLETE,
+                          quotes=[Quote(2, "See table [3].")])
+    md = render_answer(update, answer=5)
+    assert "[\\[2\\]](#cite-5-2)" in md  # the model's marker, and the quote's
+    assert md.count("](#cite-5-2)") == 3  # model text, quote, Sources entry
+    assert "\\[9\\]" in md and "#cite-5-9" not in md  # no such source: not a link
+    assert "See table \\[3\\]" in md and "#cite-5-3" not in md
+    assert "](#cite-5-1)" in md  # Sources entry 1
+    assert "#cite-" not in render_answer(update)  # terminal / API: no links
+
+
+def test_stopped_answer_keeps_what_was_written_and_says_it_is_incomplete() -> None:
+    from app.ui.ask import stopped_history
+
+    streaming = AnswerUpdate("Check the", [citation(1)], AnswerStatus.STREAMING)
+    history = [{"role": "user", "content": "q"},
+               {"role": "assistant", "content": render_answer(streaming, 1)}]
+    [_, stopped] = stopped_history(history, streaming, 1)
+    assert "Stopped: the answer is incomplete" in stopped["content"]
+    assert "Check the" in stopped["content"] and "▌" not in stopped["content"]
+    assert stopped_history(history[:1], streaming, 1) == history[:1]  # nothing streaming
+
+
+def test_citation_links_parse_strictly() -> None:
+    from app.ui.ask import parse_citation_link
+
+    assert parse_citation_link("cite-3-2:1796149916408") == (3, 2)
+    for junk in ("", "cite-3", "cite-a-2:1", "x-1-2:1", "cite-1-2-3:4", None):
+        assert parse_citation_link(junk) is None  # type: ignore[arg-type]
