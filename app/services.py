@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.audit import AuditLog
+from app.incidents import IncidentStore
 from app.preview import PagePreviews
 from app.settings import Settings
 from app.users import UserStore
@@ -127,6 +128,10 @@ class Services:
     @cached_property
     def users(self) -> UserStore:
         return UserStore(self.settings.data_dir / "users.sqlite3")
+
+    @cached_property
+    def incidents(self) -> IncidentStore:
+        return IncidentStore(self.settings.data_dir / "incidents.sqlite3")
 
     @cached_property
     def audit(self) -> AuditLog:

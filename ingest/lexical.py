@@ -146,6 +146,12 @@ class LexicalIndex:
         """How many chunks hold ``token`` (a word, or a normalised tag or code)."""
         return self._current().doc_freq.get(token, 0)
 
+    def frequent_codes(self, limit: int) -> list[tuple[str, int]]:
+        """Numbered fault codes (``alarm:5``) the most chunks hold, with their counts: what
+        the documents explain, for example questions."""
+        codes = [(t, n) for t, n in self._current().doc_freq.items() if ":" in t]
+        return sorted(codes, key=lambda item: (-item[1], item[0]))[:limit]
+
     def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the question's words (and codes) present in ``text``.
 

@@ -11,9 +11,10 @@ from starlette.middleware import Middleware
 
 from app.services import Services
 from app.ui.access import Access
-from app.ui.ask import OPEN_CITATION_LINKS, build_ask_tab
+from app.ui.ask import build_ask_tab
 from app.ui.documents import build_documents_tab
 from app.ui.guard import Guard, IdleSessions, SignInThrottle
+from app.ui.page_scripts import OPEN_CITATION_LINKS
 from app.ui.search import build_search_tab
 from app.users import Permission
 
@@ -40,7 +41,7 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
             gr.Markdown(status_line, elem_id="status-line")
         banner = gr.Markdown(MODEL_DOWN_BANNER, elem_id="model-banner", visible=False)
         with gr.Tab("Ask", elem_id="tab-ask") as ask_tab:
-            build_ask_tab(services, access)
+            restore, restored = build_ask_tab(services, access)
         with gr.Tab("Search", elem_id="tab-search", visible=False) as search_tab:
             search_file = build_search_tab(services, access)
         with gr.Tab("Documents", elem_id="tab-documents", visible=False) as documents_tab:
@@ -65,6 +66,7 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
         demo.load(on_load, outputs=[who, ask_tab, search_tab, documents_tab, search_file,
                                     *listed], api_name=False)
         demo.load(model_banner, outputs=[banner], api_name=False)
+        demo.load(restore, outputs=restored, api_name=False)
         gr.Timer(30).tick(model_banner, outputs=[banner], api_name=False)  # comes and goes
     return demo
 

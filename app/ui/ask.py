@@ -10,103 +10,65 @@ answer it was given on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
 
 from app.answering import AnswerStatus, AnswerUpdate
-from app.audit import AuditEntry
+from app.incidents import title_from
 from app.rendering import render_answer
 from app.services import Services
 from app.ui.access import Access
+from app.ui.conversation import (
+    AnswerRecord,
+    Message,
+    audit_entry,
+    conversation_from_json,
+    conversation_to_json,
+    parse_citation_link,
+    record_of,
+    stopped_history,
+)
+from app.ui.page_scripts import REMEMBER_INCIDENT, SCROLL_TO_QUESTION
 from app.ui.sources import source_view
 from app.users import Permission, User
-from ingest.contract import Chunk
 
-Message = dict[str, Any]
 _FINAL = {AnswerStatus.COMPLETE, AnswerStatus.ABSTAINED, AnswerStatus.INCOMPLETE,
           AnswerStatus.MODEL_UNAVAILABLE}
 BUSY_NOTE = ("Still answering the last question: your text is kept. Press **Stop** to ask it "
              "now, or **Ask** again when the answer is done.")
 
-# After a question is accepted: bring it to the top of the answer box once. The box does not
-# follow the stream (autoscroll off), so the status, safety notices and quotes at the top of
-# the answer stay in view while the model writes below them.
-SCROLL_TO_QUESTION = """() => {
-  const rows = document.querySelectorAll('#answers .user-row');
-  if (rows.length) rows[rows.length - 1].scrollIntoView({block: 'start'});
-}"""
-
-# Citation links ([n], Sources) in answers open the page beside the answer: the click goes to a
-# hidden text box whose input event the server handles (app.rendering.citation_anchor).
-OPEN_CITATION_LINKS = """() => {
-  document.addEventListener('click', (event) => {
-    const link = event.target.closest('#answers a[href^="#cite-"]');
-    if (!link) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const box = document.querySelector('#open-citation textarea');
-    box.value = link.getAttribute('href').slice(1) + ':' + Date.now();
-    box.dispatchEvent(new Event('input', {bubbles: true}));
-    // on a phone the page sits below the answers: bring it up (scroll back for the answer)
-    if (window.innerWidth < 700) {
-      document.querySelector('#preview').scrollIntoView({block: 'start'});
-    }
-  }, true);
-}"""
+def example_questions(codes: list[str], limit: int = 3) -> list[dict[str, str]]:
+    """Example questions for the empty screen, about fault codes the documents explain
+    (most documented first, one per kind of code: 'alarm:5', 'error:9')."""
+    kinds: dict[str, str] = {}
+    for code in codes:
+        kinds.setdefault(code.split(":", 1)[0], code)
+    return [{"text": f"What does {code.upper()} mean and what should I check?"}
+            for code in list(kinds.values())[:limit]]
 
 
-@dataclass(frozen=True)
-class AnswerRecord:
-    """What one answer of the conversation keeps: its sources, quotes and audit row."""
-
-    question: str
-    chunks: list[Chunk] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    quotes: dict[int, str] = field(default_factory=dict)  # citation number -> quoted sentence
-    audit_row: int | None = None
-
-
-def audit_entry(user: User, question: str, update: AnswerUpdate, model: str) -> AuditEntry:
-    labels = [c.label for c in update.citations]
-    return AuditEntry(user=user.name, role=user.role, action="ask", question=question,
-                      retrieved=labels, cited=[labels[n - 1] for n in update.cited],
-                      answer=update.text, status=update.status, model=model,
-                      first_token_s=update.timings_s.get("first_token"),
-                      total_s=update.timings_s.get("total"),
-                      flags=[str(f) for f in update.flags]
-                      + (["weak evidence"] if update.weak else []))
-
-
-def record_of(question: str, update: AnswerUpdate, row: int | None = None) -> AnswerRecord:
-    return AnswerRecord(question, [c.chunk for c in update.citations],
-                        [f"[{c.number}] {c.label}" for c in update.citations],
-                        {q.number: q.text for q in reversed(update.quotes)},  # the best wins
-                        row)
-
-
-def parse_citation_link(value: str) -> tuple[int, int] | None:
-    """'cite-<answer>-<number>:<click time>' -> (answer, number); None for anything else."""
-    parts = (value or "").split(":", 1)[0].split("-")
-    if len(parts) != 3 or parts[0] != "cite" or not all(p.isdigit() for p in parts[1:]):
-        return None
-    return int(parts[1]), int(parts[2])
-
-
-def stopped_history(history: list[Message], update: AnswerUpdate | None,
-                    answer: int) -> list[Message]:
-    """The conversation with its streaming answer ended and labelled as stopped."""
-    if not history or history[-1].get("role") != "assistant" or update is None:
-        return history
-    stopped = replace(update, status=AnswerStatus.STOPPED)
-    return [*history[:-1], {"role": "assistant", "content": render_answer(stopped, answer)}]
-
-
-def build_ask_tab(services: Services, access: Access) -> None:
+def build_ask_tab(services: Services, access: Access
+                  ) -> tuple[Callable[..., tuple[Any, ...]], list[Any]]:
+    """The Ask tab; returns how to restore the user's latest incident on page load, and the
+    components that fills."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
+            with gr.Accordion("Your incidents", open=False, elem_id="incidents"):
+                incident_list = gr.Dropdown(label="Open an incident (latest first)",
+                                            choices=[], value=None, elem_id="incident-list")
+                with gr.Row():
+                    title = gr.Textbox(label="Name of this incident", scale=4,
+                                       elem_id="incident-title")
+                    rename = gr.Button("Rename", scale=1, elem_id="incident-rename")
+                with gr.Row():
+                    delete = gr.Button("Delete this incident", variant="stop", size="sm",
+                                       elem_id="incident-delete")
+                    confirm = gr.Button("Yes, delete it for good", variant="stop", size="sm",
+                                        visible=False, elem_id="incident-confirm")
+                incident_note = gr.Markdown(elem_id="incident-note")
             chat = gr.Chatbot(label="Answers", height="58vh", elem_id="answers",
                               sanitize_html=True, buttons=["copy"], autoscroll=False,
                               feedback_options=("Like", "Dislike"))
@@ -141,6 +103,18 @@ def build_ask_tab(services: Services, access: Access) -> None:
     records = gr.State({})  # chat message index of an answer -> AnswerRecord
     showing = gr.State(-1)  # the answer whose sources the radio lists
     rated = gr.State(-1)  # the answer rated last: a comment goes with it
+    incident = gr.State(None)  # this conversation's id in the user's incidents
+
+    def incident_choices(user: User, selected: int | None = None) -> Any:
+        return gr.update(choices=[(i.label, i.id) for i in services.incidents.list(user.name)],
+                         value=selected)
+
+    def keep(user: User, current: int | None, history: list[Message],
+             kept: dict[int, AnswerRecord]) -> int:
+        """Save the conversation in the user's incidents (named by its first question)."""
+        first = next((r.question for _, r in sorted(kept.items())), "Incident")
+        return services.incidents.save(user.name, current, first,
+                                       conversation_to_json(history, kept))
 
     def accept(text: str, history: list[Message], running: bool, request: gr.Request
                ) -> tuple[Any, ...]:
@@ -156,7 +130,7 @@ def build_ask_tab(services: Services, access: Access) -> None:
         return "", shown, text, True, "", gr.update(visible=False), gr.update(visible=True)
 
     def stream(text: str, history: list[Message], kept: dict[int, AnswerRecord],
-               request: gr.Request) -> Iterator[tuple[Any, ...]]:
+               current: int | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         user = access.require(request, Permission.ASK)
         if not text:  # not accepted: nothing to answer
             return
@@ -167,6 +141,7 @@ def build_ask_tab(services: Services, access: Access) -> None:
             shown = [*history[:-1], {"role": "assistant", "content": render_answer(update, index)}]
             record = record_of(text, update)
             radio: Any = gr.update()
+            listed: Any = gr.update()
             if update.citations and not sources_shown:  # known before the model writes
                 sources_shown = True
                 radio = gr.update(choices=record.labels, value=None)
@@ -174,21 +149,29 @@ def build_ask_tab(services: Services, access: Access) -> None:
                 record = replace(record, audit_row=services.audit.record(
                     audit_entry(user, text, update, services.assistant.model_name)))
             kept = {**kept, index: record}
-            yield shown, radio, kept, index, update
+            if update.status in _FINAL:
+                current = keep(user, current, shown, kept)
+                listed = incident_choices(user, current)
+            yield shown, radio, kept, index, update, current, listed
 
     def settle() -> tuple[Any, ...]:
         return False, "", None, "", gr.update(visible=True), gr.update(visible=False)
 
     def stop_answer(history: list[Message], text: str, update: AnswerUpdate | None,
-                    kept: dict[int, AnswerRecord], request: gr.Request) -> tuple[Any, ...]:
+                    kept: dict[int, AnswerRecord], current: int | None,
+                    request: gr.Request) -> tuple[Any, ...]:
         user = access.require(request, Permission.ASK)
         index = len(history) - 1
+        listed: Any = gr.update()
+        history = stopped_history(history, update, index)
         if update is not None and text:
             stopped = replace(update, status=AnswerStatus.STOPPED)
             row = services.audit.record(audit_entry(user, text, stopped,
                                                     services.assistant.model_name))
             kept = {**kept, index: record_of(text, update, row)}
-        return (stopped_history(history, update, index), kept, False, "", None, "",
+            current = keep(user, current, history, kept)
+            listed = incident_choices(user, current)
+        return (history, kept, current, listed, False, "", None, "",
                 gr.update(visible=True), gr.update(visible=False))
 
     def open_source(number: int | None, answer: int, kept: dict[int, AnswerRecord],
@@ -236,6 +219,62 @@ def build_ask_tab(services: Services, access: Access) -> None:
                                     text.strip())
         return "", f"Thanks: comment stored with the answer to “{record.question}”."
 
+    def empty(user: User, note: str = "") -> tuple[Any, ...]:
+        """A new conversation: no answers, the example questions, nothing opened."""
+        examples = example_questions([c for c, _ in services.lexical.frequent_codes(20)])
+        return (gr.Chatbot(value=[], examples=examples or None), {}, None, "",
+                incident_choices(user), -1, -1, gr.update(choices=[], value=None), None, "",
+                "", "", note, gr.update(visible=False))
+
+    def opened(user: User, number: int, stored: dict[str, Any], name: str) -> tuple[Any, ...]:
+        history, kept = conversation_from_json(stored)
+        return (gr.Chatbot(value=history), kept, number, name, incident_choices(user, number),
+                -1, -1, gr.update(choices=[], value=None), None, "", "", "", "",
+                gr.update(visible=False))
+
+    # what every way of changing the conversation fills, in this order
+    shown_conversation = [chat, records, incident, title, incident_list, showing, rated,
+                          cited, preview, passage, feedback_note, ask_note, incident_note,
+                          confirm]
+
+    def restore(request: gr.Request) -> tuple[Any, ...]:
+        """On page load: the incident the address names (a reload loses nothing), if it is
+        the user's; else the empty screen with example questions and the user's list."""
+        user = access.user(request)
+        if user is None or not user.may(Permission.ASK):
+            return tuple(gr.update() for _ in shown_conversation)
+        wanted = request.query_params.get("incident", "")
+        if wanted.isdigit():
+            return open_incident(int(wanted), request)
+        return empty(user)
+
+    def open_incident(number: int | None, request: gr.Request) -> tuple[Any, ...]:
+        user = access.require(request, Permission.ASK)
+        stored = services.incidents.load(user.name, number) if number is not None else None
+        if stored is None:
+            return empty(user, "That incident is not among yours (or was deleted).")
+        name = next((i.title for i in services.incidents.list(user.name) if i.id == number),
+                    "")
+        return opened(user, number, stored, name)  # type: ignore[arg-type]
+
+    def new(request: gr.Request) -> tuple[Any, ...]:
+        return empty(access.require(request, Permission.ASK))
+
+    def rename_incident(current: int | None, name: str,
+                        request: gr.Request) -> tuple[Any, Any]:
+        user = access.require(request, Permission.ASK)
+        if current is None:
+            return gr.update(), "Ask a question first: the incident is saved with its answer."
+        if not services.incidents.rename(user.name, current, name):
+            return gr.update(), "Type a name first."
+        return incident_choices(user, current), f"Renamed to “{title_from(name)}”."
+
+    def delete_incident(current: int | None, request: gr.Request) -> tuple[Any, ...]:
+        user = access.require(request, Permission.ASK)
+        if current is not None:
+            services.incidents.delete(user.name, current)
+        return empty(user, "Incident deleted.")
+
     def ask(question: str, request: gr.Request) -> str:
         """One question over the HTTP API: the finished answer as Markdown, with sources."""
         user = access.require(request, Permission.ASK)
@@ -246,32 +285,59 @@ def build_ask_tab(services: Services, access: Access) -> None:
         services.audit.record(audit_entry(user, text, last, services.assistant.model_name))
         return render_answer(last)
 
+    def incidents(request: gr.Request) -> list[dict[str, Any]]:
+        """The caller's incidents over the HTTP API (id, title, last update), latest first."""
+        user = access.require(request, Permission.ASK)
+        return [{"id": i.id, "title": i.title, "updated": i.updated}
+                for i in services.incidents.list(user.name)]
+
+    def incident_messages(number: int, request: gr.Request) -> list[dict[str, Any]]:
+        """One of the caller's incidents over the HTTP API: its messages."""
+        user = access.require(request, Permission.ASK)
+        stored = services.incidents.load(user.name, int(number))
+        if stored is None:
+            raise gr.Error(f"Incident {number} is not among yours.")
+        return list(stored.get("messages", []))
+
     gr.api(ask, api_name="ask")
+    gr.api(incidents, api_name="incidents")
+    gr.api(incident_messages, api_name="incident")
 
-    def new() -> tuple[Any, ...]:
-        return ([], "", {}, -1, -1, gr.update(choices=[], value=None), None, "", "", "")
-
+    remember: dict[str, Any] = {"fn": None, "inputs": [incident], "js": REMEMBER_INCIDENT}
     buttons = [send, stop]
     accepted = [question, chat, pending, busy, ask_note, *buttons]
-    streamed = [chat, cited, records, showing, live]
+    streamed = [chat, cited, records, showing, live, incident, incident_list]
     streams = []
     for trigger in (send.click, question.submit):
         event = trigger(accept, inputs=[question, chat, busy], outputs=accepted, queue=False,
                         api_name=False)
         event.then(None, js=SCROLL_TO_QUESTION)
-        answering = event.then(stream, inputs=[pending, chat, records], outputs=streamed,
-                               api_name=False)
-        answering.then(settle, outputs=[busy, pending, live, ask_note, *buttons])
+        answering = event.then(stream, inputs=[pending, chat, records, incident],
+                               outputs=streamed, api_name=False)
+        answering.then(settle, outputs=[busy, pending, live, ask_note, *buttons]).then(**remember)
         streams.append(answering)
-    stop.click(stop_answer, inputs=[chat, pending, live, records],
-               outputs=[chat, records, busy, pending, live, ask_note, *buttons], cancels=streams,
-               api_name=False)
-    new_incident.click(new, outputs=[chat, question, records, showing, rated, cited, preview,
-                                     passage, feedback_note, ask_note], api_name=False)
+    stop.click(stop_answer, inputs=[chat, pending, live, records, incident],
+               outputs=[chat, records, incident, incident_list, busy, pending, live, ask_note,
+                        *buttons], cancels=streams, api_name=False).then(**remember)
+    def take_example(data: gr.SelectData) -> str:
+        return str((data.value or {}).get("text", ""))
+
+    chat.example_select(take_example, outputs=[question], api_name=False)
+    new_incident.click(new, outputs=shown_conversation, api_name=False).then(**remember)
+    incident_list.input(open_incident, inputs=[incident_list], outputs=shown_conversation,
+                        api_name=False).then(**remember)
+    rename.click(rename_incident, inputs=[incident, title],
+                 outputs=[incident_list, incident_note], api_name=False)
+    delete.click(lambda: (gr.update(visible=True), "Delete this incident and its answers from "
+                          "your list? (The audit log keeps its questions.)"),
+                 outputs=[confirm, incident_note], api_name=False)
+    confirm.click(delete_incident, inputs=[incident], outputs=shown_conversation,
+                  api_name=False).then(**remember)
     cited.input(open_source, inputs=[cited, showing, records], outputs=[preview, passage],
                 api_name=False)
     open_citation.change(open_link, inputs=[open_citation, records],
-                        outputs=[cited, showing, preview, passage], api_name=False)
+                         outputs=[cited, showing, preview, passage], api_name=False)
     chat.like(rate, inputs=[records], outputs=[feedback_note, rated], api_name=False)
     send_comment.click(add_comment, inputs=[comment, records, rated],
                        outputs=[comment, feedback_note], api_name=False)
+    return restore, shown_conversation

@@ -143,3 +143,36 @@ def test_phone_shows_the_question_box_and_ask_on_the_first_screen(  # type: igno
     assert 0 <= top < 844 / 2, top
     page.screenshot(path=str(screenshots / "ask-phone-source.png"))
     page.close()
+
+
+def test_incidents_are_kept_renamed_reopened_and_deleted_after_a_confirmation(  # type: ignore[no-untyped-def]
+        browser, ui_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(ui_url)
+    page.locator("#question textarea").fill(FIRST)
+    page.locator("#ask").click()
+    wait_for_answer(page, 1)
+    page.wait_for_url(re.compile(r"[?&]incident=\d+"), timeout=10_000)
+    page.locator("#incidents").get_by_text("Your incidents").click()
+    name = page.locator("#incident-title textarea")
+    assert name.input_value() == FIRST
+    name.fill("Line 3 router ALARM:2")
+    page.locator("#incident-rename").click()
+    page.locator("#incident-note").get_by_text("Renamed").wait_for(timeout=10_000)
+
+    page.locator("#new-incident").click()
+    page.wait_for_url(lambda url: "incident=" not in url, timeout=10_000)
+    assert page.locator("#answers .bot-row").count() == 0
+    page.locator("#incident-list input").click()
+    page.get_by_role("option", name=re.compile("Line 3 router ALARM:2")).click()
+    wait_for_answer(page, 1)
+    assert FIRST in page.locator("#answers .user-row").first.inner_text()
+
+    page.locator("#incident-delete").click()
+    assert page.locator("#answers .bot-row").count() == 1  # nothing gone before confirming
+    page.locator("#incident-confirm").click()
+    page.locator("#incident-note").get_by_text("Incident deleted").wait_for(timeout=10_000)
+    assert page.locator("#answers .bot-row").count() == 0
+    page.locator("#incident-list input").click()
+    assert page.get_by_role("option", name=re.compile("Line 3 router")).count() == 0
+    page.close()

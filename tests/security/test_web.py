@@ -151,3 +151,36 @@ def test_search_queries_cannot_plant_formulas_in_the_export(guarded_ui) -> None:
     questions = {row["question"] for row in csv.DictReader(io.StringIO(boss.get(link).text))}
     for query in planted:
         assert "'" + query in questions, (query, questions)
+
+
+def signed_in_page(browser, ui: GuardedUi, name: str):  # type: ignore[no-untyped-def]
+    session = sign_in_http(ui.url, name)
+    context = browser.new_context()
+    context.add_cookies([{"name": n, "value": v, "url": ui.url} for n, v in
+                         (c.split("=", 1) for c in session.headers["Cookie"].split("; "))])
+    return context, session
+
+
+def test_an_incident_survives_a_reload_and_reaches_only_its_user(browser, guarded_ui) -> None:  # type: ignore[no-untyped-def]
+    context, op = signed_in_page(browser, guarded_ui, "op")
+    page = context.new_page()
+    page.goto(guarded_ui.url)
+    page.locator("#question textarea").fill("how do I clear grbl ALARM:9 after homing fails")
+    page.locator("#ask").click()
+    page.locator("#answers .bot-row").get_by_text("Sources").wait_for(timeout=60_000)
+    page.locator("#ask").wait_for(state="visible")
+    page.reload()  # the conversation comes back, sources and all
+    page.locator("#answers .bot-row").get_by_text("Sources").wait_for(timeout=30_000)
+    assert "ALARM:9" in page.locator("#answers .user-row").first.inner_text()
+    context.close()
+
+    [listed] = call(op, "incidents")
+    [mine] = [i for i in listed if "ALARM:9" in i["title"]]
+    assert "ALARM:9" in call(op, "incident", mine["id"])[0][0]["content"]
+    for other in ("tech", "boss"):  # another user, even an admin, reaches nothing of it
+        session = sign_in_http(guarded_ui.url, other)
+        assert all(i["id"] != mine["id"] for i in call(session, "incidents")[0])
+        with pytest.raises(RuntimeError, match="not among yours"):
+            call(session, "incident", mine["id"])
+    assert httpx.post(f"{guarded_ui.url}/gradio_api/call/incidents",
+                      json={"data": []}).status_code in (401, 403)

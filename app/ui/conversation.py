@@ -1,0 +1,96 @@
+"""One conversation of the Ask tab as data: its messages and, per answer, what the answer
+keeps (sources, quotes, audit row). Plain functions, tested without a browser; stored as JSON
+in the user's incidents (app.incidents)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from app.answering import AnswerStatus, AnswerUpdate
+from app.audit import AuditEntry
+from app.rendering import render_answer
+from app.users import User
+from ingest.contract import Chunk, DocType
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """What one answer of the conversation keeps: its sources, quotes and audit row."""
+
+    question: str
+    chunks: list[Chunk] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    quotes: dict[int, str] = field(default_factory=dict)  # citation number -> quoted sentence
+    audit_row: int | None = None
+
+
+def audit_entry(user: User, question: str, update: AnswerUpdate, model: str) -> AuditEntry:
+    labels = [c.label for c in update.citations]
+    return AuditEntry(user=user.name, role=user.role, action="ask", question=question,
+                      retrieved=labels, cited=[labels[n - 1] for n in update.cited],
+                      answer=update.text, status=update.status, model=model,
+                      first_token_s=update.timings_s.get("first_token"),
+                      total_s=update.timings_s.get("total"),
+                      flags=[str(f) for f in update.flags]
+                      + (["weak evidence"] if update.weak else []))
+
+
+def record_of(question: str, update: AnswerUpdate, row: int | None = None) -> AnswerRecord:
+    return AnswerRecord(question, [c.chunk for c in update.citations],
+                        [f"[{c.number}] {c.label}" for c in update.citations],
+                        {q.number: q.text for q in reversed(update.quotes)},  # the best wins
+                        row)
+
+
+def parse_citation_link(value: str) -> tuple[int, int] | None:
+    """'cite-<answer>-<number>:<click time>' -> (answer, number); None for anything else."""
+    parts = (value or "").split(":", 1)[0].split("-")
+    if len(parts) != 3 or parts[0] != "cite" or not all(p.isdigit() for p in parts[1:]):
+        return None
+    return int(parts[1]), int(parts[2])
+
+
+def stopped_history(history: list[Message], update: AnswerUpdate | None,
+                    answer: int) -> list[Message]:
+    """The conversation with its streaming answer ended and labelled as stopped."""
+    if not history or history[-1].get("role") != "assistant" or update is None:
+        return history
+    stopped = replace(update, status=AnswerStatus.STOPPED)
+    return [*history[:-1], {"role": "assistant", "content": render_answer(stopped, answer)}]
+
+
+def message_text(content: Any) -> str:
+    """A chat message's text: Gradio hands back what it showed as a list of typed parts."""
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def conversation_to_json(history: list[Message],
+                         records: dict[int, AnswerRecord]) -> dict[str, Any]:
+    return {"messages": [{"role": m["role"], "content": message_text(m["content"])}
+                         for m in history],
+            "answers": {str(i): {"question": r.question, "labels": r.labels,
+                                 "quotes": {str(n): q for n, q in r.quotes.items()},
+                                 "audit_row": r.audit_row,
+                                 "chunks": [asdict(c) for c in r.chunks]}
+                        for i, r in records.items()}}
+
+
+def _chunk(stored: dict[str, Any]) -> Chunk:
+    return Chunk(**{**stored, "doc_type": DocType(stored["doc_type"]),
+                    "equipment_tags": tuple(stored.get("equipment_tags", ())),
+                    "fault_codes": tuple(stored.get("fault_codes", ()))})
+
+
+def conversation_from_json(stored: dict[str, Any]
+                           ) -> tuple[list[Message], dict[int, AnswerRecord]]:
+    records = {int(i): AnswerRecord(a["question"], [_chunk(c) for c in a["chunks"]],
+                                    list(a["labels"]),
+                                    {int(n): q for n, q in a["quotes"].items()},
+                                    a["audit_row"])
+               for i, a in stored.get("answers", {}).items()}
+    return list(stored.get("messages", [])), records
