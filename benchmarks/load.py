@@ -93,10 +93,8 @@ def _peak_overlap(intervals: list[tuple[float, float]]) -> int:
 
 
 def _has_answer_text(output: object) -> bool:
-    history = output[0] if isinstance(output, list | tuple) and output else []
-    if not history:
-        return False
-    content = str(history[-1].get("content", "")) if isinstance(history[-1], dict) else ""
+    """Whether the streamed answer (Markdown) holds text the model wrote."""
+    content = output if isinstance(output, str) else ""
     return bool(content) and not any(p in content for p in _PLACEHOLDERS)
 
 
@@ -108,7 +106,7 @@ def ask(url: str, question: str, auth: tuple[str, str] | None,
     started = time.monotonic()
     first = None
     try:
-        job = client.submit(question, [], api_name="/ask")
+        job = client.submit(question, api_name="/ask")
         for output in job:
             if first is None and _has_answer_text(output):
                 first = time.monotonic()

@@ -40,6 +40,11 @@ _FINAL = {AnswerStatus.COMPLETE, AnswerStatus.ABSTAINED, AnswerStatus.INCOMPLETE
 BUSY_NOTE = ("Still answering the last question: your text is kept. Press **Stop** to ask it "
              "now, or **Ask** again when the answer is done.")
 
+def incident_number(value: float | int | None) -> int | None:
+    """The incident id the page holds (a number field: it may arrive as 12.0)."""
+    return int(value) if value is not None else None
+
+
 def example_questions(codes: list[str], limit: int = 3) -> list[dict[str, str]]:
     """Example questions for the empty screen, about fault codes the documents explain
     (most documented first, one per kind of code: 'alarm:5', 'error:9')."""
@@ -103,7 +108,10 @@ def build_ask_tab(services: Services, access: Access
     records = gr.State({})  # chat message index of an answer -> AnswerRecord
     showing = gr.State(-1)  # the answer whose sources the radio lists
     rated = gr.State(-1)  # the answer rated last: a comment goes with it
-    incident = gr.State(None)  # this conversation's id in the user's incidents
+    # this conversation's id in the user's incidents: a (hidden) component, not a State, so
+    # that the page can put it in its address; the server checks the owner on every use
+    incident = gr.Number(None, precision=0, elem_id="incident-id", container=False,
+                         elem_classes=["plantops-hidden"], show_label=False)
 
     def incident_choices(user: User, selected: int | None = None) -> Any:
         return gr.update(choices=[(i.label, i.id) for i in services.incidents.list(user.name)],
@@ -113,7 +121,7 @@ def build_ask_tab(services: Services, access: Access
              kept: dict[int, AnswerRecord]) -> int:
         """Save the conversation in the user's incidents (named by its first question)."""
         first = next((r.question for _, r in sorted(kept.items())), "Incident")
-        return services.incidents.save(user.name, current, first,
+        return services.incidents.save(user.name, incident_number(current), first,
                                        conversation_to_json(history, kept))
 
     def accept(text: str, history: list[Message], running: bool, request: gr.Request
@@ -142,6 +150,7 @@ def build_ask_tab(services: Services, access: Access
             record = record_of(text, update)
             radio: Any = gr.update()
             listed: Any = gr.update()
+            named: Any = gr.update()
             if update.citations and not sources_shown:  # known before the model writes
                 sources_shown = True
                 radio = gr.update(choices=record.labels, value=None)
@@ -150,9 +159,11 @@ def build_ask_tab(services: Services, access: Access
                     audit_entry(user, text, update, services.assistant.model_name)))
             kept = {**kept, index: record}
             if update.status in _FINAL:
+                if current is None:  # a new incident, named after its first question
+                    named = title_from(kept[min(kept)].question)
                 current = keep(user, current, shown, kept)
                 listed = incident_choices(user, current)
-            yield shown, radio, kept, index, update, current, listed
+            yield shown, radio, kept, index, update, current, listed, named
 
     def settle() -> tuple[Any, ...]:
         return False, "", None, "", gr.update(visible=True), gr.update(visible=False)
@@ -163,15 +174,18 @@ def build_ask_tab(services: Services, access: Access
         user = access.require(request, Permission.ASK)
         index = len(history) - 1
         listed: Any = gr.update()
+        named: Any = gr.update()
         history = stopped_history(history, update, index)
         if update is not None and text:
             stopped = replace(update, status=AnswerStatus.STOPPED)
             row = services.audit.record(audit_entry(user, text, stopped,
                                                     services.assistant.model_name))
             kept = {**kept, index: record_of(text, update, row)}
+            if current is None:
+                named = title_from(kept[min(kept)].question)
             current = keep(user, current, history, kept)
             listed = incident_choices(user, current)
-        return (history, kept, current, listed, False, "", None, "",
+        return (history, kept, current, listed, named, False, "", None, "",
                 gr.update(visible=True), gr.update(visible=False))
 
     def open_source(number: int | None, answer: int, kept: dict[int, AnswerRecord],
@@ -263,6 +277,7 @@ def build_ask_tab(services: Services, access: Access
     def rename_incident(current: int | None, name: str,
                         request: gr.Request) -> tuple[Any, Any]:
         user = access.require(request, Permission.ASK)
+        current = incident_number(current)
         if current is None:
             return gr.update(), "Ask a question first: the incident is saved with its answer."
         if not services.incidents.rename(user.name, current, name):
@@ -271,19 +286,22 @@ def build_ask_tab(services: Services, access: Access
 
     def delete_incident(current: int | None, request: gr.Request) -> tuple[Any, ...]:
         user = access.require(request, Permission.ASK)
-        if current is not None:
-            services.incidents.delete(user.name, current)
+        if (number := incident_number(current)) is not None:
+            services.incidents.delete(user.name, number)
         return empty(user, "Incident deleted.")
 
-    def ask(question: str, request: gr.Request) -> str:
-        """One question over the HTTP API: the finished answer as Markdown, with sources."""
+    def ask(question: str, request: gr.Request) -> Iterator[str]:
+        """One question over the HTTP API: the answer as Markdown, streamed as it is
+        written, with sources (no conversation: each call stands alone)."""
         user = access.require(request, Permission.ASK)
         text = (question or "").strip()
         if not text:
             raise gr.Error("Empty question: send the question text.")
-        *_, last = services.assistant.answer(text)
-        services.audit.record(audit_entry(user, text, last, services.assistant.model_name))
-        return render_answer(last)
+        for update in services.assistant.answer(text):
+            if update.status in _FINAL:
+                services.audit.record(audit_entry(user, text, update,
+                                                  services.assistant.model_name))
+            yield render_answer(update)
 
     def incidents(request: gr.Request) -> list[dict[str, Any]]:
         """The caller's incidents over the HTTP API (id, title, last update), latest first."""
@@ -306,7 +324,7 @@ def build_ask_tab(services: Services, access: Access
     remember: dict[str, Any] = {"fn": None, "inputs": [incident], "js": REMEMBER_INCIDENT}
     buttons = [send, stop]
     accepted = [question, chat, pending, busy, ask_note, *buttons]
-    streamed = [chat, cited, records, showing, live, incident, incident_list]
+    streamed = [chat, cited, records, showing, live, incident, incident_list, title]
     streams = []
     for trigger in (send.click, question.submit):
         event = trigger(accept, inputs=[question, chat, busy], outputs=accepted, queue=False,
@@ -317,8 +335,8 @@ def build_ask_tab(services: Services, access: Access
         answering.then(settle, outputs=[busy, pending, live, ask_note, *buttons]).then(**remember)
         streams.append(answering)
     stop.click(stop_answer, inputs=[chat, pending, live, records, incident],
-               outputs=[chat, records, incident, incident_list, busy, pending, live, ask_note,
-                        *buttons], cancels=streams, api_name=False).then(**remember)
+               outputs=[chat, records, incident, incident_list, title, busy, pending, live,
+                        ask_note, *buttons], cancels=streams, api_name=False).then(**remember)
     def take_example(data: gr.SelectData) -> str:
         return str((data.value or {}).get("text", ""))
 

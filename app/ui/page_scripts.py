@@ -19,9 +19,18 @@ OPEN_CITATION_LINKS = """() => {
     const box = document.querySelector('#open-citation textarea');
     box.value = link.getAttribute('href').slice(1) + ':' + Date.now();
     box.dispatchEvent(new Event('input', {bubbles: true}));
-    // on a phone the page sits below the answers: bring it up (scroll back for the answer)
+    // on a phone the page sits below the answers: bring it up once it has arrived (scroll
+    // back for the answer)
     if (window.innerWidth < 700) {
-      document.querySelector('#preview').scrollIntoView({block: 'start'});
+      const shown = () => document.querySelector('#preview img')?.getAttribute('src');
+      const before = shown();
+      const started = Date.now();
+      const timer = setInterval(() => {
+        if (shown() !== before || Date.now() - started > 5000) {
+          clearInterval(timer);
+          document.querySelector('#preview').scrollIntoView({block: 'start'});
+        }
+      }, 100);
     }
   }, true);
 }"""

@@ -22,6 +22,7 @@ SECOND = "how do I guard a mechanical power press point of operation"
 TOP_OF_ANSWER = """() => {
   const rows = document.querySelectorAll('#answers .bot-row');
   const row = rows[rows.length - 1];
+  if (!row) return null;
   let box = row.parentElement;
   while (box && !(box.scrollHeight > box.clientHeight + 1 &&
                   ['auto', 'scroll'].includes(getComputedStyle(box).overflowY))) {
@@ -54,8 +55,12 @@ def test_answer_top_stays_in_view_typing_is_kept_and_citations_open_their_page( 
     page.locator("#ask-note").get_by_text("Still answering").wait_for(timeout=10_000)
     seen = []
     for _ in range(600):
+        where = page.evaluate(TOP_OF_ANSWER)
+        if where is None:  # not shown yet
+            page.wait_for_timeout(100)
+            continue
         text = page.locator("#answers .bot-row").last.inner_text()
-        seen.append(page.evaluate(TOP_OF_ANSWER))
+        seen.append(where)
         if "Sources" in text and "▌" not in text:
             break
         page.wait_for_timeout(200)
@@ -139,8 +144,9 @@ def test_phone_shows_the_question_box_and_ask_on_the_first_screen(  # type: igno
     # one tap on a source brings its page into view (it sits below the answers on a phone)
     page.locator('#answers a[href="#cite-1-1"]').first.tap()
     page.locator("#preview img").wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)  # the page image arrived; the view follows it once
     top = page.evaluate("document.querySelector('#preview').getBoundingClientRect().top")
-    assert 0 <= top < 844 / 2, top
+    assert -2 <= top < 844 / 2, top
     page.screenshot(path=str(screenshots / "ask-phone-source.png"))
     page.close()
 
