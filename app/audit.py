@@ -68,15 +68,23 @@ class AuditLog:
             " WHERE id = ? AND user = ?", (rating, comment, entry_id, user)).rowcount
         return bool(updated)
 
-    def rows(self, limit: int | None = None) -> list[dict[str, object]]:
-        """Newest first, as plain values (lists as '; '-joined labels)."""
+    def rows(self, limit: int | None = None, user: str | None = None,
+             since: float | None = None, before: float | None = None
+             ) -> list[dict[str, object]]:
+        """Newest first, as plain values (lists as '; '-joined labels); optionally of one
+        user (any case) and within [since, before) (epoch seconds)."""
+        clauses, args = [], []  # type: ignore[var-annotated]
+        for clause, value in (("user = ? COLLATE NOCASE", user), ("time >= ?", since),
+                              ("time < ?", before)):
+            if value is not None:
+                clauses.append(clause)
+                args.append(value)
         sql = ("SELECT id, time, user, role, action, question, retrieved, cited, answer, status,"
                " flags, model, first_token_s, total_s, feedback, comment FROM audit"
-               " ORDER BY id DESC")
-        args: tuple[int, ...] = ()
+               + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY id DESC")
         if limit is not None:
             sql += " LIMIT ?"
-            args = (limit,)
+            args.append(limit)
         out = []
         for row in self._db.execute(sql, args):
             values = dict(zip(COLUMNS, row, strict=True))

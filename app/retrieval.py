@@ -18,7 +18,7 @@ import numpy as np
 
 from app.evidence import FEATURES, AbstentionModel, Evidence
 from app.settings import RetrievalSettings
-from ingest.contract import DocType
+from ingest.contract import Chunk, DocType
 from ingest.embedding import Embedder
 from ingest.search import Candidate, CandidateSearch, SearchFilters
 from ingest.tags import identifiers_in_query, table_rows
@@ -136,6 +136,14 @@ class Retriever:
             if len(chosen) == n:
                 break
         return chosen
+
+    def matching_sentence(self, question: str, chunk: Chunk, limit: int = 300) -> str:
+        """The sentence (or two) of ``chunk`` holding most of the question's IDF-weighted words:
+        a search hit's excerpt shows why it matched, not the first lines of its page."""
+        sentences = split_sentences(chunk.text) or [" ".join(chunk.text.split())]
+        shares = self._search.coverages(question, sentences)
+        best = sentences[max(range(len(sentences)), key=lambda i: (shares[i], -i))]
+        return best if len(best) <= limit else best[:limit - 1].rstrip() + "…"
 
     def _sentence_scores(self, question: str, hits: list[Candidate],
                          passages: int = 3) -> list[tuple[int, str, float, float]]:

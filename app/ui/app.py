@@ -67,6 +67,13 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
                                     *listed], api_name=False)
         demo.load(model_banner, outputs=[banner], api_name=False)
         demo.load(restore, outputs=restored, api_name=False)
+
+        def search_files(request: gr.Request) -> Any:
+            """The File filter, fresh each time the tab opens (an admin may have ingested)."""
+            access.require(request, Permission.SEARCH)
+            return gr.update(choices=["all", *(e.file for e in services.manifest.entries())])
+
+        search_tab.select(search_files, outputs=[search_file], api_name=False)
         gr.Timer(30).tick(model_banner, outputs=[banner], api_name=False)  # comes and goes
     return demo
 

@@ -108,6 +108,22 @@ def _utc(timestamp: float) -> str:
 Listing = Callable[[], tuple[Any, ...]]
 
 
+def audit_period(start: str, end: str) -> tuple[float | None, float | None]:
+    """The audit filter's dates (UTC, both days included) as [since, before) epoch seconds."""
+    bounds = []
+    for label, value, extra_days in (("From", start, 0), ("To", end, 1)):
+        value = (value or "").strip()
+        if not value:
+            bounds.append(None)
+            continue
+        try:
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise ValueError(f"{label} '{value}' is not a date: write it as YYYY-MM-DD.") from None
+        bounds.append(day.timestamp() + extra_days * 86400)
+    return bounds[0], bounds[1]
+
+
 def build_documents_tab(services: Services,
                         access: Access) -> tuple[Listing, list[gr.components.Component]]:
     """Returns how to fill the tab's lists and status, and the components they fill
@@ -123,8 +139,10 @@ def build_documents_tab(services: Services,
     files = gr.File(file_count="multiple", type="filepath", label="Files to add",
                     elem_id="upload")
     ingest_run = gr.Button("Ingest the uploaded files", variant="primary", elem_id="ingest-run")
+    upload_note = gr.Markdown(elem_id="upload-note")
     report = gr.Dataframe(headers=REPORT_COLUMNS, datatype="str", interactive=False,
-                          wrap=True, label="Ingest report", elem_id="ingest-report")
+                          wrap=True, label="Ingest report", elem_id="ingest-report",
+                          column_widths=["30%", "10%", "8%", "52%"])  # reasons in full
     gr.Markdown("### Documents in the index")
     with gr.Row():
         remove_file = gr.Dropdown([], label="Document", scale=4, elem_id="remove-file",
@@ -132,15 +150,28 @@ def build_documents_tab(services: Services,
         remove_run = gr.Button("Remove from the index", variant="stop", scale=1,
                                elem_id="remove-run")
         refresh = gr.Button("Refresh", scale=1, elem_id="documents-refresh")
+    with gr.Row():
+        remove_note = gr.Markdown(elem_id="remove-note")
+        confirm_remove = gr.Button("Yes, remove it", variant="stop", visible=False, scale=0,
+                                   elem_id="remove-confirm")
     documents = gr.Dataframe(headers=DOCUMENT_COLUMNS, datatype="str", interactive=False,
-                             elem_id="documents")
+                             elem_id="documents", max_height=420)
     status = gr.Markdown(elem_id="status")
     gr.Markdown("### Audit log")
+    with gr.Row():
+        audit_user = gr.Textbox(label="User", elem_id="audit-user", scale=2)
+        audit_from = gr.Textbox(label="From (YYYY-MM-DD, UTC)", elem_id="audit-from", scale=2)
+        audit_to = gr.Textbox(label="To (YYYY-MM-DD, UTC)", elem_id="audit-to", scale=2)
+        audit_filter = gr.Button("Filter", scale=1, elem_id="audit-filter")
+    audit_note = gr.Markdown(elem_id="audit-note")
     audit = gr.Dataframe(headers=AUDIT_COLUMNS, datatype="str", interactive=False, wrap=True,
-                         elem_id="audit", label="Latest 200 entries")
+                         elem_id="audit", label="Latest 200 entries (newest first)",
+                         max_height=560)
     with gr.Row():
         export = gr.Button("Export the whole audit log as CSV", elem_id="audit-export")
         export_file = gr.Markdown(elem_id="audit-file")  # a one-use link for this admin
+
+    shown = [documents, remove_file, status, audit]
 
     def listing() -> tuple[Any, ...]:
         entries = services.manifest.entries()
@@ -167,8 +198,9 @@ def build_documents_tab(services: Services,
     def ingest(paths: list[str] | None, request: gr.Request,
                progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
         user = access.require(request, Permission.ADMIN)
-        if not paths:
-            raise gr.Error("Choose one or more files to add first.")
+        if not paths:  # said next to the button; nothing else changes
+            return ("⚠️ Choose one or more files to add first.",
+                    *(gr.update() for _ in range(2 + len(shown))))
         rows: list[list[Any]] = []
         accepted: list[Path] = []
         for raw in paths:
@@ -189,19 +221,47 @@ def build_documents_tab(services: Services,
             user=user.name, role=user.role, action="ingest",
             question=", ".join(Path(p).name for p in paths),
             answer="; ".join(f"{r[0]}: {r[1]}" for r in rows)))
-        return (rows, None, *listing())
+        failed = sum(1 for r in rows if r[1] in ("failed", "refused"))
+        note = (f"{len(rows) - failed} of {len(rows)} files in; {failed} not (reasons below)."
+                if failed else f"All {len(rows)} files in.")
+        return (note, rows, None, *listing())
+
+    def ask_to_remove(name: str | None, request: gr.Request) -> tuple[Any, Any]:
+        access.require(request, Permission.ADMIN)
+        if not name:
+            return "⚠️ Choose the document to remove.", gr.update(visible=False)
+        return (f"Remove **{name}** from the index? Answers will no longer cite it; its "
+                "original stays on disk until it is ingested again or pruned.",
+                gr.update(visible=True))
 
     def remove(name: str | None, request: gr.Request) -> tuple[Any, ...]:
         user = access.require(request, Permission.ADMIN)
         if not name:
-            raise gr.Error("Choose the document to remove.")
+            return ("⚠️ Choose the document to remove.", gr.update(visible=False),
+                    *(gr.update() for _ in shown))
         with ingest_lock:
             known = services.ingestor.remove(name)
         services.audit.record(AuditEntry(user=user.name, role=user.role, action="remove",
                                          question=name, status="removed" if known else
                                          "not indexed"))
-        gr.Info(f"{name} removed from the index." if known else f"{name} was not indexed.")
-        return listing()
+        note = f"{name} removed from the index." if known else f"{name} was not indexed."
+        return (note, gr.update(visible=False), *listing())
+
+    def remove_document(name: str, request: gr.Request) -> str:
+        """Remove one document from the index (HTTP API: a script confirms by calling)."""
+        return str(remove(name, request)[0])
+
+    def filter_audit(name: str, start: str, end: str,
+                     request: gr.Request) -> tuple[str, Any]:
+        access.require(request, Permission.ADMIN)
+        try:
+            since, before = audit_period(start, end)
+        except ValueError as exc:
+            return f"⚠️ {exc}", gr.update()
+        rows = services.audit.rows(limit=200, user=(name or "").strip() or None, since=since,
+                                   before=before)
+        return (f"{len(rows)} entries shown (at most 200, newest first)."
+                if rows else "No entries match."), [[r[c] for c in AUDIT_COLUMNS] for r in rows]
 
     def export_audit(request: gr.Request) -> str:
         """A one-use link for this admin; the file is deleted once fetched (or unfetched,
@@ -215,10 +275,16 @@ def build_documents_tab(services: Services,
         link = access.grants.grant(user, Permission.ADMIN, target, name, one_time=True)
         return f"[Download {name}]({link}) ({rows} entries; the link works once, for you)"
 
-    shown = [documents, remove_file, status, audit]
-    ingest_run.click(ingest, inputs=[files], outputs=[report, files, *shown],
-                     api_name="ingest_files", concurrency_limit=1)
-    remove_run.click(remove, inputs=[remove_file], outputs=shown, api_name="remove_document")
+    ingest_run.click(ingest, inputs=[files], outputs=[upload_note, report, files, *shown],
+                     api_name="ingest_files", concurrency_limit=1,
+                     show_progress_on=[report])  # one progress display, not one per table
+    remove_run.click(ask_to_remove, inputs=[remove_file],
+                     outputs=[remove_note, confirm_remove], api_name=False)
+    confirm_remove.click(remove, inputs=[remove_file],
+                         outputs=[remove_note, confirm_remove, *shown], api_name=False)
+    audit_filter.click(filter_audit, inputs=[audit_user, audit_from, audit_to],
+                       outputs=[audit_note, audit], api_name=False)
+    gr.api(remove_document, api_name="remove_document")
     refresh.click(show, outputs=shown, api_name="documents")
     export.click(export_audit, outputs=[export_file], api_name="audit_export")
     return listing, shown

@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from app.audit import AuditEntry
+from app.evidence import Verdict
 from app.services import Services
 from app.ui.access import Access
 from app.ui.sources import source_view
@@ -16,9 +17,22 @@ from app.users import Permission
 from ingest.contract import Chunk, DocType
 from ingest.search import SearchFilters
 
-RESULT_COLUMNS = ["#", "file", "page / record", "section", "date", "passage"]
+RESULT_COLUMNS = ["#", "file", "page / record", "section", "date", "matching sentence"]
+_WIDTHS = {"#": 5, "file": 24, "page / record": 10, "section": 14, "date": 9,
+           "matching sentence": 38}
 _ALL = "all"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_VERDICT_NOTE = {
+    Verdict.ANSWER: "{n} passages, best first.",
+    Verdict.WEAK: "{n} passages, best first. ⚠️ **Weak matches:** none holds your words "
+                  "closely; check each before you rely on it.",
+    Verdict.NOT_FOUND: "⚠️ **No good match.** Nothing in the documents matches these words "
+                       "well{missing}; the {n} closest passages are listed anyway.",
+}
+
+
+class FilterError(ValueError):
+    """A filter the form cannot use; its message says what to type instead."""
 
 
 def parse_filters(doc_type: str, file: str, tag: str, date_from: str,
@@ -26,7 +40,7 @@ def parse_filters(doc_type: str, file: str, tag: str, date_from: str,
     """The filter form as SearchFilters; a malformed date is refused with what to type."""
     for label, value in (("from", date_from), ("to", date_to)):
         if value and not _ISO_DATE.match(value.strip()):
-            raise gr.Error(f"Date {label} '{value}' is not a date: write it as YYYY-MM-DD.")
+            raise FilterError(f"Date {label} '{value}' is not a date: write it as YYYY-MM-DD.")
     return SearchFilters(
         doc_type=DocType(doc_type) if doc_type and doc_type != _ALL else None,
         file=file if file and file != _ALL else None,
@@ -35,10 +49,24 @@ def parse_filters(doc_type: str, file: str, tag: str, date_from: str,
         date_to=date_to.strip() or None)
 
 
-def result_rows(chunks: list[Chunk]) -> list[list[Any]]:
-    return [[i + 1, c.file, f"p. {c.page}" if c.page is not None else (c.record_id or ""),
-             c.section or "", c.date or "", " ".join(c.text.split())[:300]]
-            for i, c in enumerate(chunks)]
+def result_table(chunks: list[Chunk], sentences: list[str]) -> dict[str, Any]:
+    """Rows of the results, with the section and date columns only when some hit has one
+    (manuals have no dates, work orders no sections)."""
+    rows = [[i + 1, c.file, f"p. {c.page}" if c.page is not None else (c.record_id or ""),
+             c.section or "", c.date or "", sentence]
+            for i, (c, sentence) in enumerate(zip(chunks, sentences, strict=True))]
+    keep = [i for i, name in enumerate(RESULT_COLUMNS)
+            if name not in ("section", "date") or any(row[i] for row in rows)]
+    return {"headers": [RESULT_COLUMNS[i] for i in keep],
+            "data": [[row[i] for i in keep] for row in rows]}
+
+
+def search_note(verdict: Verdict, count: int, missing: tuple[str, ...] = ()) -> str:
+    if not count:
+        return "Nothing found with these words and filters."
+    named = f" (the documents never name {', '.join(m.upper() for m in missing)})" \
+        if missing else ""
+    return _VERDICT_NOTE[verdict].format(n=count, missing=named)
 
 
 def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
@@ -55,15 +83,16 @@ def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
         tag = gr.Textbox(label="Equipment tag / fault code", elem_id="search-tag")
         date_from = gr.Textbox(label="Work orders from (YYYY-MM-DD)", elem_id="search-from")
         date_to = gr.Textbox(label="to (YYYY-MM-DD)", elem_id="search-to")
-    summary = gr.Markdown(elem_id="search-summary")
-    results = gr.Dataframe(headers=RESULT_COLUMNS, datatype="str", interactive=False,
-                           wrap=True, elem_id="search-results", label="Results (select a row)",
-                           column_widths=["5%", "24%", "10%", "14%", "9%", "38%"])
-    with gr.Row():
-        with gr.Column(scale=3):
+    summary = gr.Markdown(elem_id="search-summary")  # also what is wrong with the form
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=320):
+            results = gr.Dataframe(headers=RESULT_COLUMNS, datatype="str", interactive=False,
+                                   wrap=True, elem_id="search-results",
+                                   label="Results (select a row to open its page)",
+                                   column_widths=[f"{w}%" for w in _WIDTHS.values()])
+        with gr.Column(scale=2, min_width=320):
             preview = gr.Image(label="Page", type="filepath", interactive=False,
                                elem_id="search-preview", buttons=["download", "fullscreen"])
-        with gr.Column(scale=2):
             passage = gr.Markdown(elem_id="search-passage")
             download = gr.Button("Download the original", visible=False,
                                  elem_id="search-download")  # a link granted per user
@@ -72,18 +101,26 @@ def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
     def search(text: str, kind: str, name: str, code: str, start: str, end: str,
                request: gr.Request) -> tuple[Any, ...]:
         user = access.require(request, Permission.SEARCH)
-        filters = parse_filters(kind, name, code, start, end)
+        unchanged = tuple(gr.update() for _ in range(5))
+        try:
+            filters = parse_filters(kind, name, code, start, end)
+        except FilterError as exc:  # said next to the form; nothing else changes
+            return (f"⚠️ {exc}", *unchanged)
         if not (text or "").strip():
-            raise gr.Error("Type what to search for.")
-        hits = services.retriever.retrieve(text, k=20, filters=filters)
+            return ("⚠️ Type what to search for.", *unchanged)
+        retriever = services.retriever
+        hits = retriever.retrieve(text, k=20, filters=filters)
         chunks = [h.chunk for h in hits]
+        evidence = retriever.evidence(text, hits[:5])
         services.audit.record(AuditEntry(user=user.name, role=user.role, action="search",
-                                         question=text, retrieved=[
-                                             f"{c.file}#{c.page or c.record_id or ''}"
-                                             for c in chunks]))
-        note = (f"{len(chunks)} passages, best first." if chunks
-                else "Nothing found with these words and filters.")
-        return note, result_rows(chunks), chunks, None, "", gr.update(visible=False)
+                                         question=text, status=str(evidence.verdict),
+                                         retrieved=[f"{c.file}#{c.page or c.record_id or ''}"
+                                                    for c in chunks]))
+        table = result_table(chunks, [retriever.matching_sentence(text, c) for c in chunks])
+        widths = [f"{_WIDTHS[h]}%" for h in table["headers"]]
+        return (search_note(evidence.verdict, len(chunks), evidence.missing),
+                gr.update(value=table, headers=table["headers"], column_widths=widths),
+                chunks, None, "", gr.update(visible=False))
 
     def select(chunks: list[Chunk], event: gr.SelectData, request: gr.Request) -> tuple[Any, ...]:
         user = access.require(request, Permission.SEARCH)

@@ -63,6 +63,28 @@ def test_technician_searches_filters_opens_the_page_and_downloads_it(  # type: i
     original = Path(download.value.path()).read_bytes()
     assert original[:5] == b"%PDF-"
     page.screenshot(path=str(screenshots / "search.png"), full_page=True)
+
+    # a mistyped date is said next to the form; the results stay, nothing else is locked
+    shown = results.inner_text()
+    page.locator("#search-from textarea").fill("1/2/2026")
+    page.locator("#search-run").click()
+    page.locator("#search-summary").get_by_text("write it as YYYY-MM-DD").wait_for(
+        timeout=10_000)
+    assert results.inner_text() == shown and page.locator(".toast-body").count() == 0
+    page.locator("#search-from textarea").fill("")
+    # nonsense is labelled as such, not offered as "20 passages, best first"
+    page.locator("#search-query textarea").fill("xyzzyqq flux capacitor")
+    page.locator("#search-run").click()
+    page.locator("#search-summary").get_by_text(re.compile("No good match|Weak matches")).wait_for(
+        timeout=30_000)
+    # the excerpt is the sentence that matched, not the top of the page; manuals have no
+    # section or date columns
+    page.locator("#search-query textarea").fill("soft limit alarm machine travel")
+    page.locator("#search-run").click()
+    results.get_by_text("G-code motion target exceeds machine travel").first.wait_for(
+        timeout=30_000)
+    header = page.locator("#search-results thead").inner_text()
+    assert "date" not in header and "matching sentence" in header
     page.close()
 
 
@@ -132,5 +154,30 @@ def test_admin_uploads_good_and_bad_files_and_sees_why(  # type: ignore[no-untyp
     assert "indexed" in text
     documents = page.locator("#documents").inner_text()
     assert "press_brake.md" in documents and "broken_manual.pdf" not in documents
+    assert "2 of 3 files in" not in page.locator("#upload-note").inner_text()  # 1 of 3
+    assert "1 of 3 files in" in page.locator("#upload-note").inner_text()
     page.screenshot(path=str(screenshots / "documents.png"), full_page=True)
+
+    # nothing chosen: said next to the button; every other control still works
+    page.locator("#ingest-run").click()
+    page.locator("#upload-note").get_by_text("Choose one or more files").wait_for(
+        timeout=10_000)
+    assert page.locator(".toast-body").count() == 0
+    # a removal waits for its confirmation
+    page.locator("#remove-file input").click()
+    page.get_by_role("option", name="press_brake.md").click()
+    page.locator("#remove-run").click()
+    page.locator("#remove-note").get_by_text("Remove press_brake.md").wait_for(timeout=10_000)
+    assert "press_brake.md" in page.locator("#documents").inner_text()
+    page.locator("#remove-confirm").click()
+    page.locator("#remove-note").get_by_text("removed from the index").wait_for(timeout=30_000)
+    assert "press_brake.md" not in page.locator("#documents").inner_text()
+    # the audit log, filtered to one user and today
+    page.locator("#audit-user textarea").fill("BOSS")
+    page.locator("#audit-filter").click()
+    page.locator("#audit-note").get_by_text("entries shown").wait_for(timeout=10_000)
+    page.locator("#audit").scroll_into_view_if_needed()
+    shown = page.locator("#audit").inner_text()
+    assert "boss" in shown and "admin" in shown  # op's and tech's questions are filtered out
+    assert "operator" not in shown and "technician" not in shown, shown
     page.close()

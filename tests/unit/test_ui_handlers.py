@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-import gradio as gr
 import pytest
 
 from app.answering import cited_numbers, condense_question
+from app.evidence import Verdict
 from app.preview import PagePreviews, PreviewError
 from app.ui.documents import accept_upload, safe_upload_name
-from app.ui.search import parse_filters
+from app.ui.search import FilterError, parse_filters, result_table, search_note
 from ingest.contract import Chunk, DocType
 from ingest.errors import SourceError
 from ingest.originals import OriginalStore
@@ -63,8 +63,27 @@ def test_filters_select_type_file_tag_and_date_range() -> None:
     assert where is not None and {"date": {"$gte": 20260101}} in where["$and"]
     assert SearchFilters(tag="ALARM 2").codes == {"alarm:2"}  # same normalisation as ingest
     assert parse_filters("all", "all", "", "", "") == SearchFilters()
-    with pytest.raises(gr.Error, match="YYYY-MM-DD"):
+    with pytest.raises(FilterError, match="YYYY-MM-DD"):
         parse_filters("all", "all", "", "1/2/2026", "")
+
+
+def test_results_show_section_and_date_only_when_some_hit_has_one() -> None:
+    manual = chunk(doc_type=DocType.MANUAL, file="m.pdf", page=3)
+    order = chunk(date="2026-01-15", record_id="wo-1")
+    only_manuals = result_table([manual], ["Check the switch."])
+    assert only_manuals["headers"] == ["#", "file", "page / record", "matching sentence"]
+    assert only_manuals["data"] == [[1, "m.pdf", "p. 3", "Check the switch."]]
+    mixed = result_table([manual, order], ["a", "b"])
+    assert "date" in mixed["headers"] and "section" not in mixed["headers"]
+
+
+def test_search_says_when_matches_are_weak_or_absent() -> None:
+    assert "best first" in search_note(Verdict.ANSWER, 20) and "Weak" not in search_note(
+        Verdict.ANSWER, 20)
+    assert "Weak matches" in search_note(Verdict.WEAK, 20)
+    nothing = search_note(Verdict.NOT_FOUND, 20, ("alarm:14",))
+    assert "No good match" in nothing and "ALARM:14" in nothing
+    assert search_note(Verdict.ANSWER, 0).startswith("Nothing found")
 
 
 def test_work_order_dates_are_read_in_common_spellings(tmp_path: Path) -> None:
