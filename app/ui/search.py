@@ -117,7 +117,8 @@ def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
                                          retrieved=[f"{c.file}#{c.page or c.record_id or ''}"
                                                     for c in chunks]))
         table = result_table(chunks, [retriever.matching_sentence(text, c) for c in chunks])
-        widths = [f"{_WIDTHS[h]}%" for h in table["headers"]]
+        total = sum(_WIDTHS[h] for h in table["headers"])  # the shown columns fill the table
+        widths = [f"{_WIDTHS[h] * 100 / total:.0f}%" for h in table["headers"]]
         return (search_note(evidence.verdict, len(chunks), evidence.missing),
                 gr.update(value=table, headers=table["headers"], column_widths=widths),
                 chunks, None, "", gr.update(visible=False))
