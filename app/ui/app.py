@@ -66,7 +66,8 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
         demo.load(on_load, outputs=[who, ask_tab, search_tab, documents_tab, search_file,
                                     *listed], api_name=False)
         demo.load(model_banner, outputs=[banner], api_name=False)
-        demo.load(restore, outputs=restored, api_name=False)
+        # unqueued: it must land before the user's first question, not after its answer
+        demo.load(restore, outputs=restored, api_name=False, queue=False)
 
         def search_files(request: gr.Request) -> Any:
             """The File filter, fresh each time the tab opens (an admin may have ingested)."""

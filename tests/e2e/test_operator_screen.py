@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 from gradio_client import Client
+from playwright.sync_api import expect
 
 from tests.e2e.test_ask import wait_for_answer
 
@@ -34,6 +35,12 @@ TOP_OF_ANSWER = """() => {
 }"""
 
 
+def open_ui(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    """The page, once it has restored its conversation (the empty one shows examples)."""
+    page.goto(url)
+    page.locator("#answers").get_by_text("What does").first.wait_for(timeout=30_000)
+
+
 def audit_rows(ui_url: str) -> list[dict[str, str]]:
     link = re.search(r"\((/plantops/file/[^)]+)\)",
                      Client(ui_url, verbose=False).predict(api_name="/audit_export"))
@@ -44,7 +51,7 @@ def audit_rows(ui_url: str) -> list[dict[str, str]]:
 def test_answer_top_stays_in_view_typing_is_kept_and_citations_open_their_page(  # type: ignore[no-untyped-def]
         browser, ui_url: str, screenshots: Path) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(ui_url)
+    open_ui(page, ui_url)
     box = page.locator("#question textarea")
     box.fill(FIRST)
     page.locator("#ask").click()
@@ -87,7 +94,7 @@ def test_answer_top_stays_in_view_typing_is_kept_and_citations_open_their_page( 
 def test_stop_labels_the_partial_answer_and_feedback_lands_on_its_own_answer(  # type: ignore[no-untyped-def]
         browser, ui_url: str) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(ui_url)
+    open_ui(page, ui_url)
     page.locator("#question textarea").fill(FIRST)
     page.locator("#ask").click()
     first = wait_for_answer(page, 1)
@@ -131,7 +138,7 @@ def test_phone_shows_the_question_box_and_ask_on_the_first_screen(  # type: igno
         browser, ui_url: str, screenshots: Path) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
                             has_touch=True)
-    page.goto(ui_url)
+    open_ui(page, ui_url)
     page.locator("#ask").wait_for()
     for selector in ("#question textarea", "#ask"):
         bounds = page.locator(selector).bounding_box()
@@ -154,14 +161,14 @@ def test_phone_shows_the_question_box_and_ask_on_the_first_screen(  # type: igno
 def test_incidents_are_kept_renamed_reopened_and_deleted_after_a_confirmation(  # type: ignore[no-untyped-def]
         browser, ui_url: str) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.goto(ui_url)
+    open_ui(page, ui_url)
     page.locator("#question textarea").fill(FIRST)
     page.locator("#ask").click()
     wait_for_answer(page, 1)
     page.wait_for_url(re.compile(r"[?&]incident=\d+"), timeout=10_000)
     page.locator("#incidents").get_by_text("Your incidents").click()
     name = page.locator("#incident-title textarea")
-    assert name.input_value() == FIRST
+    expect(name).to_have_value(FIRST, timeout=10_000)  # named after its first question
     name.fill("Line 3 router ALARM:2")
     page.locator("#incident-rename").click()
     page.locator("#incident-note").get_by_text("Renamed").wait_for(timeout=10_000)
