@@ -55,6 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question on the terminal")
     ask.add_argument("question")
 
+    pl = sub.add_parser("plan", help="model servers needed for a plant's peak, and their cost "
+                        "over 3 and 5 years, from measured or reference figures")
+    pl.add_argument("--operators", type=int, default=0, help="operators in all (for cost per "
+                    "operator)")
+    pl.add_argument("--peak-concurrent", type=int, required=True,
+                    help="answers being written at the same moment at the peak")
+    pl.add_argument("--prompt-tokens", type=int, default=1500)
+    pl.add_argument("--answer-tokens", type=int, default=300)
+    pl.add_argument("--ttft-p95", default="3s", help="p95 time to first token, e.g. 3s")
+    pl.add_argument("--min-tokens-per-s", type=float, default=12.0,
+                    help="tokens/s each user must see while the answer streams")
+    pl.add_argument("--measured", type=Path, nargs="*", default=[],
+                    help="files written by `python -m benchmarks.serving --json`")
+    pl.add_argument("--json", action="store_true")
+
     ev = sub.add_parser("eval", help="score retrieval and the not-found decision on question "
                         "sets (JSONL), each with 95%% bootstrap intervals")
     ev.add_argument("questions", type=Path, nargs="+")

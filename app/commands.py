@@ -377,6 +377,10 @@ def run(args: argparse.Namespace) -> int:
             return cmd_ask(services, args.question)
         case "eval":
             return cmd_eval(services, args)
+        case "plan":
+            from app.plan_command import cmd_plan
+
+            return cmd_plan(settings, args)
         case "doctor":
             return cmd_doctor(services)
         case "ui":

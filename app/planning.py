@@ -116,6 +116,9 @@ def plan(profile: ServerProfile, demand: Demand, costs: Costs,
     if demand.prompt_tokens != profile.prompt_tokens:
         notes.append(f"TTFT scaled from {profile.prompt_tokens}- to {demand.prompt_tokens}-token "
                      "prompts")
+    if demand.answer_tokens != profile.answer_tokens:
+        notes.append(f"measured with {profile.answer_tokens}-token answers (tokens/s include "
+                     "the prefill, which longer answers amortise)")
     if not profile.measured:
         notes.append("reference figures, not measured here: a measurement "
                      "(benchmarks.serving --json) always wins")

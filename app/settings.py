@@ -95,6 +95,23 @@ class UISettings(BaseModel):
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+class PlanningSettings(BaseModel):
+    """Cost inputs of `plantops plan` (planning defaults, not quotes: set the plant's own)."""
+
+    energy_per_kwh: float = Field(default=0.25, ge=0, description="Energy price per kWh.")
+    utilisation: float = Field(default=0.5, ge=0, le=1, description="Share of the year the "
+                               "model servers draw their load power.")
+    maintenance_per_year: float = Field(default=0.10, ge=0, description="Yearly maintenance "
+                                        "and support, as a share of the hardware price.")
+    staff_per_year: float = Field(default=0.0, ge=0, description="Yearly cost of the staff "
+                                  "time the model servers take.")
+    measured_price_per_replica: float = Field(
+        default=0.0, ge=0, description="Hardware price of one replica of a measured server "
+        "(--measured); 0: not priced.")
+    measured_power_w_per_replica: float = Field(
+        default=0.0, ge=0, description="Power draw of one replica of a measured server at load.")
+
+
 def _config_file() -> Path:
     return Path(os.environ.get("PLANTOPS_CONFIG", "plantops.toml"))
 
@@ -111,6 +128,7 @@ class Settings(BaseSettings):
     serving: ServingSettings = Field(default_factory=ServingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    planning: PlanningSettings = Field(default_factory=PlanningSettings)
 
     @classmethod
     def settings_customise_sources(
