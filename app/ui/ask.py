@@ -104,7 +104,7 @@ def build_ask_tab(services: Services, access: Access
 
     pending = gr.State("")  # the accepted question its answer is being written for
     busy = gr.State(False)
-    live = gr.State(None)  # the streaming answer's latest update (for Stop)
+    live = gr.State(None)  # (question, latest update) of the streaming answer, for Stop
     records = gr.State({})  # chat message index of an answer -> AnswerRecord
     showing = gr.State(-1)  # the answer whose sources the radio lists
     rated = gr.State(-1)  # the answer rated last: a comment goes with it
@@ -128,8 +128,9 @@ def build_ask_tab(services: Services, access: Access
                ) -> tuple[Any, ...]:
         access.require(request, Permission.ASK)
         text = (text or "").strip()
-        if running:  # keep what was typed; say why nothing happened
-            return gr.update(), history, "", running, BUSY_NOTE, gr.update(), gr.update()
+        if running:  # keep what was typed; say why nothing happened; the answer goes on
+            return gr.update(), history, gr.update(), running, BUSY_NOTE, gr.update(), \
+                gr.update()
         if not text:
             return gr.update(), history, "", False, "Type a question first.", gr.update(), \
                 gr.update()
@@ -140,8 +141,13 @@ def build_ask_tab(services: Services, access: Access
     def stream(text: str, history: list[Message], kept: dict[int, AnswerRecord],
                current: int | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         user = access.require(request, Permission.ASK)
-        if not text:  # not accepted: nothing to answer
+        if not text:  # refused (an answer was streaming) or taken: this run changes nothing
             return
+        # take the question at once, so that a question refused meanwhile finds none; Stop
+        # reads it from `live`
+        yield (*(gr.update(),) * 4, (text, None), *(gr.update(),) * 4, "",
+               *(gr.update(),) * 3)
+        unchanged = (gr.update(), gr.update(), gr.update(), gr.update(), gr.update())
         index = len(history) - 1  # the assistant message being written
         earlier = [kept[i].question for i in sorted(kept)]
         sources_shown = False
@@ -163,15 +169,17 @@ def build_ask_tab(services: Services, access: Access
                     named = title_from(kept[min(kept)].question)
                 current = keep(user, current, shown, kept)
                 listed = incident_choices(user, current)
-            yield shown, radio, kept, index, update, current, listed, named
+            yield shown, radio, kept, index, (text, update), current, listed, named, *unchanged
+        # ended: ready for the next question (here, not in a step after it, which a question
+        # refused while this one streamed would also have run)
+        yield (*(gr.update(),) * 4, None, *(gr.update(),) * 3, False, "", "",
+               gr.update(visible=True), gr.update(visible=False))
 
-    def settle() -> tuple[Any, ...]:
-        return False, "", None, "", gr.update(visible=True), gr.update(visible=False)
-
-    def stop_answer(history: list[Message], text: str, update: AnswerUpdate | None,
+    def stop_answer(history: list[Message], streaming: tuple[str, AnswerUpdate | None] | None,
                     kept: dict[int, AnswerRecord], current: int | None,
                     request: gr.Request) -> tuple[Any, ...]:
         user = access.require(request, Permission.ASK)
+        text, update = streaming or ("", None)
         index = len(history) - 1
         listed: Any = gr.update()
         named: Any = gr.update()
@@ -324,7 +332,8 @@ def build_ask_tab(services: Services, access: Access
     remember: dict[str, Any] = {"fn": None, "inputs": [incident], "js": REMEMBER_INCIDENT}
     buttons = [send, stop]
     accepted = [question, chat, pending, busy, ask_note, *buttons]
-    streamed = [chat, cited, records, showing, live, incident, incident_list, title]
+    streamed = [chat, cited, records, showing, live, incident, incident_list, title, busy,
+                pending, ask_note, *buttons]
     streams = []
     for trigger in (send.click, question.submit):
         event = trigger(accept, inputs=[question, chat, busy], outputs=accepted, queue=False,
@@ -332,9 +341,9 @@ def build_ask_tab(services: Services, access: Access
         event.then(None, js=SCROLL_TO_QUESTION)
         answering = event.then(stream, inputs=[pending, chat, records, incident],
                                outputs=streamed, api_name=False)
-        answering.then(settle, outputs=[busy, pending, live, ask_note, *buttons]).then(**remember)
+        answering.then(**remember)
         streams.append(answering)
-    stop.click(stop_answer, inputs=[chat, pending, live, records, incident],
+    stop.click(stop_answer, inputs=[chat, live, records, incident],
                outputs=[chat, records, incident, incident_list, title, busy, pending, live,
                         ask_note, *buttons], cancels=streams, api_name=False).then(**remember)
     def take_example(data: gr.SelectData) -> str:
