@@ -100,7 +100,9 @@ def _has_answer_text(output: object) -> bool:
 
 def ask(url: str, question: str, auth: tuple[str, str] | None,
         start_barrier: float) -> Request:
-    client = Client(url, auth=auth, verbose=False)  # one session per simulated user
+    # one session per simulated user; a CPU server busy with 20 prompts answers even the
+    # queue's join request late, which httpx's 5 s default would count as an error
+    client = Client(url, auth=auth, verbose=False, httpx_kwargs={"timeout": 120})
     while time.monotonic() < start_barrier:  # everyone asks at the same moment
         time.sleep(0.005)
     started = time.monotonic()
