@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--measured", type=Path, nargs="*", default=[],
                     help="files written by `python -m benchmarks.serving --json`")
     pl.add_argument("--json", action="store_true")
+    pl.add_argument("--chart", type=Path, help="also write cost against latency as an HTML page")
 
     ev = sub.add_parser("eval", help="score retrieval and the not-found decision on question "
                         "sets (JSONL), each with 95%% bootstrap intervals")

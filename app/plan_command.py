@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 
@@ -34,6 +35,8 @@ def cmd_plan(settings: Settings, args: argparse.Namespace) -> int:
     profiles = [load_measurement(path, cost.measured_price_per_replica,
                                  cost.measured_power_w_per_replica) for path in args.measured]
     plans = [plan(p, demand, costs) for p in [*profiles, *REFERENCE_PROFILES]]
+    if args.chart:
+        args.chart.write_text(chart_html(plans, demand), encoding="utf-8")
     if args.json:
         print(json.dumps({"demand": demand.__dict__, "costs": costs.__dict__,
                           "plans": [p.as_json() for p in plans]}, indent=2))
@@ -66,3 +69,46 @@ def _table(plans: list[Plan], demand: Demand) -> Table:
                       _money(p.tco.get(5)), _money(per_operator))
     table.caption = "* reference figures, not measured here"
     return table
+
+
+def chart_html(plans: list[Plan], demand: Demand) -> str:
+    """A self-contained page (inline SVG, no scripts, no fonts fetched): 5-year cost against
+    p95 time to first token, one point per profile that meets the targets."""
+    shown = [p for p in plans if p.replicas and p.tco]
+    width, height, pad = 720, 420, 70
+    max_ttft = max([p.ttft_p95_s for p in shown] + [demand.ttft_p95_s]) * 1.15 or 1.0
+    max_cost = max([p.tco[5] for p in shown] + [1.0]) * 1.15
+
+    def x(ttft: float) -> float:
+        return pad + ttft / max_ttft * (width - 2 * pad)
+
+    def y(cost: float) -> float:
+        return height - pad - cost / max_cost * (height - 2 * pad)
+
+    marks = [f'<line x1="{x(demand.ttft_p95_s):.1f}" y1="{pad}" x2="{x(demand.ttft_p95_s):.1f}" '
+             f'y2="{height - pad}" stroke="#b45309" stroke-dasharray="4 4"/>',
+             f'<text x="{x(demand.ttft_p95_s) + 4:.1f}" y="{pad + 12}" fill="#b45309">'
+             f'target {demand.ttft_p95_s:g} s</text>']
+    for p in shown:
+        label = html.escape(f"{p.profile}: {p.replicas} replica(s), {p.tco[5]:,.0f}")
+        cx, cy = x(p.ttft_p95_s), y(p.tco[5])
+        marks.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" '
+                     f'fill="{"#1d4ed8" if p.measured else "#6b7280"}"/>'
+                     f'<text x="{cx + 9:.1f}" y="{cy + 4:.1f}">{label}</text>')
+    missed = "".join(f"<li>{html.escape(p.profile)}: does not meet the targets</li>"
+                     for p in plans if not p.replicas)
+    return f"""<!doctype html><meta charset="utf-8"><title>PlantOps plan</title>
+<body style="font-family: system-ui, sans-serif">
+<h1>5-year cost against p95 time to first token</h1>
+<p>Peak {demand.peak_concurrent} concurrent answers, {demand.prompt_tokens}-token prompts,
+{demand.answer_tokens}-token answers, at least {demand.min_tokens_per_s:g} tokens/s per user.
+Blue: measured; grey: reference figures.</p>
+<svg width="{width}" height="{height}" font-size="12">
+<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>
+<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>
+<text x="{width / 2}" y="{height - 25}" text-anchor="middle">p95 time to first token (s)</text>
+<text x="15" y="{height / 2}" transform="rotate(-90 15 {height / 2})" text-anchor="middle">
+5-year total cost</text>
+{''.join(marks)}
+</svg><ul>{missed}</ul></body>
+"""

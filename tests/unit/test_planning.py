@@ -60,3 +60,13 @@ def test_a_measurement_file_becomes_a_profile(tmp_path: Path) -> None:
 def test_durations_are_read_as_people_write_them() -> None:
     assert parse_seconds("3s") == 3.0 and parse_seconds("1500ms") == 1.5
     assert parse_seconds("2") == 2.0
+
+
+def test_the_chart_is_one_self_contained_page() -> None:
+    from app.plan_command import chart_html
+
+    met = plan(SERVER, Demand(8, 1000, 100, 1.0, 7), COSTS)
+    missed = plan(SERVER, Demand(8, 1000, 100, 1.0, 50), COSTS, max_replicas=2)
+    page = chart_html([met, missed], Demand(8, 1000, 100, 1.0, 7))
+    assert "test: 2 replica(s), 7,380" in page and "does not meet the targets" in page
+    assert "<script" not in page and "http" not in page  # nothing to fetch, nothing to run
