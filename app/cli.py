@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--dry-run", action="store_true",
                        help="print the command that runs this vLLM, environment included")
+    serve.add_argument("--check", action="store_true",
+                       help="only say whether the profile's model fits this host's GPUs")
     serve.add_argument("--format", choices=("shell", "systemd"), default="shell",
                        help="with --dry-run: a shell command, or a systemd unit file")
 

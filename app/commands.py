@@ -159,6 +159,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.profile:
         settings.serving.profile = args.profile
     server = VllmServer(settings.serving, port=args.port)
+    if args.check:
+        from serving.preflight import preflight
+
+        result = preflight(server.profile)
+        print(f"{settings.serving.profile}: {result.message}")
+        return 0 if result.fits else 1
     if args.dry_run:
         write = systemd_unit if args.format == "systemd" else shell_command
         print(write(settings.serving, server.profile, server.port))

@@ -42,6 +42,17 @@ def _gpu() -> Check:
     return Check("GPU", True, "present" if has_gpu else "none (CPU profile expected)")
 
 
+def _preflight(services: Services) -> Check:
+    from serving.preflight import preflight
+
+    profile = services.settings.serving.active_profile()
+    if not profile.model_dir.exists() and profile.device != "cpu":
+        return Check("model fits", True, f"{profile.model_dir} not on this host (served "
+                                         "elsewhere)")
+    result = preflight(profile)
+    return Check("model fits", result.fits, result.message)
+
+
 def _model_folder(services: Services) -> Check:
     from serving.errors import ModelFolderError
     from serving.models import verify_checksums
@@ -99,5 +110,6 @@ def _egress(log_path: Path) -> Check:
 
 
 def run_checks(services: Services, guard_log: Path) -> list[Check]:
-    return [_offline_switches(), _versions(), _gpu(), _model_folder(services), _index(services),
+    return [_offline_switches(), _versions(), _gpu(), _model_folder(services),
+            _preflight(services), _index(services),
             _model_server(services), _egress(guard_log)]
