@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
+
+from app.database import open_database
 
 COLUMNS = ("id", "time_utc", "user", "role", "action", "question", "retrieved", "cited",
            "answer", "status", "flags", "model", "first_token_s", "total_s", "feedback",
@@ -38,9 +39,7 @@ class AuditEntry:
 
 class AuditLog:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " time REAL NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,"

@@ -11,6 +11,7 @@ from pathlib import Path
 from app.egress import read_blocked
 from app.offline import OFFLINE_ENV
 from app.services import Services
+from serving.settings import ModelProfile
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,19 @@ def _gpu() -> Check:
     return Check("GPU", True, "present" if has_gpu else "none (CPU profile expected)")
 
 
+def _served_elsewhere(profile: ModelProfile) -> str | None:
+    """Why a model check does not apply here: a GPU profile's folder is on the GPU host."""
+    if not profile.model_dir.exists() and profile.device != "cpu":
+        return f"{profile.model_dir} not on this host (served elsewhere)"
+    return None
+
+
 def _preflight(services: Services) -> Check:
     from serving.preflight import preflight
 
     profile = services.settings.serving.active_profile()
-    if not profile.model_dir.exists() and profile.device != "cpu":
-        return Check("model fits", True, f"{profile.model_dir} not on this host (served "
-                                         "elsewhere)")
+    if elsewhere := _served_elsewhere(profile):
+        return Check("model fits", True, elsewhere)
     result = preflight(profile)
     return Check("model fits", result.fits, result.message)
 
@@ -58,9 +65,8 @@ def _model_folder(services: Services) -> Check:
     from serving.models import verify_checksums
 
     profile = services.settings.serving.active_profile()
-    if not profile.model_dir.exists() and profile.device != "cpu":
-        return Check("model checksums", True,
-                     f"{profile.model_dir} not on this host (served elsewhere)")
+    if elsewhere := _served_elsewhere(profile):
+        return Check("model checksums", True, elsewhere)
     try:
         verify_checksums(profile.model_dir)
     except ModelFolderError as exc:

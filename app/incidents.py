@@ -8,11 +8,12 @@ names the owner, so one user's incident id opens nothing for another user.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from app.database import open_database
 
 TITLE_CHARS = 80
 
@@ -38,9 +39,7 @@ class IncidentStore:
     """Conversations by owner: ``save`` creates or updates, the rest find only the owner's."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS incidents (id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " user TEXT NOT NULL, title TEXT NOT NULL, created REAL NOT NULL,"

@@ -33,6 +33,15 @@ def citation_anchor(answer: int, number: int) -> str:
     return f"#cite-{answer}-{number}"
 
 
+def parse_citation_anchor(value: str) -> tuple[int, int] | None:
+    """The inverse of citation_anchor, as the page's script reports a click:
+    'cite-<answer>-<number>:<click time>' -> (answer, number); None for anything else."""
+    parts = (value or "").split(":", 1)[0].split("-")
+    if len(parts) != 3 or parts[0] != "cite" or not all(p.isdigit() for p in parts[1:]):
+        return None
+    return int(parts[1]), int(parts[2])
+
+
 def marker(number: int, answer: int | None) -> str:
     """[n], as a link that opens source n of answer ``answer`` when it is given."""
     text = f"\\[{number}\\]"

@@ -18,6 +18,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.database import open_database
+
 MIN_PASSWORD_CHARS = 8
 _VERIFYING = threading.BoundedSemaphore(2)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -61,9 +63,7 @@ class UserError(ValueError):
 
 class UserStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT"
                          " NULL, password_hash TEXT NOT NULL, created_at REAL NOT NULL)")
         self._hasher = PasswordHasher()

@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +27,7 @@ from openai import OpenAI
 
 from app.offline import enforce_offline
 from serving.client import ChatMessage, ModelClient
+from serving.preflight import local_gpus
 from serving.settings import ServingSettings
 
 PROMPTS = [
@@ -69,15 +69,10 @@ def summarise(label: str, runs: list[tuple[float, float, int]]) -> tuple[float, 
 
 
 def hardware() -> dict[str, object]:
-    """The GPUs (nvidia-smi) or, without them, the CPU the server ran on."""
-    try:
-        names = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                               capture_output=True, text=True, timeout=10).stdout.split("\n")
-        gpus = [n.strip() for n in names if n.strip()]
-    except (OSError, subprocess.TimeoutExpired):
-        gpus = []
+    """The GPUs (nvidia-smi, as the preflight reads them) or, without them, the CPU."""
+    gpus = local_gpus()
     if gpus:
-        return {"gpus": len(gpus), "gpu_model": gpus[0]}
+        return {"gpus": len(gpus), "gpu_model": gpus[0].name}
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.processor())

@@ -7,7 +7,6 @@ import importlib.util
 import json
 import threading
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,27 +58,25 @@ class Embedder:
         self.batch_size = settings.batch_size
         self._device = settings.device
         self._loading = threading.Lock()
-
-    @cached_property
-    def _model(self) -> SentenceTransformer:
-        with self._loading:  # two first questions at once load it once
-            if "_loaded" not in self.__dict__:
-                from sentence_transformers import SentenceTransformer
-
-                self.__dict__["_loaded"] = SentenceTransformer(
-                    str(self._dir), device=self._device, local_files_only=True)
-            return self.__dict__["_loaded"]
+        self._loaded: SentenceTransformer | None = None
 
     @property
-    def loaded(self) -> bool:
-        return "_loaded" in self.__dict__
+    def _model(self) -> SentenceTransformer:
+        if self._loaded is None:
+            with self._loading:  # two first questions at once load it once
+                if self._loaded is None:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._loaded = SentenceTransformer(str(self._dir), device=self._device,
+                                                       local_files_only=True)
+        return self._loaded
 
     @property
     def max_tokens(self) -> int:
         """The model's window: text beyond it is cut off before embedding (read from the
         folder's sentence-transformers config, so checking it loads nothing)."""
         config = self._dir / "sentence_bert_config.json"
-        if not self.loaded and config.is_file():
+        if self._loaded is None and config.is_file():
             stored = json.loads(config.read_text(encoding="utf-8")).get("max_seq_length")
             if isinstance(stored, int):
                 return stored

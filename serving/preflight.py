@@ -82,9 +82,7 @@ def weight_bytes(shape: ModelShape, profile: ModelProfile) -> float:
 
 def kv_bytes_per_token(shape: ModelShape, profile: ModelProfile) -> float:
     """KV cache of one token over all layers (not per GPU)."""
-    kv_dtype = 2 if profile.dtype in ("auto", "float16", "bfloat16") else _dtype_bytes(
-        profile, shape)
-    return 2 * shape.layers * shape.kv_heads * shape.head_dim * kv_dtype
+    return 2 * shape.layers * shape.kv_heads * shape.head_dim * _dtype_bytes(profile, shape)
 
 
 @dataclass(frozen=True)
@@ -175,8 +173,7 @@ def _available_ram() -> int | None:
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
-    pages = os.sysconf("SC_AVPHYS_PAGES") if hasattr(os, "sysconf") else None
-    return pages * os.sysconf("SC_PAGE_SIZE") if pages else None
+    return None
 
 
 def _ram(available: int | None) -> str:

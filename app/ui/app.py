@@ -51,20 +51,18 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
             user = access.user(request)
             if user is None:
                 raise gr.Error("Your account no longer exists. Sign out and ask an admin.")
-            files = [e.file for e in services.manifest.entries()]
             admin = user.may(Permission.ADMIN)
             return (f"Signed in as **{user.name}** ({user.role})",
                     gr.Tab(visible=user.may(Permission.ASK)),
                     gr.Tab(visible=user.may(Permission.SEARCH)),
                     gr.Tab(visible=admin),
-                    gr.update(choices=["all", *files], value="all"),
                     *(listing() if admin else (gr.update(),) * len(listed)))
 
         def model_banner() -> Any:
             return gr.update(visible=not services.client.any_answers())
 
-        demo.load(on_load, outputs=[who, ask_tab, search_tab, documents_tab, search_file,
-                                    *listed], api_name=False)
+        demo.load(on_load, outputs=[who, ask_tab, search_tab, documents_tab, *listed],
+                  api_name=False)
         demo.load(model_banner, outputs=[banner], api_name=False)
         # unqueued: it must land before the user's first question, not after its answer
         demo.load(restore, outputs=restored, api_name=False, queue=False)

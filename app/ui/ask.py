@@ -18,7 +18,7 @@ import gradio as gr
 
 from app.answering import AnswerStatus, AnswerUpdate
 from app.incidents import title_from
-from app.rendering import render_answer
+from app.rendering import parse_citation_anchor, render_answer
 from app.services import Services
 from app.ui.access import Access
 from app.ui.conversation import (
@@ -27,7 +27,6 @@ from app.ui.conversation import (
     audit_entry,
     conversation_from_json,
     conversation_to_json,
-    parse_citation_link,
     record_of,
     stopped_history,
 )
@@ -207,7 +206,7 @@ def build_ask_tab(services: Services, access: Access
 
     def open_link(value: str, kept: dict[int, AnswerRecord],
                   request: gr.Request) -> tuple[Any, ...]:
-        target = parse_citation_link(value)
+        target = parse_citation_anchor(value)
         record = kept.get(target[0]) if target else None
         if target is None or record is None or not 1 <= target[1] <= len(record.chunks):
             return gr.update(), gr.update(), gr.update(), gr.update()

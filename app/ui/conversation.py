@@ -45,14 +45,6 @@ def record_of(question: str, update: AnswerUpdate, row: int | None = None) -> An
                         row)
 
 
-def parse_citation_link(value: str) -> tuple[int, int] | None:
-    """'cite-<answer>-<number>:<click time>' -> (answer, number); None for anything else."""
-    parts = (value or "").split(":", 1)[0].split("-")
-    if len(parts) != 3 or parts[0] != "cite" or not all(p.isdigit() for p in parts[1:]):
-        return None
-    return int(parts[1]), int(parts[2])
-
-
 def stopped_history(history: list[Message], update: AnswerUpdate | None,
                     answer: int) -> list[Message]:
     """The conversation with its streaming answer ended and labelled as stopped."""

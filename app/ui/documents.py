@@ -230,8 +230,8 @@ def build_documents_tab(services: Services,
         access.require(request, Permission.ADMIN)
         if not name:
             return "⚠️ Choose the document to remove.", gr.update(visible=False)
-        return (f"Remove **{name}** from the index? Answers will no longer cite it; its "
-                "original stays on disk until it is ingested again or pruned.",
+        return (f"Remove **{name}** from the index? Answers will no longer cite it and its "
+                "kept copy is deleted; ingesting the file again brings it back.",
                 gr.update(visible=True))
 
     def remove(name: str | None, request: gr.Request) -> tuple[Any, ...]:

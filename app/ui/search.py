@@ -70,7 +70,7 @@ def search_note(verdict: Verdict, count: int, missing: tuple[str, ...] = ()) -> 
 
 
 def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
-    """Returns the file filter, whose choices the page refreshes on load."""
+    """Returns the file filter, whose choices the page refreshes each time the tab opens."""
     with gr.Row():
         query = gr.Textbox(placeholder="Words, a fault code (ALARM:2) or an equipment tag "
                            "(P-101A)…", show_label=False, scale=6, elem_id="search-query")

@@ -41,6 +41,15 @@ def open_ui(page, url: str) -> None:  # type: ignore[no-untyped-def]
     page.locator("#answers").get_by_text("What does").first.wait_for(timeout=30_000)
 
 
+def asked_first(browser, url: str):  # type: ignore[no-untyped-def]
+    """A desktop page on which the first question has been answered, and that answer."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_ui(page, url)
+    page.locator("#question textarea").fill(FIRST)
+    page.locator("#ask").click()
+    return page, wait_for_answer(page, 1)
+
+
 def audit_rows(ui_url: str) -> list[dict[str, str]]:
     link = re.search(r"\((/plantops/file/[^)]+)\)",
                      Client(ui_url, verbose=False).predict(api_name="/audit_export"))
@@ -97,11 +106,7 @@ def test_answer_top_stays_in_view_typing_is_kept_and_citations_open_their_page( 
 
 def test_stop_labels_the_partial_answer_and_feedback_lands_on_its_own_answer(  # type: ignore[no-untyped-def]
         browser, ui_url: str) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    open_ui(page, ui_url)
-    page.locator("#question textarea").fill(FIRST)
-    page.locator("#ask").click()
-    first = wait_for_answer(page, 1)
+    page, first = asked_first(browser, ui_url)
     assert "Stopped" not in first
 
     page.locator("#question textarea").fill(SECOND)
@@ -164,11 +169,7 @@ def test_phone_shows_the_question_box_and_ask_on_the_first_screen(  # type: igno
 
 def test_incidents_are_kept_renamed_reopened_and_deleted_after_a_confirmation(  # type: ignore[no-untyped-def]
         browser, ui_url: str) -> None:
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    open_ui(page, ui_url)
-    page.locator("#question textarea").fill(FIRST)
-    page.locator("#ask").click()
-    wait_for_answer(page, 1)
+    page, _ = asked_first(browser, ui_url)
     page.wait_for_url(re.compile(r"[?&]incident=\d+"), timeout=10_000)
     page.locator("#incidents").get_by_text("Your incidents").click()
     name = page.locator("#incident-title textarea")

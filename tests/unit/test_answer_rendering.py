@@ -6,7 +6,7 @@ from app.answering import (
     Quote,
     build_messages,
 )
-from app.rendering import render_answer
+from app.rendering import citation_anchor, parse_citation_anchor, render_answer
 from app.verification import Flag
 from ingest.contract import Chunk, DocType
 
@@ -90,8 +90,6 @@ def test_stopped_answer_keeps_what_was_written_and_says_it_is_incomplete() -> No
 
 
 def test_citation_links_parse_strictly() -> None:
-    from app.ui.ask import parse_citation_link
-
-    assert parse_citation_link("cite-3-2:1796149916408") == (3, 2)
+    assert parse_citation_anchor(citation_anchor(3, 2)[1:] + ":1796149916408") == (3, 2)
     for junk in ("", "cite-3", "cite-a-2:1", "x-1-2:1", "cite-1-2-3:4", None):
-        assert parse_citation_link(junk) is None  # type: ignore[arg-type]
+        assert parse_citation_anchor(junk) is None  # type: ignore[arg-type]
