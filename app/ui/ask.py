@@ -338,8 +338,10 @@ def build_ask_tab(services: Services, access: Access
         event = trigger(accept, inputs=[question, chat, busy], outputs=accepted, queue=False,
                         api_name=False)
         event.then(None, js=SCROLL_TO_QUESTION)
+        # progress on the answers only: the buttons, lists and notes it also updates would
+        # otherwise show a spinner until the stream ends (an Ask button with no label)
         answering = event.then(stream, inputs=[pending, chat, records, incident],
-                               outputs=streamed, api_name=False)
+                               outputs=streamed, api_name=False, show_progress_on=[chat])
         answering.then(**remember)
         streams.append(answering)
     stop.click(stop_answer, inputs=[chat, live, records, incident],
