@@ -141,6 +141,9 @@ def build_ask_tab(services: Services, access: Access
                current: int | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
         user = access.require(request, Permission.ASK)
         if not text:  # refused (an answer was streaming) or taken: this run changes nothing
+            # (one explicit no-change: a generator that yields nothing empties its outputs,
+            # which wiped the Ask button's label)
+            yield tuple(gr.update() for _ in streamed)
             return
         # take the question at once, so that a question refused meanwhile finds none; Stop
         # reads it from `live`

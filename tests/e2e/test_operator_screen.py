@@ -89,6 +89,7 @@ def test_answer_top_stays_in_view_typing_is_kept_and_citations_open_their_page( 
     assert min(t for t, _, _ in seen) >= -2, f"the answer's top scrolled away: {seen[-5:]}"
     assert box.input_value() == "and if it comes back after unlock?"
     assert page.locator("#answers .bot-row").count() == 1
+    expect(page.locator("#ask")).to_have_text("Ask")  # the refused question left it whole
     page.locator("#ask").wait_for(state="visible")
 
     # [2] in the Sources list opens page 2 beside the answer, and the list marks it
