@@ -18,6 +18,7 @@ from functools import partial
 from langchain_core.prompts import ChatPromptTemplate
 
 from app.evidence import Verdict
+from app.history import History, HistoryFinder
 from app.retrieval import Retriever
 from app.safety import SafetyNotice, find_notices
 from app.verification import Flag, is_repeating, unsupported_claims
@@ -117,6 +118,7 @@ class AnswerUpdate:
     quotes: list[Quote] = field(default_factory=list)
     weak: bool = False  # answered on weak evidence: check the cited page
     flags: list[Flag] = field(default_factory=list)  # what the cited passages do not back
+    history: History | None = None  # a history question: the work orders, listed whole
 
     @property
     def cited(self) -> list[int]:
@@ -149,10 +151,39 @@ def build_messages(question: str, citations: list[Citation]) -> list[ChatMessage
     return [ChatMessage(_ROLES[m.type], str(m.content)) for m in prompt]  # type: ignore[arg-type]
 
 
+def history_answer(history: History, timings: dict[str, float]) -> AnswerUpdate:
+    """A history question's answer: the matching work orders, each cited, from the records
+    (no model: the list and the count are exact, and there is nothing to check)."""
+    matches = history.grouped()
+    citations = [Citation(n, m.order.chunk(), m.similarity or 0.0)
+                 for n, m in enumerate(matches, 1)]
+    asked = history.question
+    if asked.unknown and not asked.assets:
+        guesses = [f"{u.upper()} (did you mean {history.suggestions[u]}?)"
+                   if u in history.suggestions else u.upper() for u in asked.unknown]
+        return AnswerUpdate(NOT_FOUND, [], AnswerStatus.ABSTAINED,
+                            f"No work order names {', '.join(guesses)}.",
+                            timings, history=history)
+    if asked.missing:
+        found = (f" The {history.count} work order(s) matching the rest of the question are "
+                 "listed for reference." if matches else "")
+        return AnswerUpdate(NOT_FOUND, citations, AnswerStatus.ABSTAINED,
+                            f"The work orders do not record {' or '.join(asked.missing)}."
+                            f"{found}", timings, history=history)
+    if not matches:
+        return AnswerUpdate(NOT_FOUND, [], AnswerStatus.ABSTAINED,
+                            f"No work order matches “{' '.join(asked.subject)}”.", timings,
+                            history=history)
+    return AnswerUpdate("", citations, AnswerStatus.COMPLETE, " ".join(history.notes), timings,
+                        history=history)
+
+
 class Assistant:
-    def __init__(self, retriever: Retriever, client: ModelClient) -> None:
+    def __init__(self, retriever: Retriever, client: ModelClient,
+                 history: HistoryFinder | None = None) -> None:
         self._retriever = retriever
         self._client = client
+        self._history = history
 
     def _fit_prompt(self, question: str,
                     citations: list[Citation]) -> tuple[list[ChatMessage], list[Citation]]:
@@ -177,6 +208,12 @@ class Assistant:
         started = time.monotonic()
         question = condense_question(question, earlier)
         hits: list[Candidate] = self._retriever.retrieve(question)
+        asked = self._history.route(question, hits) if self._history else None
+        if asked is not None and self._history is not None:
+            history = self._history.find(asked)
+            timings = {"retrieval": time.monotonic() - started}
+            yield history_answer(history, timings)
+            return
         citations = [Citation(i + 1, h.chunk, h.similarity) for i, h in enumerate(hits)]
         timings = {"retrieval": time.monotonic() - started}
         evidence = self._retriever.evidence(question, hits)

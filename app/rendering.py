@@ -109,9 +109,58 @@ def render_flags(update: AnswerUpdate) -> str:
     return "  \n".join(lines)
 
 
+_HOW = {"words": "every word", "meaning": "meaning", "asset": "asset"}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def render_history(update: AnswerUpdate, answer: int | None = None) -> str:
+    """A history answer: the count, where and when, and every matching work order in a
+    table, each row a link that opens it."""
+    history = update.history
+    assert history is not None
+    parts = []
+    if update.status is AnswerStatus.ABSTAINED:
+        parts.append(f"ℹ️ **Not in the logs.** {escape_text(update.notice)}".strip())
+    elif update.notice:
+        parts.append(f"ℹ️ {escape_text(update.notice)}")
+    if not history.matches:
+        return "\n\n".join(parts)
+    asked = history.question
+    about = (f" on {', '.join(a.upper() for a in asked.assets)}" if asked.assets else "")
+    subject = f" matching “{escape_text(' '.join(asked.subject))}”" if asked.subject else ""
+    assets = history.per_asset()
+    spread = ", ".join(f"{escape_text(a)} ({n})" for a, n in assets[:12])
+    more = f" and {len(assets) - 12} more" if len(assets) > 12 else ""
+    dates = history.dates()
+    when = (f"From {dates[0]} to {dates[1]}." if dates
+            else "The export has no dates, so they are listed in file order.")
+    how = {}
+    for match in history.matches:
+        how[match.how] = how.get(match.how, 0) + 1
+    matched = "; ".join(f"{_HOW[k]}: {n}" for k, n in how.items())
+    parts.append(f"**{_plural(history.count, 'work order')}**{about}{subject}, on "
+                 f"{_plural(len(assets), 'asset')}: {spread}{more}. {when}  \n"
+                 f"_Matched by {matched} (every word: holds each word of the question; "
+                 "meaning: close to it in the embedding space)._")
+    rows = ["| # | Asset | Work order | Description | Date | Matched by |",
+            "|---|---|---|---|---|---|"]
+    for citation, match in zip(update.citations, history.grouped(), strict=False):
+        order = match.order
+        rows.append(f"| {marker(citation.number, answer)} | {escape_text(order.asset or '–')} | "
+                    f"{escape_text(order.record_id)} | {escape_text(order.description)} | "
+                    f"{order.date or '–'} | {_HOW[match.how]} |")
+    parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
 def render_answer(update: AnswerUpdate, answer: int | None = None) -> str:
     """The answer as Markdown, evidence first. With ``answer`` (its place in the
     conversation), its [n] markers and sources are links that open the cited page."""
+    if update.history is not None:
+        return render_history(update, answer)
     parts = [render_safety(update, answer)]
     note = _STATUS_NOTE.get(update.status)
     if note:

@@ -13,12 +13,15 @@ from app.incidents import IncidentStore
 from app.preview import PagePreviews
 from app.settings import Settings
 from app.users import UserStore
+from ingest.lexicon import PLANT_FILE, Lexicon
 from ingest.manifest import Manifest
 from ingest.ocr import PageOcr
 from ingest.originals import OriginalStore
+from ingest.records import WorkOrderStore
 
 if TYPE_CHECKING:  # imported where built: `plantops users` needs none of them (5 s of imports)
     from app.answering import Assistant
+    from app.history import HistoryFinder
     from app.retrieval import Retriever
     from ingest.embedding import Embedder
     from ingest.index import ChunkIndex
@@ -83,12 +86,19 @@ class Services:
         return OriginalStore(self.settings.data_dir / "originals")
 
     @cached_property
+    def lexicon(self) -> Lexicon:
+        return Lexicon.load(self.settings.data_dir / PLANT_FILE)
+
+    @cached_property
     def lexical(self) -> LexicalIndex:
         from ingest.lexical import LexicalIndex
-        from ingest.lexicon import PLANT_FILE, Lexicon
 
-        return LexicalIndex(self.settings.data_dir / "lexical",
-                            Lexicon.load(self.settings.data_dir / PLANT_FILE))
+        return LexicalIndex(self.settings.data_dir / "lexical", self.lexicon)
+
+    @cached_property
+    def records(self) -> WorkOrderStore:
+        """The work orders as rows, in the manifest's database."""
+        return WorkOrderStore(self.settings.data_dir / "manifest.sqlite3")
 
     @cached_property
     def ingestor(self) -> Ingestor:
@@ -97,7 +107,7 @@ class Services:
         return Ingestor(self.embedder, self.index, self.manifest, self.lexical,
                         self.settings.ingest.chunking, self.originals,
                         PageOcr(self.settings.ingest.ocr), self.settings.ingest.log_columns,
-                        self.settings.ingest.encodings)
+                        self.settings.ingest.encodings, self.records, self.lexicon)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -110,6 +120,15 @@ class Services:
                          AbstentionModel.load(self.settings.retrieval.abstention_model))
 
     @cached_property
+    def history(self) -> HistoryFinder:
+        from app.history import HistoryFinder
+        from ingest.search import CandidateSearch
+
+        return HistoryFinder(self.records, CandidateSearch(self.index, self.lexical,
+                                                           self.manifest),
+                             self.embedder, self.lexicon, self.settings.history)
+
+    @cached_property
     def client(self) -> ModelClient:
         from serving.client import ModelClient
 
@@ -119,7 +138,7 @@ class Services:
     def assistant(self) -> Assistant:
         from app.answering import Assistant
 
-        return Assistant(self.retriever, self.client)
+        return Assistant(self.retriever, self.client, self.history)
 
     @cached_property
     def previews(self) -> PagePreviews:

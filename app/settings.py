@@ -59,6 +59,23 @@ class RetrievalSettings(BaseModel):
         "development questions. A plant refits it with benchmarks/fit_abstention.py.")
 
 
+class HistorySettings(BaseModel):
+    """How a history question ("what has been done on QR0218?") is matched against the work
+    orders; fitted on ../shared/eval/dev.jsonl (benchmarks/fit_history.py, docs/retrieval.md)."""
+
+    enabled: bool = Field(default=True, description="Answer history, list and count questions "
+                          "from the work-order records (off: every question goes to retrieval).")
+    similarity_floor: float = Field(
+        default=0.35, ge=-1, le=1,
+        description="A work order close in meaning must be at least this similar to the question.")
+    similarity_window: float = Field(
+        default=0.20, ge=0, le=2,
+        description="...and at most this far below the most similar work order. (Every work "
+        "order holding every word of the question's subject matches too.)")
+    nearest: int = Field(default=400, ge=10, le=5000,
+                         description="Work orders read from the dense index per question.")
+
+
 class UISettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Address the web UI binds.")
     port: int = Field(default=7860, description="Port of the web UI.")
@@ -127,6 +144,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
     ui: UISettings = Field(default_factory=UISettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
 

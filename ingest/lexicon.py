@@ -58,3 +58,14 @@ class Lexicon:
                     found[self.entries[part]] = None
                     break
         return f"{text}\n{' '.join(found)}" if found else text
+
+    def normalise(self, text: str) -> str:
+        """``text`` in full words, lower-case: each abbreviation replaced by its expansion
+        ("C/O L/H HYD CYL" -> "change out left hand hydraulic cylinder"). For the work-order
+        records, whose words are compared with a question's; the text shown stays as written."""
+        words = []
+        for raw in text.lower().split():
+            word = raw.strip(_EDGE_PUNCTUATION)
+            parts = word.split("-") if "-" in word and word not in self.entries else [word]
+            words.append("-".join(self.entries.get(p, p) for p in parts) if word else raw)
+        return " ".join(words)

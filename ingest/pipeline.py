@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from ingest.chunking import CHUNKING_FORMAT, make_splitter, split_into_chunks
-from ingest.contract import Chunk
+from ingest.contract import Chunk, DocType
 from ingest.discovery import SourceFile, discover_sources
 from ingest.embedding import Embedder
 from ingest.errors import IngestError, SourceError
 from ingest.index import ChunkIndex
 from ingest.lexical import LexicalIndex
+from ingest.lexicon import Lexicon
 from ingest.manifest import Manifest, Status
 from ingest.ocr import PageOcr
 from ingest.originals import OriginalStore
+from ingest.records import WorkOrderStore, work_orders
 from ingest.settings import ChunkingSettings, LogColumns
 from ingest.sources import TextUnit, doc_type_for, read_units
 
@@ -100,8 +102,12 @@ class Ingestor:
                  lexical: LexicalIndex, chunking: ChunkingSettings,
                  originals: OriginalStore, ocr: PageOcr | None = None,
                  log_columns: dict[str, LogColumns] | None = None,
-                 encodings: dict[str, str] | None = None) -> None:
+                 encodings: dict[str, str] | None = None,
+                 records: WorkOrderStore | None = None,
+                 lexicon: Lexicon | None = None) -> None:
         self._embedder = embedder
+        self._records = records
+        self._lexicon = lexicon or Lexicon({})
         self._encodings = encodings or {}
         self._ocr = ocr
         self._log_columns = log_columns or {}
@@ -156,6 +162,8 @@ class Ingestor:
         """Remove one document and all its chunks; False if it was not indexed."""
         known = self._manifest.get(file) is not None or bool(self._index.ids_for_file(file))
         self._index.delete_file(file)
+        if self._records:
+            self._records.delete_file(file)
         self._manifest.remove(file)
         self._originals.prune(self._manifest.kept_versions())
         self.sync_lexical()
@@ -175,6 +183,8 @@ class Ingestor:
         reclaims the space, and is redone by the next run if this one is killed."""
         for file, live_sha in self._manifest.to_sweep():
             self._index.delete_other_versions(file, live_sha)
+            if self._records:
+                self._records.delete_other_versions(file, live_sha)
             self._manifest.swept(file)
 
     def _retire_old_names(self, files: list[SourceFile]) -> None:
@@ -189,6 +199,8 @@ class Ingestor:
             if (entry and old not in names and current and current.status is Status.DONE
                     and current.sha256 == entry.sha256):
                 self._index.delete_file(old)
+                if self._records:
+                    self._records.delete_file(old)
                 self._manifest.remove(old)
 
     def _ingest_one(self, source: SourceFile, dry_run: bool,
@@ -211,11 +223,11 @@ class Ingestor:
                 and entry.recipe == recipe):
             if not dry_run:
                 self._originals.put(path, sha)  # indexes made before originals were kept
+                self._keep_records(path, name, sha)
             return FileResult(name, Outcome.UNCHANGED, chunks=entry.chunks)
         problems: list[str] = []
-        units = read_units(path, problems, self._ocr, _first_match(self._log_columns, name),
-                           _first_match(self._encodings, name))
-        chunks = self._bounded(split_into_chunks(self._bounded_text(units, name), file=name,
+        units = list(self._bounded_text(self._read(path, name, problems), name))
+        chunks = self._bounded(split_into_chunks(units, file=name,
                                                  file_sha256=sha, doc_type=doc_type_for(path),
                                                  splitter=self._splitter), name)
         if not chunks:
@@ -230,6 +242,9 @@ class Ingestor:
         self._manifest.begin(name, sha, doc_type, recipe)
         self._originals.put(path, sha)  # before the switch: a live version always has its file
         self._write(chunks, observer)  # new ids (they include the sha): the old version stays
+        if self._records and doc_type == DocType.LOG:  # rows of this version, still unseen
+            self._records.replace(name, sha, self._records.recipe(self._lexicon),
+                                  work_orders(units, name, sha, self._lexicon))
         if entry and entry.sha256 == sha:
             # The same bytes cut again (another recipe, or a killed run redone): the pieces
             # the new cut no longer makes share the version, so the sweep would keep them.
@@ -240,6 +255,21 @@ class Ingestor:
         self._manifest.complete(name, sha, len(chunks), doc_type, recipe)  # the switch, atomic
         self._sweep_old_versions()
         return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
+
+    def _read(self, path: Path, name: str, problems: list[str]) -> Iterator[TextUnit]:
+        return read_units(path, problems, self._ocr, _first_match(self._log_columns, name),
+                          _first_match(self._encodings, name))
+
+    def _keep_records(self, path: Path, name: str, sha: str) -> None:
+        """Work-order rows for a log file indexed before they were kept, or derived with
+        another lexicon: read again from the file, nothing embedded (seconds, not minutes)."""
+        recipe = self._records.recipe(self._lexicon) if self._records else ""
+        if (self._records is None or doc_type_for(path) is not DocType.LOG
+                or self._records.is_current(name, sha, recipe)):
+            return
+        self._records.replace(name, sha, recipe,
+                              work_orders(self._read(path, name, []), name, sha, self._lexicon))
+        self._records.delete_other_versions(name, sha)
 
     def _bounded_text(self, units: Iterable[TextUnit], name: str) -> Iterator[TextUnit]:
         """The units, refused once their text passes ingest.chunking.max_text_chars."""

@@ -121,6 +121,16 @@ class CandidateSearch:
         return RankedLists(candidates, [(method, doc_type, [i for i in ids if i in candidates])
                                         for method, doc_type, ids in lists])
 
+    def similar_work_orders(self, vector: Sequence[float], n: int,
+                            asset: str | None = None) -> dict[tuple[str, str], float]:
+        """Cosine similarity of the ``n`` work orders nearest to ``vector`` (of those naming
+        ``asset`` when given), by (file, record id), live versions only."""
+        where = {MetaKey.EQUIPMENT_TAGS.value: {"$contains": asset.lower()}} if asset else None
+        hits = self._index.query(vector, n, DocType.LOG, where)
+        found = {hit.chunk.id: (hit.chunk, hit.similarity) for hit in hits}
+        return {(found[i][0].file, found[i][0].record_id or ""): found[i][1]
+                for i in self._visible(found, SearchFilters())}
+
     def coverages(self, question: str, texts: Sequence[str]) -> list[float]:
         """IDF-weighted share of the question's words in each text (quotes are scored so)."""
         return self._lexical.coverages(question, texts)

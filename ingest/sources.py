@@ -57,6 +57,9 @@ class TextUnit:
     record_id: str | None = None
     date: str | None = None  # ISO YYYY-MM-DD, work orders only
     ocr: bool = False  # text recognised from a page image, not read from a text layer
+    # work orders only: the description as written, and the row's other columns
+    description: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 def doc_type_for(path: Path) -> DocType:
@@ -323,13 +326,15 @@ def _records(file: str, headers: list[str], rows: Iterable[tuple[int, dict[str, 
         if not record_id or not text:
             problems.append(f"row {number}: no id or description, skipped")
             continue
-        extras = [f"{k}: {v}" for k, v in row.items()
-                  if k not in (id_col, text_col) and k and v not in (None, "")]
+        fields = tuple((str(k), str(v)) for k, v in row.items()
+                       if k not in (id_col, text_col) and k and v not in (None, ""))
+        extras = [f"{k}: {v}" for k, v in fields]
         day = _parse_date(row.get(date_col)) if date_col else None
         if date_col and row.get(date_col) not in (None, "") and day is None:
             problems.append(f"row {number}: unreadable date {row.get(date_col)!r}, "
                             "kept without a date")
-        yield TextUnit(text="\n".join([text, *extras]), record_id=record_id, date=day)
+        yield TextUnit(text="\n".join([text, *extras]), record_id=record_id, date=day,
+                       description=text, fields=fields)
 
 
 def _parse_date(value: Any) -> str | None:

@@ -1,0 +1,348 @@
+"""History, list and count questions, answered from the work-order records.
+
+"What has been done on QR0218?", "how many times has a machine needed a jump start?",
+"parkbrake door alarm keeps playing up - been fixed on other trucks b4?": retrieval shows the
+best five passages and a model guesses a number; here the answer is the complete list of
+matching work orders, grouped by asset, counted, each one cited.
+
+Matching (``HistoryFinder.find``), on the records ingest keeps (``ingest.records``):
+
+1. The asset ids the question names pick that asset's work orders; an id no work order
+   carries is reported ("no work order names PH693; did you mean PH639?"), not guessed.
+2. The rest of the question, minus its history phrasing ("which work orders", "seen b4?"),
+   is the subject. No subject: the asset's whole history.
+3. A work order matches the subject when its normalised text (abbreviations expanded) holds
+   every subject word (stemmed, Snowball), or when it is close in meaning: dense similarity at
+   least ``similarity_floor`` and within ``similarity_window`` of the best work order. Both
+   numbers are fitted on the development questions (benchmarks/fit_history.py; a rule on the
+   share of the subject's words held as well gained nothing within noise and was dropped);
+   each match says which way it matched.
+
+What the logs do not hold (who did a job, its cost, the downtime) is said, with the records
+that match the rest of the question listed for reference.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import snowballstemmer
+
+from app.settings import HistorySettings
+from ingest.contract import DocType
+from ingest.lexicon import Lexicon
+from ingest.records import Snapshot, WorkOrder, WorkOrderStore
+from ingest.tags import identifiers_in_query
+
+if TYPE_CHECKING:
+    from ingest.embedding import Embedder
+    from ingest.search import Candidate, CandidateSearch
+
+# Phrasing that asks for the record rather than for how to fix something.
+_HISTORY = re.compile(
+    r"\b(how\s+many\s+(?:times|work|jobs|machines|trucks|units)|how\s+often\s+(?:has|have|did)|"
+    r"history|histories|happened\s+before|seen\s+(?:\w+\s+)?before|"
+    r"b4|before\?|been\s+done|work\s*orders?|jobs?|on\s+record|logged|record\s+of|"
+    r"previous|past|been\s+fixed|been\s+replaced|been\s+wrong|change[\s-]?outs?|"
+    r"which\s+(?:trucks?|machines?|units?|assets?|excavators?|loaders?|shovels?|drills?))\b",
+    re.IGNORECASE)
+_COUNT = re.compile(r"\bhow\s+(many|often\s+(has|have|did))\b", re.IGNORECASE)
+# Words of the history phrasing and of the question's grammar: not the subject.
+_NOT_SUBJECT_WORDS = """
+a again an and any anyone anything are as at b4 be been before booked by can could did do
+does done else etc ever for from get got had happen happened has have history how i if in
+into is it its job jobs just keep keeps kept last like list logged lol machine machines
+many me mention mentioned mentions my need needed needs no of often on one or order orders
+other others our out over past please pls previous record records report reported reports
+s seen show so some something than that the their them then there these they this those
+times to truck trucks unit units up was wat we were what whats when where which who why
+will with work wrong you your
+"""
+_NOT_SUBJECT = frozenset(_NOT_SUBJECT_WORDS.split())
+_WORD = re.compile(r"[a-z0-9]+")
+# What a question may ask that a work-order export rarely holds, and the columns that would.
+MISSING_DATA = {
+    "who did the work": (re.compile(r"\b(who|which\s+(fitter|tech\w*|mechanic|electrician|"
+                                    r"person|guy|crew))\b", re.IGNORECASE),
+                         ("technician", "fitter", "assigned_to", "performed_by", "crew",
+                          "mechanic")),
+    "cost": (re.compile(r"\b(cost|costs|price|\$|dollars?|how\s+much\s+did)\b", re.IGNORECASE),
+             ("cost", "total_cost", "labour_cost", "material_cost", "price")),
+    "downtime": (re.compile(r"\b(downtime|down\s+time|how\s+long\s+(was|were)\s+\w+\s+down)\b",
+                            re.IGNORECASE), ("downtime", "downtime_hours", "hours_down")),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer() -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
+def words_of(normalised: str) -> list[str]:
+    """Stemmed words of normalised text ("brakes dragging" -> ["brake", "drag"])."""
+    return [stem(w) for w in _WORD.findall(normalised)]
+
+
+@dataclass(frozen=True)
+class HistoryQuestion:
+    text: str
+    assets: tuple[str, ...] = ()  # normalised ids work orders carry: qr0218
+    unknown: tuple[str, ...] = ()  # ids named that no work order carries
+    subject: tuple[str, ...] = ()  # the words the work orders must match, normalised
+    count: bool = False  # "how many": lead with the number
+    missing: tuple[str, ...] = ()  # what the question asks that the logs do not hold
+
+
+@dataclass(frozen=True)
+class Match:
+    order: WorkOrder
+    how: str  # "asset", "words", "meaning"
+    similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class History:
+    """The answer to a history question: every matching work order, and how it matched."""
+
+    question: HistoryQuestion
+    matches: list[Match] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    suggestions: dict[str, str] = field(default_factory=dict)  # unknown id -> a known one
+
+    @property
+    def count(self) -> int:
+        return len(self.matches)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the logs answer it: something matched and nothing asked is missing."""
+        return bool(self.matches) and not self.question.missing and not self.question.unknown
+
+    def per_asset(self) -> list[tuple[str, int]]:
+        """(asset, work orders) most first; orders naming no asset as "(no asset id)"."""
+        counts = Counter(m.order.asset or "(no asset id)" for m in self.matches)
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    def per_month(self) -> list[tuple[str, int]]:
+        counts = Counter(m.order.date[:7] for m in self.matches if m.order.date)
+        return sorted(counts.items())
+
+    def dates(self) -> tuple[str, str] | None:
+        days = sorted(m.order.date for m in self.matches if m.order.date)
+        return (days[0], days[-1]) if days else None
+
+    def grouped(self) -> list[Match]:
+        """By asset (most work orders first), newest first within one where dated, else in
+        file order."""
+        rank = {asset: n for n, (asset, _) in enumerate(self.per_asset())}
+        return sorted(self.matches, key=lambda m: (
+            rank[m.order.asset or "(no asset id)"],
+            "" if m.order.date is None else _descending(m.order.date),
+            m.order.file, m.order.position))
+
+
+def _descending(day: str) -> str:
+    return "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in day)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What decides whether one work order matches a question's subject."""
+
+    order: WorkOrder
+    similarity: float | None  # to the subject; None: not among the nearest read
+    every_word: bool  # it holds every subject word some work order holds
+
+
+def select(evidence: Sequence[Evidence], settings: HistorySettings) -> list[Match]:
+    """The matching work orders: every word, or close in meaning (see the module's text)."""
+    top = max((e.similarity for e in evidence if e.similarity is not None), default=None)
+    matches = []
+    for e in evidence:
+        if e.every_word:
+            matches.append(Match(e.order, "words", e.similarity))
+        elif (e.similarity is not None and top is not None
+              and e.similarity >= settings.similarity_floor
+              and e.similarity >= top - settings.similarity_window):
+            matches.append(Match(e.order, "meaning", e.similarity))
+    return matches
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The stemmed words of every live work order, and how many orders hold each word."""
+
+    version: str
+    words: list[frozenset[str]]
+    frequency: Counter[str]
+
+
+class HistoryFinder:
+    def __init__(self, store: WorkOrderStore, search: CandidateSearch, embedder: Embedder,
+                 lexicon: Lexicon, settings: HistorySettings) -> None:
+        self._store = store
+        self._search = search
+        self._embedder = embedder
+        self._lexicon = lexicon
+        self._settings = settings
+        self._terms = _Terms("", [], Counter())
+
+    def _snapshot(self) -> tuple[Snapshot, _Terms]:
+        snapshot = self._store.snapshot()
+        if self._terms.version != snapshot.version:
+            words = [frozenset(words_of(o.normalised)) for o in snapshot.orders]
+            self._terms = _Terms(snapshot.version, words,
+                                 Counter(w for ws in words for w in ws))
+        return snapshot, self._terms
+
+    def recognise(self, question: str, work_orders_only: bool = False) -> HistoryQuestion | None:
+        """The question as a history question, or None when it is not one: no work orders are
+        indexed, or it neither names an asset the work orders carry nor asks for a history,
+        a list or a count. An id that no document carries and that is one slip from an
+        asset's ("QR0281" for QR0218) also makes it one: the answer is that no work order
+        names it. ``work_orders_only``: retrieval found only work orders for it ("jake brake
+        not working"), so the complete list answers it better than five of them."""
+        if not self._settings.enabled:
+            return None
+        snapshot, _ = self._snapshot()
+        if not snapshot.orders:
+            return None
+        known = snapshot.assets
+        named = sorted(n for n in identifiers_in_query(question) if ":" not in n)
+        assets = tuple(n for n in named if n in known)
+        unknown = tuple(n for n in named if n not in known)
+        typo = any(self._closest(u, known) and not self._search.document_frequency(u)
+                   for u in unknown)
+        if not (assets or typo or work_orders_only or _HISTORY.search(question)):
+            return None
+        return HistoryQuestion(
+            text=question, assets=assets, unknown=unknown,
+            subject=self._subject(question, named), count=bool(_COUNT.search(question)),
+            missing=tuple(what for what, (pattern, columns) in MISSING_DATA.items()
+                          if pattern.search(question)
+                          and not snapshot.columns & set(columns)))
+
+    def route(self, question: str, hits: Sequence[Candidate]) -> HistoryQuestion | None:
+        """The question as a history question, given what retrieval found for it (its top
+        passages): by its wording, or because every one of them is a work order."""
+        recognised = self.recognise(question)
+        if recognised is None and hits and all(h.chunk.doc_type is DocType.LOG for h in hits):
+            recognised = self.recognise(question, work_orders_only=True)
+        return recognised
+
+    def _subject(self, question: str, ids: Sequence[str]) -> tuple[str, ...]:
+        text = _HISTORY.sub(" ", self._lexicon.normalise(question))
+        for pattern, _ in MISSING_DATA.values():
+            text = pattern.sub(" ", text)
+        return tuple(w for w in _WORD.findall(text)
+                     if w not in _NOT_SUBJECT and w not in ids and not w.isdigit())
+
+    @staticmethod
+    def _closest(unknown: str, known: Counter[str]) -> str | None:
+        """The known asset id one slip away (a swapped or mistyped character), if any."""
+        close = difflib.get_close_matches(unknown, list(known), n=1, cutoff=0.8)
+        return close[0] if close else None
+
+    def pool(self, question: HistoryQuestion) -> tuple[list[tuple[int, WorkOrder]], _Terms]:
+        """The work orders a question is about (its assets', or all), with their places in
+        the snapshot, and the snapshot's words."""
+        snapshot, terms = self._snapshot()
+        if not question.assets:
+            return list(enumerate(snapshot.orders)), terms
+        wanted = set(question.assets)
+        return [(i, o) for i, o in enumerate(snapshot.orders) if wanted & set(o.assets)], terms
+
+    def find(self, question: HistoryQuestion) -> History:
+        snapshot, _ = self._snapshot()
+        suggestions = {u: c.upper() for u in question.unknown
+                       if (c := self._closest(u, snapshot.assets))}
+        notes: list[str] = []
+        if question.unknown and not question.assets:
+            return History(question, [], notes, suggestions)
+        pool, terms = self.pool(question)
+        if not question.subject:
+            return History(question, [Match(o, "asset") for _, o in pool], notes, suggestions)
+        matches = self._matching(question, pool, terms)
+        if not matches and question.assets:
+            names = ", ".join(a.upper() for a in question.assets)
+            notes.append(f"No work order of {names} mentions “{' '.join(question.subject)}”: "
+                         "all of its work orders are listed.")
+            matches = [Match(o, "asset") for _, o in pool]
+        return History(question, matches, notes, suggestions)
+
+    def _matching(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]],
+                  terms: _Terms) -> list[Match]:
+        return select(self.evidence(question, pool, terms), self._settings)
+
+    def evidence(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]],
+                 terms: _Terms) -> list[Evidence]:
+        """How well each work order of ``pool`` matches the question's subject."""
+        subject = self._split(words_of(" ".join(question.subject)), terms)
+        known = [w for w in subject if terms.frequency.get(w)]
+        similar = self._similarities(question, pool)
+        return [Evidence(order, similar.get((order.file, order.record_id)),
+                         bool(known) and all(w in terms.words[i] for w in known))
+                for i, order in pool]
+
+    def _similarities(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]]
+                      ) -> dict[tuple[str, str], float]:
+        vector = self._embedder.embed_query(" ".join(question.subject))
+        if not question.assets:
+            return self._search.similar_work_orders(vector, self._settings.nearest)
+        found: dict[tuple[str, str], float] = {}
+        for asset in question.assets:
+            found |= self._search.similar_work_orders(vector, len(pool), asset)
+        return found
+
+    @staticmethod
+    def _split(words: list[str], terms: _Terms) -> list[str]:
+        """A word no work order holds, split where both halves are words they hold:
+        "parkbrake" -> "park", "brake"; "jumpstart" -> "jump", "start"."""
+        out: list[str] = []
+        for word in words:
+            if not terms.frequency.get(word):
+                for cut in range(3, len(word) - 2):
+                    left, right = stem(word[:cut]), stem(word[cut:])
+                    if terms.frequency.get(left) and terms.frequency.get(right):
+                        out += [left, right]
+                        break
+                else:
+                    out.append(word)
+            else:
+                out.append(word)
+        return list(dict.fromkeys(out))
+
+    def asset_history(self, asset: str, words: str = "", component: str = "") -> History:
+        """An asset's whole history for the Search view and the CLI, optionally narrowed to
+        work orders holding every one of ``words`` / naming ``component``."""
+        asset = asset.strip().lower().replace("-", "")
+        orders = self._store.for_asset(asset)
+        wanted = words_of(self._lexicon.normalise(words))
+        part = words_of(self._lexicon.normalise(component))
+        kept = [o for o in orders
+                if all(w in set(words_of(o.normalised)) for w in wanted)
+                and all(w in set(words_of(o.component)) for w in part)]
+        question = HistoryQuestion(text=f"{asset.upper()} {words} {component}".strip(),
+                                   assets=(asset,) if orders else (),
+                                   unknown=() if orders else (asset,))
+        snapshot, _ = self._snapshot()
+        closest = None if orders else self._closest(asset, snapshot.assets)
+        suggestions = {asset: closest.upper()} if closest else {}
+        return History(question, [Match(o, "asset") for o in kept], [], suggestions)
+
+    def matching(self, text: str) -> History:
+        """Work orders matching ``text`` on every asset (a failure's spread), as a history
+        question about it would."""
+        question = self.recognise(f"work orders {text}") or HistoryQuestion(text=text)
+        return self.find(question)
