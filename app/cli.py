@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="prepare, index the samples, start vLLM and the UI")
     up.add_argument("--no-browser-hint", action="store_true", help=argparse.SUPPRESS)
     _add_account_parsers(sub)
+    add_history_parser(sub)
 
     bundle = sub.add_parser("bundle", help="the offline installation bundle")
     bundle_sub = bundle.add_subparsers(dest="bundle_command", required=True)
@@ -104,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--no-cpu-model", action="store_true",
                        help="leave out the prepared CPU model folder")
     return p
+
+
+def add_history_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from app.history_command import add_parser
+
+    add_parser(sub)
 
 
 def _add_account_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

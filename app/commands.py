@@ -387,6 +387,10 @@ def run(args: argparse.Namespace) -> int:
             from app.plan_command import cmd_plan
 
             return cmd_plan(settings, args)
+        case "history":
+            from app.history_command import cmd_history
+
+            return cmd_history(services, args)
         case "doctor":
             return cmd_doctor(services)
         case "ui":

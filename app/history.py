@@ -29,7 +29,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import snowballstemmer
@@ -141,6 +141,22 @@ class History:
     def dates(self) -> tuple[str, str] | None:
         days = sorted(m.order.date for m in self.matches if m.order.date)
         return (days[0], days[-1]) if days else None
+
+    def to_json(self) -> dict[str, object]:
+        dates = self.dates()
+        return {
+            "question": self.question.text, "count": self.count,
+            "assets": dict(self.per_asset()), "first_date": dates[0] if dates else None,
+            "last_date": dates[1] if dates else None, "notes": self.notes,
+            "unknown_ids": [u.upper() for u in self.question.unknown],
+            "did_you_mean": self.suggestions, "not_in_the_logs": list(self.question.missing),
+            "work_orders": [{
+                "file": m.order.file, "record_id": m.order.record_id, "asset": m.order.asset,
+                "date": m.order.date, "description": m.order.description,
+                "action": m.order.action, "symptom": m.order.symptom,
+                "component": m.order.component, "matched_by": m.how,
+                "similarity": None if m.similarity is None else round(m.similarity, 3)}
+                for m in self.grouped()]}
 
     def grouped(self) -> list[Match]:
         """By asset (most work orders first), newest first within one where dated, else in
@@ -345,4 +361,4 @@ class HistoryFinder:
         """Work orders matching ``text`` on every asset (a failure's spread), as a history
         question about it would."""
         question = self.recognise(f"work orders {text}") or HistoryQuestion(text=text)
-        return self.find(question)
+        return self.find(replace(question, text=text))

@@ -109,7 +109,7 @@ def render_flags(update: AnswerUpdate) -> str:
     return "  \n".join(lines)
 
 
-_HOW = {"words": "every word", "meaning": "meaning", "asset": "asset"}
+_HOW = {"words": "every word", "meaning": "meaning", "asset": "asset id"}
 
 
 def _plural(n: int, word: str) -> str:
@@ -145,13 +145,15 @@ def render_history(update: AnswerUpdate, answer: int | None = None) -> str:
                  f"{_plural(len(assets), 'asset')}: {spread}{more}. {when}  \n"
                  f"_Matched by {matched} (every word: holds each word of the question; "
                  "meaning: close to it in the embedding space)._")
-    rows = ["| # | Asset | Work order | Description | Date | Matched by |",
-            "|---|---|---|---|---|---|"]
+    dated = dates is not None
+    rows = ["| # | Asset | Description | Work order |" + (" Date |" if dated else "") + " Match |",
+            "|---|---|---|---|" + ("---|" if dated else "") + "---|"]
     for citation, match in zip(update.citations, history.grouped(), strict=False):
         order = match.order
+        date = f" {order.date or '–'} |" if dated else ""
         rows.append(f"| {marker(citation.number, answer)} | {escape_text(order.asset or '–')} | "
-                    f"{escape_text(order.record_id)} | {escape_text(order.description)} | "
-                    f"{order.date or '–'} | {_HOW[match.how]} |")
+                    f"{escape_text(order.description)} | {escape_text(order.record_id)} |"
+                    f"{date} {match.how} |")
     parts.append("\n".join(rows))
     return "\n\n".join(parts)
 

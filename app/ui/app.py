@@ -14,6 +14,7 @@ from app.ui.access import Access
 from app.ui.ask import build_ask_tab
 from app.ui.documents import build_documents_tab
 from app.ui.guard import Guard, IdleSessions, SignInThrottle
+from app.ui.history import build_history_view
 from app.ui.page_scripts import OPEN_CITATION_LINKS
 from app.ui.search import build_search_tab
 from app.users import Permission
@@ -43,7 +44,10 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
         with gr.Tab("Ask", elem_id="tab-ask") as ask_tab:
             restore, restored = build_ask_tab(services, access)
         with gr.Tab("Search", elem_id="tab-search", visible=False) as search_tab:
-            search_file = build_search_tab(services, access)
+            with gr.Tab("Passages", elem_id="tab-passages"):
+                search_file = build_search_tab(services, access)
+            with gr.Tab("Work-order history", elem_id="tab-history"):
+                build_history_view(services, access)
         with gr.Tab("Documents", elem_id="tab-documents", visible=False) as documents_tab:
             listing, listed = build_documents_tab(services, access)
 

@@ -30,6 +30,7 @@ from app.ui.conversation import (
     record_of,
     stopped_history,
 )
+from app.ui.history import chart_frame, chart_update
 from app.ui.page_scripts import REMEMBER_INCIDENT, SCROLL_TO_QUESTION
 from app.ui.sources import source_view
 from app.users import Permission, User
@@ -98,6 +99,9 @@ def build_ask_tab(services: Services, access: Access
             preview = gr.Image(label="Cited page", type="filepath", interactive=False,
                                elem_id="preview", buttons=["download", "fullscreen"])
             passage = gr.Markdown(elem_id="passage")
+            chart = gr.BarPlot(chart_frame(None), x="asset", y="work orders", visible=False,
+                               label="Work orders per asset", elem_id="answer-chart",
+                               height=240)  # shown with a history answer
     open_citation = gr.Textbox(elem_id="open-citation", elem_classes=["plantops-hidden"],
                                container=False, show_label=False)
 
@@ -148,7 +152,7 @@ def build_ask_tab(services: Services, access: Access
         # take the question at once, so that a question refused meanwhile finds none; Stop
         # reads it from `live`
         yield (*(gr.update(),) * 4, (text, None), *(gr.update(),) * 4, "",
-               *(gr.update(),) * 3)
+               *(gr.update(),) * 4)
         unchanged = (gr.update(), gr.update(), gr.update(), gr.update(), gr.update())
         index = len(history) - 1  # the assistant message being written
         earlier = [kept[i].question for i in sorted(kept)]
@@ -159,9 +163,11 @@ def build_ask_tab(services: Services, access: Access
             radio: Any = gr.update()
             listed: Any = gr.update()
             named: Any = gr.update()
+            charted: Any = gr.update()
             if update.citations and not sources_shown:  # known before the model writes
                 sources_shown = True
                 radio = gr.update(choices=record.labels, value=None)
+                charted = chart_update(update.history)  # hidden unless a history answer
             if update.status in _FINAL:
                 record = replace(record, audit_row=services.audit.record(
                     audit_entry(user, text, update, services.assistant.model_name)))
@@ -171,11 +177,14 @@ def build_ask_tab(services: Services, access: Access
                     named = title_from(kept[min(kept)].question)
                 current = keep(user, current, shown, kept)
                 listed = incident_choices(user, current)
-            yield shown, radio, kept, index, (text, update), current, listed, named, *unchanged
+            if update.status in _FINAL and not update.citations:
+                charted = chart_update(update.history)
+            yield (shown, radio, kept, index, (text, update), current, listed, named,
+                   *unchanged, charted)
         # ended: ready for the next question (here, not in a step after it, which a question
         # refused while this one streamed would also have run)
         yield (*(gr.update(),) * 4, None, *(gr.update(),) * 3, False, "", "",
-               gr.update(visible=True), gr.update(visible=False))
+               gr.update(visible=True), gr.update(visible=False), gr.update())
 
     def stop_answer(history: list[Message], streaming: tuple[str, AnswerUpdate | None] | None,
                     kept: dict[int, AnswerRecord], current: int | None,
@@ -248,18 +257,18 @@ def build_ask_tab(services: Services, access: Access
         examples = example_questions([c for c, _ in services.lexical.frequent_codes(20)])
         return (gr.Chatbot(value=[], examples=examples or None), {}, None, "",
                 incident_choices(user), -1, -1, gr.update(choices=[], value=None), None, "",
-                "", "", note, gr.update(visible=False))
+                "", "", note, gr.update(visible=False), gr.update(visible=False))
 
     def opened(user: User, number: int, stored: dict[str, Any], name: str) -> tuple[Any, ...]:
         history, kept = conversation_from_json(stored)
         return (gr.Chatbot(value=history), kept, number, name, incident_choices(user, number),
                 -1, -1, gr.update(choices=[], value=None), None, "", "", "", "",
-                gr.update(visible=False))
+                gr.update(visible=False), gr.update(visible=False))
 
     # what every way of changing the conversation fills, in this order
     shown_conversation = [chat, records, incident, title, incident_list, showing, rated,
                           cited, preview, passage, feedback_note, ask_note, incident_note,
-                          confirm]
+                          confirm, chart]
 
     def restore(request: gr.Request) -> tuple[Any, ...]:
         """On page load: the incident the address names (a reload loses nothing), if it is
@@ -335,7 +344,7 @@ def build_ask_tab(services: Services, access: Access
     buttons = [send, stop]
     accepted = [question, chat, pending, busy, ask_note, *buttons]
     streamed = [chat, cited, records, showing, live, incident, incident_list, title, busy,
-                pending, ask_note, *buttons]
+                pending, ask_note, *buttons, chart]
     streams = []
     for trigger in (send.click, question.submit):
         event = trigger(accept, inputs=[question, chat, busy], outputs=accepted, queue=False,

@@ -1,0 +1,161 @@
+"""Work-order history on real components: ingest into on-disk Chroma with the real embedding
+model, the rows beside the manifest, questions answered from them, the CLI."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.answering import AnswerStatus, NOT_FOUND
+from app.rendering import render_answer
+from ingest.records import WorkOrder
+from tests.conftest import ROOT, make_services, make_settings
+
+WORK_ORDERS = """work_order_id,description,date
+WO-1,QR0218 Replace Blown Aircon Pump Hose,2024-01-05
+WO-2,QR0218- C/O No2 A/C compressor,2024-03-11
+WO-3,QR0218 Repair Air Conditioner,2024-07-30
+WO-4,QR0218 air con 1&2 leaking,2025-02-02
+WO-5,QR0218 REPL TRACK TENSION CYL,2024-02-01
+WO-6,PH639 JUMP START,2024-04-04
+WO-7,AN426 JUMP START MACHINE,2024-05-05
+WO-8,Jump start machine,2024-06-06
+WO-9,PH639 REPL COOLANT LEVEL SENSOR,2024-08-08
+WO-10,FW9593 Park brake door alarm faulty,2024-09-09
+WO-11,UM4228 Repair Park Brake Door Alarm,2024-10-10
+WO-12,MB119 replace park brake coil,2024-11-11
+"""
+
+
+@pytest.fixture
+def services(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
+    services = make_services(make_settings(tmp_path / "data"), embedder)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "work_orders.csv").write_text(WORK_ORDERS)
+    report = services.ingestor.ingest([logs])
+    assert report.exit_code == 0, report.failed
+    services.logs = logs
+    return services
+
+
+def answer(services, question: str):  # type: ignore[no-untyped-def]
+    *_, final = services.assistant.answer(question)
+    return final
+
+
+def records(services, table: str = "work_orders") -> int:  # type: ignore[no-untyped-def]
+    return services.records._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_each_work_order_is_kept_as_a_row_in_full_words(services) -> None:  # type: ignore[no-untyped-def]
+    orders = {o.record_id: o for o in services.records.snapshot().orders}
+    assert len(orders) == 12
+    compressor = orders["WO-2"]
+    assert compressor.assets == ("qr0218",)
+    assert compressor.date == "2024-03-11"
+    assert compressor.description == "QR0218- C/O No2 A/C compressor"  # as written
+    assert "change out" in compressor.normalised and "air conditioner" in compressor.normalised
+    assert compressor.action == "replace"
+    assert orders["WO-4"].symptom == "leak"
+
+
+def test_a_history_question_lists_every_matching_work_order_of_the_asset(services) -> None:  # type: ignore[no-untyped-def]
+    final = answer(services, "QR0218 aircon keeps crapping out, whats been done on it")
+    assert final.status is AnswerStatus.COMPLETE
+    listed = {m.order.record_id for m in final.history.matches}
+    assert listed == {"WO-1", "WO-2", "WO-3", "WO-4"}  # "A/C", "air con", "Aircon": all four
+    assert [c.chunk.record_id for c in final.citations] == ["WO-4", "WO-3", "WO-2", "WO-1"]
+    shown = render_answer(final, 1)
+    assert "**4 work orders** on QR0218" in shown
+    assert "From 2024-01-05 to 2025-02-02" in shown
+    assert "(#cite-1-4)" in shown  # every row opens its work order
+
+
+def test_a_count_question_gets_the_exact_number_across_assets(services) -> None:  # type: ignore[no-untyped-def]
+    final = answer(services, "How many times has a machine needed a jumpstart?")
+    assert final.history.count == 3
+    assert dict(final.history.per_asset()) == {"PH639": 1, "AN426": 1, "(no asset id)": 1}
+    assert "**3 work orders**" in render_answer(final)
+
+
+def test_what_the_logs_do_not_hold_is_said_not_guessed(services) -> None:  # type: ignore[no-untyped-def]
+    unknown = answer(services, "PH693 history pls")
+    assert unknown.status is AnswerStatus.ABSTAINED and unknown.text == NOT_FOUND
+    assert "No work order names PH693 (did you mean PH639?)" in unknown.notice
+    who = answer(services, "which fitter did the park brake coil replacement on MB119")
+    assert who.status is AnswerStatus.ABSTAINED
+    assert "do not record who did the work" in who.notice
+    assert [m.order.record_id for m in who.history.matches] == ["WO-12"]  # for reference
+    cost = answer(services, "How much did the compressor change-out on QR0218 cost?")
+    assert cost.status is AnswerStatus.ABSTAINED and "cost" in cost.notice
+
+
+def test_a_manual_question_is_not_taken_for_a_history_question(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    (manual / "grease.md").write_text("# Lubrication\nHow often should the slew ring be "
+                                      "greased? Every 50 operating hours.\n")
+    services.ingestor.ingest([manual])
+    question = "how often should the slew ring be greased"
+    assert services.history.route(question, services.retriever.retrieve(question)) is None
+
+
+def test_rows_follow_the_file_versions_and_leave_no_orphans(services) -> None:  # type: ignore[no-untyped-def]
+    csv = services.logs / "work_orders.csv"
+    csv.write_text(WORK_ORDERS.replace("WO-12,MB119 replace park brake coil,2024-11-11\n",
+                                       "WO-13,MB119 replace park brake switch,2024-12-12\n"))
+    services.ingestor.ingest([services.logs])
+    ids = {o.record_id for o in services.records.snapshot().orders}
+    assert "WO-13" in ids and "WO-12" not in ids and len(ids) == 12
+    assert records(services) == 12  # the old version's rows were swept with its chunks
+    assert records(services, "work_order_sets") == 1
+    assert services.ingestor.remove("work_orders.csv")
+    assert services.records.snapshot().orders == []
+    assert records(services) == records(services, "work_order_assets") == 0
+
+
+def test_rows_of_a_version_not_yet_live_are_invisible(services) -> None:  # type: ignore[no-untyped-def]
+    """A run killed after writing a new version's rows and before the manifest switched to it
+    (written here directly: the kill itself is the crash test of test_ingest_index)."""
+    before = services.records.snapshot().orders
+    services.records.replace("work_orders.csv", "f" * 64, "x",
+                             [WorkOrder("work_orders.csv", "WO-99", "ghost")])
+    assert services.records.snapshot().orders == before
+    assert records(services) == 13
+    # the manifest's sweep list names the file until its old versions are gone
+    services.manifest._db.execute("INSERT OR IGNORE INTO sweep VALUES ('work_orders.csv')")
+    services.ingestor.ingest([services.logs])
+    assert records(services) == 12
+
+
+def test_a_plant_lexicon_entry_rebuilds_the_rows_without_embedding_again(
+        services, tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    (services.settings.data_dir / "lexicon.tsv").write_text("tension\ttensioner\n")
+    again = make_services(services.settings, embedder)
+    report = again.ingestor.ingest([services.logs])
+    assert [r.outcome for r in report.results] == ["unchanged"]
+    track = next(o for o in again.records.snapshot().orders if o.record_id == "WO-5")
+    assert "track tensioner" in track.normalised
+    assert records(again) == 12
+
+
+def test_the_history_command_prints_the_list_and_json(services) -> None:  # type: ignore[no-untyped-def]
+    plantops = [str(ROOT / ".venv/bin/plantops"), "--data-dir", str(services.settings.data_dir)]
+    listed = subprocess.run([*plantops, "history", "qr0218", "--json"], capture_output=True,
+                            text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    data = json.loads(listed.stdout)
+    assert data["count"] == 5 and data["assets"] == {"QR0218": 5}
+    narrowed = subprocess.run([*plantops, "history", "QR0218", "--words", "a/c", "--json"],
+                              capture_output=True, text=True, timeout=120)
+    assert json.loads(narrowed.stdout)["count"] == 4  # "air conditioner" in any spelling
+    unknown = subprocess.run([*plantops, "history", "PH693"], capture_output=True, text=True,
+                             timeout=120)
+    assert unknown.returncode == 1
+    assert "No work order names PH693 (did you mean PH639?)" in unknown.stdout
+    spread = subprocess.run([*plantops, "history", "--match", "park brake door alarm",
+                             "--json"], capture_output=True, text=True, timeout=120)
+    assert {w["asset"] for w in json.loads(spread.stdout)["work_orders"]} >= {"FW9593",
+                                                                            "UM4228"}

@@ -1,0 +1,62 @@
+"""Work-order history: the rules that need no index."""
+
+from app.answering import AnswerStatus, history_answer
+from app.history import Evidence, History, HistoryQuestion, Match, select, words_of
+from app.rendering import render_answer
+from app.settings import HistorySettings
+from app.ui.history import PER_MONTH, chart_frame
+from ingest.lexicon import Lexicon
+from ingest.records import WorkOrder, describe
+
+
+def order(record_id: str, text: str, asset: str = "", date: str | None = None) -> WorkOrder:
+    return WorkOrder("wo.csv", record_id, text, assets=(asset,) if asset else (), date=date)
+
+
+def test_abbreviations_are_written_out_and_the_text_shown_stays_as_written() -> None:
+    lexicon = Lexicon.load()
+    assert lexicon.normalise("C/O L/H HYD CYL u/s") == ("change out left hand hydraulic "
+                                                        "cylinder unserviceable")
+    assert describe("replace left hand hydraulic cylinder leaking") == (
+        "replace", "leak", "hydraulic cylinder")
+    assert describe("ph639 jump start") == ("", "", "jump start")
+
+
+def test_words_are_stemmed_so_endings_do_not_matter() -> None:
+    assert words_of("brakes dragging") == words_of("brake drag")
+
+
+def test_a_close_work_order_matches_only_near_the_best_one() -> None:
+    settings = HistorySettings(similarity_floor=0.35, similarity_window=0.2)
+    evidence = [Evidence(order("1", "a"), 0.70, False), Evidence(order("2", "b"), 0.52, False),
+                Evidence(order("3", "c"), 0.49, False),  # 0.21 below the best
+                Evidence(order("4", "d"), None, True),  # every word: always
+                Evidence(order("5", "e"), 0.30, False)]
+    assert [(m.order.record_id, m.how) for m in select(evidence, settings)] == [
+        ("1", "meaning"), ("2", "meaning"), ("4", "words")]
+    flat = [Evidence(order("1", "a"), 0.34, False)]  # below the floor however close
+    assert select(flat, settings) == []
+
+
+def test_the_answer_counts_groups_and_cites_every_record() -> None:
+    matches = [Match(order("1", "PH639 JUMP START", "ph639", "2024-02-01"), "words"),
+               Match(order("2", "AN426 JUMP START", "an426", "2024-03-01"), "words"),
+               Match(order("3", "PH639 jump start again", "ph639", "2024-05-01"), "meaning")]
+    history = History(HistoryQuestion("how many jump starts", subject=("jump", "start"),
+                                      count=True), matches)
+    update = history_answer(history, {})
+    assert update.status is AnswerStatus.COMPLETE
+    assert [c.chunk.record_id for c in update.citations] == ["3", "1", "2"]  # PH639, newest
+    shown = render_answer(update, 4)
+    assert "**3 work orders** matching “jump start”, on 2 assets: PH639 (2), AN426 (1)" in shown
+    assert shown.count("(#cite-4-") == 3
+    assert list(chart_frame(history)["asset"]) == ["PH639", "AN426"]
+    assert list(chart_frame(history, PER_MONTH)["month"]) == ["2024-02", "2024-03", "2024-05"]
+
+
+def test_an_unknown_asset_is_named_with_the_closest_known_one() -> None:
+    history = History(HistoryQuestion("PH693 history", unknown=("ph693",)), [],
+                      suggestions={"ph693": "PH639"})
+    update = history_answer(history, {})
+    assert update.status is AnswerStatus.ABSTAINED and not update.citations
+    assert "No work order names PH693 (did you mean PH639?)" in render_answer(update)
