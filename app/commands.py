@@ -216,7 +216,8 @@ def cmd_eval(services: Services, args: argparse.Namespace) -> int:
     reports = {}
     for path in args.questions:
         reports[path.name] = evaluate(load_questions(path), services.retriever, k=args.k,
-                                      assistant=services.assistant if args.answers else None)
+                                      assistant=services.assistant if args.answers else None,
+                                      history=services.history)
     if args.features:
         with args.features.open("w", encoding="utf-8") as out:
             for name, report in reports.items():

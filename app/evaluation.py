@@ -19,6 +19,7 @@ from typing import Any
 
 from app.answering import AnswerStatus, Assistant
 from app.evidence import Verdict
+from app.history import HistoryFinder
 from app.retrieval import Retriever
 from ingest.contract import Chunk
 
@@ -79,19 +80,39 @@ class QuestionResult:
     p_answerable: float
     record_recall: float | None  # log questions with gold records: share of them shown
     features: dict[str, float]
+    # of the records shown (the whole list for a history question, else the top k): the share
+    # that are gold or hold one of the question's answer strings ("judged correct")
+    record_precision: float | None = None
+    history: bool = False  # answered from the work-order records (app.history)
 
 
-def score_question(q: EvalQuestion, retriever: Retriever, k: int = 5) -> QuestionResult:
+def score_question(q: EvalQuestion, retriever: Retriever, k: int = 5,
+                   history: HistoryFinder | None = None) -> QuestionResult:
+    """As the Ask tab answers it: retrieval and the not-found decision, or — for a history
+    question — the list of work orders and whether the logs answer it."""
     hits = retriever.retrieve(q.question, k=10)
     evidence = retriever.evidence(q.question, hits[:k])
     records = {str(s["record"]) for s in q.sources if "record" in s}
-    shown = {h.chunk.record_id for h in hits[:k]}
+    shown = [(h.chunk.record_id, h.chunk.text) for h in hits[:k] if h.chunk.record_id]
+    verdict, routed = evidence.verdict, False
+    asked = history.route(q.question, hits[:k]) if history else None
+    if asked is not None and history is not None:
+        found = history.find(asked)
+        shown = [(m.order.record_id, m.order.description) for m in found.matches]
+        verdict = (Verdict.NOT_FOUND if not found.answered
+                   else Verdict.WEAK if found.weak else Verdict.ANSWER)
+        routed = True
+    judged = [rid in records or any(a.lower() in text.lower() for a in q.answer_contains)
+              for rid, text in shown]
     return QuestionResult(
         q.id, q.kind, q.answerable,
         first_hit_rank((h.chunk for h in hits), q.sources) if q.answerable else None,
-        evidence.verdict, evidence.p_answerable,
-        len(records & shown) / len(records) if records and q.answerable else None,
-        evidence.features)
+        verdict, evidence.p_answerable,
+        len(records & {rid for rid, _ in shown}) / len(records)
+        if records and q.answerable else None,
+        evidence.features,
+        _share(judged) if records and q.answerable and shown else
+        (0.0 if records and q.answerable else None), routed)
 
 
 def _share(flags: Sequence[bool]) -> float:
@@ -102,6 +123,7 @@ def _metrics(results: Sequence[QuestionResult], k: int) -> dict[str, float]:
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
     records = [r.record_recall for r in answerable if r.record_recall is not None]
+    precision = [r.record_precision for r in answerable if r.record_precision is not None]
     return {
         "recall@1": _share([r.rank == 1 for r in answerable]),
         f"recall@{k}": _share([r.rank is not None and r.rank <= k for r in answerable]),
@@ -110,6 +132,8 @@ def _metrics(results: Sequence[QuestionResult], k: int) -> dict[str, float]:
         "answerable_weak": _share([r.verdict is Verdict.WEAK for r in answerable]),
         "unanswerable_declined": _share([r.verdict is Verdict.NOT_FOUND for r in unanswerable]),
         "log_record_recall": sum(records) / len(records) if records else float("nan"),
+        "log_record_precision": sum(precision) / len(precision) if precision else float("nan"),
+        "answered_from_work_orders": _share([r.history for r in results]),
     }
 
 
@@ -189,8 +213,9 @@ def summarise(results: list[QuestionResult], k: int = 5) -> EvalReport:
 
 
 def evaluate(questions: list[EvalQuestion], retriever: Retriever, k: int = 5,
-             assistant: Assistant | None = None) -> EvalReport:
-    report = summarise([score_question(q, retriever, k) for q in questions], k)
+             assistant: Assistant | None = None,
+             history: HistoryFinder | None = None) -> EvalReport:
+    report = summarise([score_question(q, retriever, k, history) for q in questions], k)
     report.answers = score_answers(questions, assistant) if assistant else None
     return report
 

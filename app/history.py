@@ -63,6 +63,7 @@ other others our out over past please pls previous record records report reporte
 s seen show so some something than that the their them then there these they this those
 times to truck trucks unit units up was wat we were what whats when where which who why
 will with work wrong you your
+acting crapping issue issues playing problem problems probs trouble
 """
 _NOT_SUBJECT = frozenset(_NOT_SUBJECT_WORDS.split())
 _WORD = re.compile(r"[a-z0-9]+")
@@ -119,6 +120,14 @@ class History:
     matches: list[Match] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     suggestions: dict[str, str] = field(default_factory=dict)  # unknown id -> a known one
+    absent: tuple[str, ...] = ()  # subject words no work order holds
+
+    @property
+    def weak(self) -> bool:
+        """The question names something no work order mentions ("demister", "jake"): the
+        list matches the rest of it, and may be about something else. (Within one asset's
+        work orders a stray word — "crapping out" — does not make it weak.)"""
+        return bool(self.absent and self.matches) and not self.question.assets
 
     @property
     def count(self) -> int:
@@ -184,12 +193,16 @@ class Evidence:
 def select(evidence: Sequence[Evidence], settings: HistorySettings) -> list[Match]:
     """The matching work orders: every word, or close in meaning (see the module's text)."""
     top = max((e.similarity for e in evidence if e.similarity is not None), default=None)
+    floor = settings.similarity_floor
+    worded = sorted(e.similarity for e in evidence if e.every_word and e.similarity is not None)
+    if worded and settings.worded_quantile >= 0:  # as similar as the work orders that hold
+        floor = max(floor, worded[int(settings.worded_quantile * (len(worded) - 1))])  # the words
     matches = []
     for e in evidence:
         if e.every_word:
             matches.append(Match(e.order, "words", e.similarity))
         elif (e.similarity is not None and top is not None
-              and e.similarity >= settings.similarity_floor
+              and e.similarity >= floor
               and e.similarity >= top - settings.similarity_window):
             matches.append(Match(e.order, "meaning", e.similarity))
     return matches
@@ -202,6 +215,13 @@ class _Terms:
     version: str
     words: list[frozenset[str]]
     frequency: Counter[str]
+
+    def forms(self, word: str) -> frozenset[str]:
+        """The work orders' words that stand for ``word``: itself, and those of four letters
+        or more that it begins with, as work orders shorten words ("turbo" for turbocharger,
+        "nois" of "noisey" for noisy). Empty: no work order holds it in any form."""
+        return frozenset(word[:n] for n in range(min(4, len(word)), len(word) + 1)
+                         if self.frequency.get(word[:n]))
 
 
 class HistoryFinder:
@@ -290,12 +310,14 @@ class HistoryFinder:
         if not question.subject:
             return History(question, [Match(o, "asset") for _, o in pool], notes, suggestions)
         matches = self._matching(question, pool, terms)
+        absent = tuple(w for w in question.subject
+                       if not any(terms.forms(p) for p in self._split([stem(w)], terms)))
         if not matches and question.assets:
             names = ", ".join(a.upper() for a in question.assets)
             notes.append(f"No work order of {names} mentions “{' '.join(question.subject)}”: "
                          "all of its work orders are listed.")
             matches = [Match(o, "asset") for _, o in pool]
-        return History(question, matches, notes, suggestions)
+        return History(question, matches, notes, suggestions, absent)
 
     def _matching(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]],
                   terms: _Terms) -> list[Match]:
@@ -305,10 +327,13 @@ class HistoryFinder:
                  terms: _Terms) -> list[Evidence]:
         """How well each work order of ``pool`` matches the question's subject."""
         subject = self._split(words_of(" ".join(question.subject)), terms)
-        known = [w for w in subject if terms.frequency.get(w)]
+        forms = {w: terms.forms(w) for w in subject}
+        known = [w for w in subject if forms[w]]
+        # across all assets every word must be held; within one asset's orders, the known ones
+        wanted = known if question.assets or len(known) == len(subject) else []
         similar = self._similarities(question, pool)
         return [Evidence(order, similar.get((order.file, order.record_id)),
-                         bool(known) and all(w in terms.words[i] for w in known))
+                         bool(wanted) and all(forms[w] & terms.words[i] for w in wanted))
                 for i, order in pool]
 
     def _similarities(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]]
@@ -327,14 +352,14 @@ class HistoryFinder:
         "parkbrake" -> "park", "brake"; "jumpstart" -> "jump", "start"."""
         out: list[str] = []
         for word in words:
-            if not terms.frequency.get(word):
-                for cut in range(3, len(word) - 2):
-                    left, right = stem(word[:cut]), stem(word[cut:])
-                    if terms.frequency.get(left) and terms.frequency.get(right):
-                        out += [left, right]
-                        break
-                else:
-                    out.append(word)
+            if terms.frequency.get(word):
+                out.append(word)
+                continue
+            for cut in range(3, len(word) - 2):
+                left, right = stem(word[:cut]), stem(word[cut:])
+                if terms.frequency.get(left) and terms.frequency.get(right):
+                    out += [left, right]
+                    break
             else:
                 out.append(word)
         return list(dict.fromkeys(out))

@@ -124,6 +124,8 @@ def render_history(update: AnswerUpdate, answer: int | None = None) -> str:
     parts = []
     if update.status is AnswerStatus.ABSTAINED:
         parts.append(f"ℹ️ **Not in the logs.** {escape_text(update.notice)}".strip())
+    elif update.weak:
+        parts.append(f"⚠️ **{escape_text(update.notice)}**")
     elif update.notice:
         parts.append(f"ℹ️ {escape_text(update.notice)}")
     if not history.matches:
@@ -137,14 +139,13 @@ def render_history(update: AnswerUpdate, answer: int | None = None) -> str:
     dates = history.dates()
     when = (f"From {dates[0]} to {dates[1]}." if dates
             else "The export has no dates, so they are listed in file order.")
-    how = {}
+    how: dict[str, int] = {}
     for match in history.matches:
         how[match.how] = how.get(match.how, 0) + 1
-    matched = "; ".join(f"{_HOW[k]}: {n}" for k, n in how.items())
+    matched = ", ".join(f"{n} by {_HOW[k]}" for k, n in how.items())
     parts.append(f"**{_plural(history.count, 'work order')}**{about}{subject}, on "
                  f"{_plural(len(assets), 'asset')}: {spread}{more}. {when}  \n"
-                 f"_Matched by {matched} (every word: holds each word of the question; "
-                 "meaning: close to it in the embedding space)._")
+                 f"_Matched: {matched}._")
     dated = dates is not None
     rows = ["| # | Asset | Description | Work order |" + (" Date |" if dated else "") + " Match |",
             "|---|---|---|---|" + ("---|" if dated else "") + "---|"]

@@ -66,12 +66,16 @@ class HistorySettings(BaseModel):
     enabled: bool = Field(default=True, description="Answer history, list and count questions "
                           "from the work-order records (off: every question goes to retrieval).")
     similarity_floor: float = Field(
-        default=0.35, ge=-1, le=1,
+        default=0.30, ge=-1, le=1,
         description="A work order close in meaning must be at least this similar to the question.")
     similarity_window: float = Field(
-        default=0.20, ge=0, le=2,
+        default=0.25, ge=0, le=2,
         description="...and at most this far below the most similar work order. (Every work "
         "order holding every word of the question's subject matches too.)")
+    worded_quantile: float = Field(
+        default=0.5, ge=-1, le=1,
+        description="When some work orders hold every word, one close in meaning must be at "
+        "least as similar as this quantile of them (-1: off).")
     nearest: int = Field(default=400, ge=10, le=5000,
                          description="Work orders read from the dense index per question.")
 

@@ -28,6 +28,7 @@ from app.settings import HistorySettings, Settings
 GRID = {
     "similarity_floor": (0.3, 0.35, 0.4, 0.45, 0.5),
     "similarity_window": (0.1, 0.15, 0.2, 0.25, 0.3),
+    "worded_quantile": (-1, 0.0, 0.25, 0.5),
 }
 
 
@@ -119,7 +120,7 @@ def main() -> None:
         s = score(dev, settings)
         r, p = (sum(s[k]) / len(s[k]) for k in ("recall", "precision"))
         results.append((min(r / 0.9, p / 0.8), r, p, settings))
-    results.sort(key=lambda item: -item[0])
+    results.sort(key=lambda item: (-round(item[0], 6), -(item[1] + item[2])))  # ties: R + P
     for _, r, p, settings in results[:5]:
         fitted = settings.model_dump(exclude={"enabled", "nearest"})
         print(f"dev recall {r:.3f} precision {p:.3f}  {fitted}")
