@@ -12,11 +12,12 @@ Matching (``HistoryFinder.find``), on the records ingest keeps (``ingest.records
 2. The rest of the question, minus its history phrasing ("which work orders", "seen b4?"),
    is the subject. No subject: the asset's whole history.
 3. A work order matches the subject when its normalised text (abbreviations expanded) holds
-   every subject word (stemmed, Snowball), or when it is close in meaning: dense similarity at
-   least ``similarity_floor`` and within ``similarity_window`` of the best work order. Both
-   numbers are fitted on the development questions (benchmarks/fit_history.py; a rule on the
-   share of the subject's words held as well gained nothing within noise and was dropped);
-   each match says which way it matched.
+   every subject word (stemmed, Snowball; a shortened form counts), or when it is close in
+   meaning: dense similarity at least ``similarity_floor``, within ``similarity_window`` of the
+   best work order, and at least the ``worded_quantile`` of the similarities of the work
+   orders holding every word. The numbers are fitted on the development questions
+   (benchmarks/fit_history.py, docs/retrieval.md); each match says which way it matched.
+   The count is always the length of that list: "how many" needs nothing else.
 
 What the logs do not hold (who did a job, its cost, the downtime) is said, with the records
 that match the rest of the question listed for reference.
@@ -52,7 +53,6 @@ _HISTORY = re.compile(
     r"previous|past|been\s+fixed|been\s+replaced|been\s+wrong|change[\s-]?outs?|"
     r"which\s+(?:trucks?|machines?|units?|assets?|excavators?|loaders?|shovels?|drills?))\b",
     re.IGNORECASE)
-_COUNT = re.compile(r"\bhow\s+(many|often\s+(has|have|did))\b", re.IGNORECASE)
 # Words of the history phrasing and of the question's grammar: not the subject.
 _NOT_SUBJECT_WORDS = """
 a again an and any anyone anything are as at b4 be been before booked by can could did do
@@ -101,7 +101,6 @@ class HistoryQuestion:
     assets: tuple[str, ...] = ()  # normalised ids work orders carry: qr0218
     unknown: tuple[str, ...] = ()  # ids named that no work order carries
     subject: tuple[str, ...] = ()  # the words the work orders must match, normalised
-    count: bool = False  # "how many": lead with the number
     missing: tuple[str, ...] = ()  # what the question asks that the logs do not hold
 
 
@@ -264,7 +263,7 @@ class HistoryFinder:
             return None
         return HistoryQuestion(
             text=question, assets=assets, unknown=unknown,
-            subject=self._subject(question, named), count=bool(_COUNT.search(question)),
+            subject=self._subject(question, named),
             missing=tuple(what for what, (pattern, columns) in MISSING_DATA.items()
                           if pattern.search(question)
                           and not snapshot.columns & set(columns)))

@@ -184,3 +184,14 @@ def test_an_incident_survives_a_reload_and_reaches_only_its_user(browser, guarde
             call(session, "incident", mine["id"])
     assert httpx.post(f"{guarded_ui.url}/gradio_api/call/incidents",
                       json={"data": []}).status_code in (401, 403)
+
+
+def test_work_order_history_reaches_technicians_not_operators(guarded_ui) -> None:  # type: ignore[no-untyped-def]
+    """The history view's endpoint, called directly: an operator (who has no Search tab) is
+    refused on the server; a technician gets the asset's work orders."""
+    with pytest.raises(RuntimeError, match="operator role cannot use 'search'"):
+        call(sign_in_http(guarded_ui.url, "op"), "history", "QR0218", "", "", "per asset")
+    summary, _chart, table, *_ = call(sign_in_http(guarded_ui.url, "tech"), "history",
+                                      "QR0218", "a/c", "", "per asset")
+    assert "6 work order(s)" in summary
+    assert len(table["data"]) == 6 and {row[0] for row in table["data"]} == {"QR0218"}

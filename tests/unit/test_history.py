@@ -42,8 +42,8 @@ def test_the_answer_counts_groups_and_cites_every_record() -> None:
     matches = [Match(order("1", "PH639 JUMP START", "ph639", "2024-02-01"), "words"),
                Match(order("2", "AN426 JUMP START", "an426", "2024-03-01"), "words"),
                Match(order("3", "PH639 jump start again", "ph639", "2024-05-01"), "meaning")]
-    history = History(HistoryQuestion("how many jump starts", subject=("jump", "start"),
-                                      count=True), matches)
+    history = History(HistoryQuestion("how many jump starts", subject=("jump", "start")),
+                      matches)
     update = history_answer(history, {})
     assert update.status is AnswerStatus.COMPLETE
     assert [c.chunk.record_id for c in update.citations] == ["3", "1", "2"]  # PH639, newest
