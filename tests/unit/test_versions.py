@@ -15,6 +15,10 @@ def test_the_tested_vllm_release_is_the_one_every_deployment_names() -> None:
                                        re.M),
         "bundle lock": re.findall(r"^vllm(?:-cpu)?==(\S+)", (
             ROOT / "offline_wheels/requirements-vllm.lock").read_text(), re.M),
+        "GPU requirements": re.findall(r"^vllm==(\S+)", (
+            ROOT / "serving/vllm-gpu-requirements.txt").read_text(), re.M),
+        "GPU lock": re.findall(r"^vllm==(\S+)", (
+            ROOT / "offline_wheels/requirements-vllm-gpu.lock").read_text(), re.M),
         "compose image": [yaml.safe_load((ROOT / "compose.yaml").read_text())
                           ["services"]["vllm"]["image"].replace(VLLM_IMAGE, VLLM_VERSION)],
     }
