@@ -200,8 +200,7 @@ def select(evidence: Sequence[Evidence], settings: HistorySettings) -> list[Matc
     for e in evidence:
         if e.every_word:
             matches.append(Match(e.order, "words", e.similarity))
-        elif (e.similarity is not None and top is not None
-              and e.similarity >= floor
+        elif (e.similarity is not None and top is not None and e.similarity >= floor
               and e.similarity >= top - settings.similarity_window):
             matches.append(Match(e.order, "meaning", e.similarity))
     return matches

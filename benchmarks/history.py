@@ -31,8 +31,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def timed_ms(values: list[float]) -> str:
-    return (f"p50 {statistics.median(values) * 1000:.1f} ms, p95 "
-            f"{percentile(values, 0.95) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms "
+    return (f"p50 {statistics.median(values) * 1000:.2f} ms, p95 "
+            f"{percentile(values, 0.95) * 1000:.2f} ms, max {max(values) * 1000:.2f} ms "
             f"(n={len(values)})")
 
 
