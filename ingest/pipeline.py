@@ -32,6 +32,7 @@ from ingest.settings import ChunkingSettings, LogColumns
 from ingest.sources import TextUnit, doc_type_for, read_units
 
 T = TypeVar("T")
+_OCR_MARK = ":ocr="  # in a recipe: pages were read by OCR, with these settings
 
 
 class Outcome(StrEnum):
@@ -219,8 +220,10 @@ class Ingestor:
         sha = self._check_and_hash(path)
         entry = self._manifest.get(name)
         recipe = self.recipe_for(name)
+        read_by_ocr = f"{_OCR_MARK}{self._ocr.recipe}" if self._ocr else ""
         if (entry and entry.sha256 == sha and entry.status is Status.DONE
-                and entry.recipe == recipe):
+                and entry.recipe == (recipe + read_by_ocr if _OCR_MARK in entry.recipe
+                                     else recipe)):
             if not dry_run:
                 self._originals.put(path, sha)  # indexes made before originals were kept
                 self._keep_records(path, name, sha)
@@ -238,6 +241,8 @@ class Ingestor:
         if dry_run:
             return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
         doc_type = str(chunks[0].doc_type)
+        if any(c.ocr for c in chunks):  # scanned pages: new OCR settings read them again
+            recipe += read_by_ocr
         observer.file_started(name, len(chunks), len({c.page for c in chunks if c.page}))
         self._manifest.begin(name, sha, doc_type, recipe)
         self._originals.put(path, sha)  # before the switch: a live version always has its file

@@ -55,6 +55,13 @@ class OcrSettings(BaseModel):
     min_confidence: float = Field(default=0.5, ge=0, le=1,
                                   description="Recognised lines below this score are dropped.")
     threads: int = Field(default=-1, description="ONNX Runtime threads for OCR (-1: all cores).")
+    split_joined_words: bool = Field(
+        default=True, description="Put back the spaces OCR drops between words (SymSpell word "
+        "segmentation of long letter runs that are no English word).")
+
+    def recipe(self) -> str:
+        """What changes the text read from a scan: a change re-reads scanned files."""
+        return self.model_dump_json(exclude={"enabled", "threads"})
 
 
 class LogColumns(BaseModel):

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from app.answering import source_label
 from ingest.ocr import PageOcr
-from ingest.settings import OcrSettings
+from ingest.pipeline import Outcome
+from ingest.settings import IngestSettings, OcrSettings
 from ingest.sources import read_units
 from tests import factories
 from tests.conftest import make_services, make_settings
@@ -31,3 +32,20 @@ def test_a_blank_scan_is_reported_not_guessed(tmp_path: Path) -> None:
     problems: list[str] = []
     assert list(read_units(blank, problems, PageOcr(OcrSettings()))) == []
     assert problems == ["page 1: scanned, but OCR found no text"]
+
+
+def test_new_ocr_settings_read_scans_again_and_leave_text_pdfs_alone(  # type: ignore[no-untyped-def]
+        tmp_path: Path, embedder) -> None:
+    docs = tmp_path / "usb"
+    docs.mkdir()
+    factories.image_only_pdf(docs / "pump_scan.pdf", tmp_path)
+    factories.text_pdf(docs / "pump_manual.pdf", ["Seal replacement for P-101A."])
+    data = tmp_path / "data"
+    first = make_services(make_settings(data), embedder).ingestor.ingest([docs])
+    assert {r.outcome for r in first.results} == {Outcome.INDEXED}
+    again = make_services(make_settings(data), embedder).ingestor.ingest([docs])
+    assert {r.outcome for r in again.results} == {Outcome.UNCHANGED}
+    changed = make_settings(data, ingest=IngestSettings(ocr=OcrSettings(min_confidence=0.6)))
+    report = make_services(changed, embedder).ingestor.ingest([docs])
+    assert {r.file: r.outcome for r in report.results} == {
+        "pump_scan.pdf": Outcome.INDEXED, "pump_manual.pdf": Outcome.UNCHANGED}
