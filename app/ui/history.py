@@ -105,7 +105,7 @@ def build_history_view(services: Services, access: Access) -> None:
             status="found" if found.matches else "not_found",
             retrieved=[f"{m.order.file}#{m.order.record_id}" for m in found.grouped()]))
         return (history_summary(found), chart_update(found, chart_by),
-                gr.update(value={"headers": HISTORY_COLUMNS, "data": history_rows(found)}),
+                {"headers": HISTORY_COLUMNS, "data": history_rows(found)},
                 found, "")
 
     def rechart(found: History | None, chart_by: str) -> Any:
