@@ -18,6 +18,8 @@ from typing import Any
 
 from ingest.settings import OcrSettings
 
+# Bump when how recognised text is put together changes: scanned files are then read again.
+OCR_FORMAT = "2"
 # A run of letters this long that is no English word is read as words run together.
 _JOINED = re.compile(r"[A-Za-z]{8,}")
 
@@ -57,6 +59,24 @@ def split_joined_words(text: str) -> str:
     return _JOINED.sub(split, text)
 
 
+def rows_of(boxes: list[tuple[Any, str]]) -> list[str]:
+    """Recognised text boxes as lines of the page, top to bottom: boxes whose vertical middles
+    lie within half a line's height of each other are one row, read left to right and joined
+    by a space — so a table row ("2", "Soft limit", "Soft limit alarm…") stays one line, as the
+    text layer of a born-digital page has it, and a code keeps its meaning beside it."""
+    placed = sorted(((sum(p[1] for p in box) / 4, min(p[0] for p in box),
+                      max(p[1] for p in box) - min(p[1] for p in box), text)
+                     for box, text in boxes))
+    rows: list[list[tuple[float, float, float, str]]] = []
+    for middle, left, height, text in placed:
+        if rows and abs(middle - rows[-1][0][0]) < max(height, rows[-1][0][2]) / 2:
+            rows[-1].append((middle, left, height, text))
+        else:
+            rows.append([(middle, left, height, text)])
+    return [" ".join(text for _, _, _, text in sorted(row, key=lambda cell: cell[1]))
+            for row in rows]
+
+
 class PageOcr:
     def __init__(self, settings: OcrSettings) -> None:
         self._settings = settings
@@ -69,7 +89,7 @@ class PageOcr:
 
     @property
     def recipe(self) -> str:
-        return self._settings.recipe()
+        return f"{OCR_FORMAT}:{self._settings.recipe()}"
 
     def _load(self) -> Any:
         with self._lock:
@@ -90,9 +110,7 @@ class PageOcr:
         finally:
             document.close()
         result, _ = self._load()(image)
-        lines = [(box, text, score) for box, text, score in (result or [])
+        boxes = [(box, text) for box, text, score in (result or [])
                  if float(score) >= self._settings.min_confidence]
-        # top-to-bottom, then left-to-right, by each box's top-left corner
-        lines.sort(key=lambda line: (round(line[0][0][1] / 12), line[0][0][0]))
-        text = "\n".join(text for _, text, _ in lines)
+        text = "\n".join(rows_of(boxes))
         return split_joined_words(text) if self._settings.split_joined_words else text
