@@ -28,6 +28,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -80,6 +81,9 @@ MISSING_DATA = {
 }
 
 
+_STEMMING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
 def _stemmer() -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer("english")
@@ -87,7 +91,10 @@ def _stemmer() -> snowballstemmer.stemmer:
 
 @functools.lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return str(_stemmer().stemWord(word))
+    """Snowball's English stem. One stemmer object keeps its word in itself while it works, so
+    questions answered at once take turns (seen under load: IndexError inside the stemmer)."""
+    with _STEMMING:
+        return str(_stemmer().stemWord(word))
 
 
 def words_of(normalised: str) -> list[str]:

@@ -60,3 +60,15 @@ def test_an_unknown_asset_is_named_with_the_closest_known_one() -> None:
     update = history_answer(history, {})
     assert update.status is AnswerStatus.ABSTAINED and not update.citations
     assert "No work order names PH693 (did you mean PH639?)" in render_answer(update)
+
+
+def test_stemming_is_safe_when_questions_are_answered_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.history import stem
+
+    words = [f"{w}{n}ing" for n in range(2000) for w in ("crack", "leak", "overheat")]
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(stem, words))
+    stem.cache_clear()
+    assert together == [stem(w) for w in words]
