@@ -197,9 +197,10 @@ class WorkOrderStore:
         return f"{RECORDS_FORMAT}:{lexicon.digest}"
 
     def is_current(self, file: str, sha256: str, recipe: str) -> bool:
-        return self._db.execute(
-            "SELECT 1 FROM work_order_sets WHERE file = ? AND sha256 = ? AND recipe = ?",
-            (file, sha256, recipe)).fetchone() is not None
+        with self._lock:
+            return self._db.execute(
+                "SELECT 1 FROM work_order_sets WHERE file = ? AND sha256 = ? AND recipe = ?",
+                (file, sha256, recipe)).fetchone() is not None
 
     def replace(self, file: str, sha256: str, recipe: str, orders: Sequence[WorkOrder]) -> None:
         """The rows of one version of a file, written whole in one transaction."""
@@ -239,9 +240,11 @@ class WorkOrderStore:
         """Changes whenever the live work orders may have: a file switched version, or its
         rows were rebuilt."""
         digest = hashlib.sha256()
-        for row in self._db.execute(
+        with self._lock:  # one connection for every thread: one statement at a time
+            rows = self._db.execute(
                 "SELECT s.file, s.sha256, s.recipe FROM work_order_sets s JOIN live l "
-                "ON l.file = s.file AND l.sha256 = s.sha256 ORDER BY s.file"):
+                "ON l.file = s.file AND l.sha256 = s.sha256 ORDER BY s.file").fetchall()
+        for row in rows:
             digest.update("\x1f".join(row).encode())
         return digest.hexdigest()
 
