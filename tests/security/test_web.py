@@ -169,6 +169,8 @@ def test_an_incident_survives_a_reload_and_reaches_only_its_user(browser, guarde
     page.locator("#ask").click()
     page.locator("#answers .bot-row").get_by_text("Sources").wait_for(timeout=60_000)
     page.locator("#ask").wait_for(state="visible")
+    # the address names the incident once the answer's event has ended (a step after it)
+    page.wait_for_url(re.compile(r"incident=\d+"), timeout=30_000)
     page.reload()  # the conversation comes back, sources and all
     page.locator("#answers .bot-row").get_by_text("Sources").wait_for(timeout=30_000)
     assert "ALARM:9" in page.locator("#answers .user-row").first.inner_text()
