@@ -4,13 +4,13 @@ what the app's profiles say."""
 import re
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
 
 from serving.settings import default_profiles
 from serving.versions import VLLM_IMAGE
-from tests.conftest import ON_CI, ROOT, SHARED
+from tests.conftest import ROOT
+from tests.unit.test_compose import schema_validator
 
 
 def load(name: str) -> dict[str, Any]:
@@ -39,14 +39,9 @@ def flags(command: str) -> dict[str, str]:
 
 
 def test_the_layered_stack_matches_the_compose_schema(stack: dict[str, Any]) -> None:
-    schema_file = SHARED / "schemas" / "compose-spec.json"
-    if not schema_file.exists():
-        if ON_CI:
-            pytest.fail(f"{schema_file} is missing: CI always has ../shared")
-        pytest.skip("../shared/schemas is absent")
-    schema = yaml.safe_load(schema_file.read_text())
-    jsonschema.Draft7Validator(schema).validate(load("compose.multi-gpu.yaml"))
-    jsonschema.Draft7Validator(schema).validate(stack)
+    validator = schema_validator()
+    validator.validate(load("compose.multi-gpu.yaml"))
+    validator.validate(stack)
 
 
 def test_two_replicas_on_two_gpus_and_the_app_uses_both(stack: dict[str, Any]) -> None:
