@@ -50,16 +50,28 @@ if TYPE_CHECKING:
 _HISTORY = re.compile(
     r"\b(how\s+many\s+(?:times|work|jobs|machines|trucks|units)|how\s+often\s+(?:has|have|did)|"
     r"history|histories|happened\s+before|seen\s+(?:\w+\s+)?before|"
-    r"b4|before\?|been\s+done|work\s*orders?|jobs?|on\s+record|logged|record\s+of|"
-    r"previous|past|been\s+fixed|been\s+replaced|been\s+wrong|change[\s-]?outs?|"
+    r"b4|been\s+done|work\s*orders?|on\s+record|logged|record\s+of|"
+    r"previous|been\s+fixed|been\s+replaced|been\s+wrong|change[\s-]?outs?|"
     r"which\s+(?:trucks?|machines?|units?|assets?|excavators?|loaders?|shovels?|drills?))\b",
     re.IGNORECASE)
+# Words that ask for the record in "radiator jobs" or "past jobs" but are everyday words in
+# a question about the manuals ("alm1 mid job", "how do I get past it", "past the rings",
+# "which jobs count as servicing"): they route a question only when the passage retrieval
+# ranks first for it is a work order.
+_HISTORY_LOOSE = re.compile(r"\b(jobs?|past|before\?)(?=\W|$)", re.IGNORECASE)
+# Asking how to do something or for a value: work orders hold neither, so finding only work
+# orders for such a question ("how much deflection should a V-belt have") does not make it a
+# history question; retrieval's not-found decision answers it.
+_INSTRUCTION = re.compile(
+    r"\b(how\s+(?:do|does|should|to|can|much|far|high|long|tight)\b(?!\s+(?:times|did|has|have))|"
+    r"what\s+(?:is|are|should)\s+the|should\s+(?:i|we|it|be)|recommended|spec|specs|"
+    r"tolerances?|interval)\b", re.IGNORECASE)
 # Words of the history phrasing and of the question's grammar: not the subject.
 _NOT_SUBJECT_WORDS = """
 a again an and any anyone anything are as at b4 be been before booked by can could did do
 does done else etc ever for from get got had happen happened has have history how i if in
 into is it its job jobs just keep keeps kept last like list logged lol machine machines
-many me mention mentioned mentions my need needed needs no of often on one or order orders
+many me mention mentioned mentions much my need needed needs no of often on one or order orders
 other others our out over past please pls previous record records report reported reports
 s seen show so some something than that the their them then there these they this those
 times to truck trucks unit units up was wat we were what whats when where which who why
@@ -247,13 +259,16 @@ class HistoryFinder:
                                  Counter(w for ws in words for w in ws))
         return snapshot, self._terms
 
-    def recognise(self, question: str, work_orders_only: bool = False) -> HistoryQuestion | None:
+    def recognise(self, question: str, work_orders_only: bool = False,
+                  work_order_first: bool = False) -> HistoryQuestion | None:
         """The question as a history question, or None when it is not one: no work orders are
         indexed, or it neither names an asset the work orders carry nor asks for a history,
         a list or a count. An id that no document carries and that is one slip from an
         asset's ("QR0281" for QR0218) also makes it one: the answer is that no work order
         names it. ``work_orders_only``: retrieval found only work orders for it ("jake brake
-        not working"), so the complete list answers it better than five of them."""
+        not working"), so the complete list answers it better than five of them.
+        ``work_order_first``: its best passage is a work order, so "jobs" or "past" in it ask
+        for the record."""
         if not self._settings.enabled:
             return None
         snapshot, _ = self._snapshot()
@@ -265,7 +280,9 @@ class HistoryFinder:
         unknown = tuple(n for n in named if n not in known)
         typo = any(self._closest(u, known) and not self._search.document_frequency(u)
                    for u in unknown)
-        if not (assets or typo or work_orders_only or _HISTORY.search(question)):
+        worded = _HISTORY.search(question) or (work_order_first
+                                               and _HISTORY_LOOSE.search(question))
+        if not (assets or typo or work_orders_only or worded):
             return None
         return HistoryQuestion(
             text=question, assets=assets, unknown=unknown,
@@ -277,13 +294,15 @@ class HistoryFinder:
     def route(self, question: str, hits: Sequence[Candidate]) -> HistoryQuestion | None:
         """The question as a history question, given what retrieval found for it (its top
         passages): by its wording, or because every one of them is a work order."""
-        recognised = self.recognise(question)
-        if recognised is None and hits and all(h.chunk.doc_type is DocType.LOG for h in hits):
+        recognised = self.recognise(
+            question, work_order_first=bool(hits) and hits[0].chunk.doc_type is DocType.LOG)
+        if (recognised is None and hits and not _INSTRUCTION.search(question)
+                and all(h.chunk.doc_type is DocType.LOG for h in hits)):
             recognised = self.recognise(question, work_orders_only=True)
         return recognised
 
     def _subject(self, question: str, ids: Sequence[str]) -> tuple[str, ...]:
-        text = _HISTORY.sub(" ", self._lexicon.normalise(question))
+        text = _HISTORY_LOOSE.sub(" ", _HISTORY.sub(" ", self._lexicon.normalise(question)))
         for pattern, _ in MISSING_DATA.values():
             text = pattern.sub(" ", text)
         return tuple(w for w in _WORD.findall(text)

@@ -21,7 +21,7 @@ from app.settings import RetrievalSettings
 from ingest.contract import Chunk, DocType
 from ingest.embedding import Embedder
 from ingest.search import Candidate, CandidateSearch, SearchFilters
-from ingest.tags import identifiers_in_query, table_rows
+from ingest.tags import identifiers_in_query, numbered_words, spellings, table_rows
 
 _RRF_K = 60
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n\s*\n|(?<=:)\n")
@@ -176,9 +176,12 @@ class Retriever:
     def evidence_features(self, question: str,
                           hits: list[Candidate]) -> tuple[dict[str, float], tuple[str, ...]]:
         """The features app.evidence decides on, and the identifiers the question names that
-        the index does not hold."""
-        unknown = tuple(sorted(i for i in identifiers_in_query(question)
-                               if not self._search.document_frequency(i)))
+        the index does not hold: tags, fault codes and numbered words (a model, card or
+        standard number), each in any of its spellings."""
+        known = self._search.document_frequency
+        unknown = tuple(sorted(
+            i for i in identifiers_in_query(question) | numbered_words(question)
+            if not known(i) and not any(known(s) for s in spellings(i))))
         if not hits:
             return {name: 0.0 for name in FEATURES} | {
                 "ids_missing_from_index": float(bool(unknown))}, unknown

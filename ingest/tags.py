@@ -18,6 +18,18 @@ _CODE_HEADING = re.compile(r"^\s*(\w+)\s+codes?\s*$", re.IGNORECASE)
 _TABLE_ROW = re.compile(r"^\s*(\d{1,4})\s+[A-Za-z$<]")
 _TABLE_KINDS = {"alarm": "alarm", "error": "error", "fault": "fault"}
 _ESTOP = re.compile(r"\be-?\s?stop\b", re.IGNORECASE)
+# Questions write error 15 as E15 or E-15 ("E15 when jogging"); a plant may also have a tag E15.
+_E_CODE = re.compile(r"\bE-?(\d{1,3})\b", re.IGNORECASE)
+# Words with digits that name one thing - a model, card, part or standard number (840D, 7i96,
+# hm2, ISO 10816, alarm 25050) - as opposed to a quantity (30 hp, 1800 rpm, 1.7A, 20x, 2nd).
+_NUMBERED_WORD = re.compile(r"(?<![\w.])([A-Za-z0-9]*\d[A-Za-z0-9]*)(?![\w]|\.\d)")
+_QUANTITY = re.compile(r"(\d+)(?:st|nd|rd|th|x|s|k|mm|cm|m|km|kw|w|hp|rpm|v|kv|a|ma|hz|bar|psi|nm|kg|"
+                       r"lbs?|in|ft|sec|min|mins|h|hrs?|deg|c|f|mph|gpm|cfm|l|ml|g|t|ton)")
+_UNIT_WORDS = frozenset("""
+mm cm m km kw w hp rpm v kv a ma hz bar psi nm kg lb lbs in inch inches ft s ms sec secs second
+seconds min mins minute minutes h hr hrs hour hours day days week weeks month months year years
+x times ton tons deg degrees c f mph gpm cfm l ml g psig kpa mpa rpm cycles hits parts pcs
+""".split())
 # Equipment tags: PH639, P-101A, DE8488, TU082, CV-12. Letters then digits, optional
 # dash and suffix letter. Needs an upper-case prefix in the source text to avoid
 # matching ordinary words; questions are matched case-insensitively (see tags_in_query).
@@ -85,16 +97,48 @@ def equipment_tags(text: str) -> set[str]:
     return _tags(_TAG, text)
 
 
+def _e_codes(text: str) -> set[str]:
+    return {f"error:{int(m.group(1))}" for m in _E_CODE.finditer(text)}
+
+
 def identifiers_in_query(text: str) -> set[str]:
     """Equipment tags and numbered fault codes in a question: each names one machine or one
     fault, so a passage carrying it is about the question (``e-stop`` is not one: every
     machine has an e-stop)."""
-    return _tags(_TAG_ANY_CASE, text) | _numbered_fault_codes(text)
+    return _tags(_TAG_ANY_CASE, text) | _numbered_fault_codes(text) | _e_codes(text)
 
 
 def tags_in_query(text: str) -> set[str]:
     """Tags and codes in a question, where operators type any case."""
-    return _tags(_TAG_ANY_CASE, text) | fault_codes(text)
+    return _tags(_TAG_ANY_CASE, text) | fault_codes(text) | _e_codes(text)
+
+
+def spellings(identifier: str) -> set[str]:
+    """The other ways the index may hold one identifier of a question: ``E15`` is error 15
+    or a tag E15, so it is unknown to the index only when neither is there."""
+    if m := re.fullmatch(r"e(\d{1,3})", identifier):
+        return {f"error:{int(m.group(1))}"}
+    if m := re.fullmatch(r"error:(\d{1,3})", identifier):
+        return {f"e{m.group(1)}", f"e{int(m.group(1)):02d}"}
+    return set()
+
+
+def numbered_words(text: str) -> set[str]:
+    """Words with digits in a question that name one thing rather than a quantity: a model or
+    card (840D, 7i96, hm2), a part, a standard or alarm number of four digits or more (ISO
+    10816, alarm 25050). The index holding none of them is evidence it does not answer;
+    two-character words (M6, b4) and years are left out."""
+    found = set()
+    for m in _NUMBERED_WORD.finditer(text):
+        word = m.group(1).lower()
+        following = text[m.end():m.end() + 16].split()
+        unit = bool(following) and following[0].strip(".,;:?!()/").lower() in _UNIT_WORDS
+        if word.isdigit():
+            if len(word) >= 4 and not unit and not re.fullmatch(r"(19|20)\d\d", word):
+                found.add(word)
+        elif len(word) >= 3 and not _QUANTITY.fullmatch(word):
+            found.add(word)
+    return found
 
 
 def all_codes(text: str) -> set[str]:

@@ -97,9 +97,18 @@ def test_a_manual_question_is_not_taken_for_a_history_question(services, tmp_pat
     manual.mkdir()
     (manual / "grease.md").write_text("# Lubrication\nHow often should the slew ring be "
                                       "greased? Every 50 operating hours.\n")
+    (manual / "alarms.md").write_text("# Alarms\nALARM 1: hard limit triggered mid job. The "
+                                      "machine position is lost: re-home before you carry "
+                                      "on.\n")
     services.ingestor.ingest([manual])
-    question = "how often should the slew ring be greased"
-    assert services.history.route(question, services.retriever.retrieve(question)) is None
+    for question in ("how often should the slew ring be greased",
+                     # "job" and "past" are everyday words when a manual page answers
+                     "alm1 mid job, ran into the end switch. can i carry on or do i rehome",
+                     "alarm 1 again, how do i get past it"):
+        assert services.history.route(question, services.retriever.retrieve(question)) is None
+    # ... and ask for the record when a work order answers best
+    question = "jump start jobs"
+    assert services.history.route(question, services.retriever.retrieve(question)) is not None
 
 
 def test_rows_follow_the_file_versions_and_leave_no_orphans(services) -> None:  # type: ignore[no-untyped-def]

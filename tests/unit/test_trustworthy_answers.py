@@ -18,7 +18,7 @@ from app.verification import Flag, is_repeating, unsupported_claims
 from ingest.chunking import make_splitter, split_into_chunks
 from ingest.contract import Chunk, DocType
 from ingest.sources import TextUnit
-from ingest.tags import identifiers_in_query
+from ingest.tags import identifiers_in_query, numbered_words, spellings
 
 PASSAGE = Chunk(
     text="2 Soft limit Soft limit alarm. G-code motion target exceeds machine travel. Machine "
@@ -95,9 +95,26 @@ def test_codes_in_a_table_are_tagged_on_their_rows_across_pages() -> None:
     ("alm9 on the router", {"alarm:9"}), ("alrm 8 during homeing", {"alarm:8"}),
     ("ALARM 9", {"alarm:9"}), ("err 22 after upload", {"error:22"}),
     ("error:22", {"error:22"}), ("Error #22", {"error:22"}),
+    ("E22 on upload", {"error:22", "e22"}), ("e9 again", {"error:9"}),  # or a tag E22
 ])
 def test_fault_code_spellings_are_one_code(question: str, codes: set[str]) -> None:
     assert identifiers_in_query(question) == codes
+
+
+def test_an_identifier_is_unknown_only_when_none_of_its_spellings_is_indexed() -> None:
+    assert spellings("e22") == {"error:22"} and "e22" in spellings("error:22")
+    assert spellings("qr0218") == set()
+
+
+@pytest.mark.parametrize(("question", "words"), [
+    ("Sinumerik 840D alarm 25050 contour monitoring", {"840d", "25050"}),
+    ("linuxcnc hm2 watchdog has bit on a mesa 7i96 card", {"hm2", "7i96"}),
+    ("vibration limit for a 75 kW motor at 1800 rpm per ISO 10816?", {"10816"}),
+    # quantities, ordinals, years and two-character words name no one thing
+    ("1.7A, 20x a shift, the 2nd press, 3 inches, 1000 hours, since 2019, M6 T2 b4", set()),
+])
+def test_numbered_words_name_a_thing_not_a_quantity(question: str, words: set[str]) -> None:
+    assert numbered_words(question) == words
 
 
 def test_the_shipped_not_found_model_is_complete_and_ordered() -> None:
