@@ -23,13 +23,14 @@ _E_CODE = re.compile(r"\bE-?(\d{1,3})\b", re.IGNORECASE)
 # Words with digits that name one thing - a model, card, part or standard number (840D, 7i96,
 # hm2, ISO 10816, alarm 25050) - as opposed to a quantity (30 hp, 1800 rpm, 1.7A, 20x, 2nd).
 _NUMBERED_WORD = re.compile(r"(?<![\w.])([A-Za-z0-9]*\d[A-Za-z0-9]*)(?![\w]|\.\d)")
-_QUANTITY = re.compile(r"(\d+)(?:st|nd|rd|th|x|s|k|mm|cm|m|km|kw|w|hp|rpm|v|kv|a|ma|hz|bar|psi|nm|kg|"
-                       r"lbs?|in|ft|sec|min|mins|h|hrs?|deg|c|f|mph|gpm|cfm|l|ml|g|t|ton)")
-_UNIT_WORDS = frozenset("""
+_QUANTITY = re.compile(r"(\d+)(?:st|nd|rd|th|x|s|k|mm|cm|m|km|kw|w|hp|rpm|v|kv|a|ma|hz|bar|psi|"
+                       r"nm|kg|lbs?|in|ft|sec|min|mins|h|hrs?|deg|c|f|mph|gpm|cfm|l|ml|g|t|ton)")
+_UNIT_WORD_LIST = """
 mm cm m km kw w hp rpm v kv a ma hz bar psi nm kg lb lbs in inch inches ft s ms sec secs second
 seconds min mins minute minutes h hr hrs hour hours day days week weeks month months year years
-x times ton tons deg degrees c f mph gpm cfm l ml g psig kpa mpa rpm cycles hits parts pcs
-""".split())
+x times ton tons deg degrees c f mph gpm cfm l ml g psig kpa mpa cycles hits parts pcs
+"""
+_UNIT_WORDS = frozenset(_UNIT_WORD_LIST.split())
 # Equipment tags: PH639, P-101A, DE8488, TU082, CV-12. Letters then digits, optional
 # dash and suffix letter. Needs an upper-case prefix in the source text to avoid
 # matching ordinary words; questions are matched case-insensitively (see tags_in_query).
