@@ -121,6 +121,8 @@ class HistoryQuestion:
     unknown: tuple[str, ...] = ()  # ids named that no work order carries
     subject: tuple[str, ...] = ()  # the words the work orders must match, normalised
     missing: tuple[str, ...] = ()  # what the question asks that the logs do not hold
+    # subject words the question joins with "or" ("smashed or broken mirror"): either will do
+    alternatives: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -284,9 +286,10 @@ class HistoryFinder:
                                                and _HISTORY_LOOSE.search(question))
         if not (assets or typo or work_orders_only or worded):
             return None
+        subject, alternatives = self._subject(question, named)
         return HistoryQuestion(
-            text=question, assets=assets, unknown=unknown,
-            subject=self._subject(question, named),
+            text=question, assets=assets, unknown=unknown, subject=subject,
+            alternatives=alternatives,
             missing=tuple(what for what, (pattern, columns) in MISSING_DATA.items()
                           if pattern.search(question)
                           and not snapshot.columns & set(columns)))
@@ -301,12 +304,37 @@ class HistoryFinder:
             recognised = self.recognise(question, work_orders_only=True)
         return recognised
 
-    def _subject(self, question: str, ids: Sequence[str]) -> tuple[str, ...]:
+    def _subject(self, question: str, ids: Sequence[str]
+                 ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """The subject's words, and the pairs of them the question joins with "or" (the
+        nearest subject word either side: "bent or damaged rock ejectors", "inspections or
+        leaks")."""
         text = _HISTORY_LOOSE.sub(" ", _HISTORY.sub(" ", self._lexicon.normalise(question)))
         for pattern, _ in MISSING_DATA.values():
             text = pattern.sub(" ", text)
-        return tuple(w for w in _WORD.findall(text)
-                     if w not in _NOT_SUBJECT and w not in ids and not w.isdigit())
+        tokens = _WORD.findall(text)
+        kept = [w not in _NOT_SUBJECT and w not in ids and not w.isdigit() for w in tokens]
+        pairs = []
+        for i, word in enumerate(tokens):
+            if word != "or":
+                continue
+            before = next((tokens[j] for j in range(i - 1, -1, -1) if kept[j]), None)
+            after = next((tokens[j] for j in range(i + 1, len(tokens)) if kept[j]), None)
+            if before and after and before != after:
+                pairs.append((before, after))
+        return tuple(w for w, keep in zip(tokens, kept, strict=True) if keep), tuple(pairs)
+
+    @staticmethod
+    def _groups(question: HistoryQuestion, subject: list[str]) -> list[frozenset[str]]:
+        """The subject's (stemmed) words as groups a work order must hold one word of: a word
+        alone, or the words the question joins with "or"."""
+        groups = {w: frozenset({w}) for w in subject}
+        for a, b in question.alternatives:
+            left, right = words_of(a), words_of(b)
+            if len(left) == len(right) == 1 and left[0] in groups and right[0] in groups:
+                joined = groups[left[0]] | groups[right[0]]
+                groups |= dict.fromkeys(joined, joined)
+        return list(dict.fromkeys(groups[w] for w in subject))
 
     @staticmethod
     def _closest(unknown: str, known: Counter[str]) -> str | None:
@@ -334,8 +362,10 @@ class HistoryFinder:
         if not question.subject:
             return History(question, [Match(o, "asset") for _, o in pool], notes, suggestions)
         matches = self._matching(question, pool, terms)
-        absent = tuple(w for w in question.subject
-                       if not any(terms.forms(p) for p in self._split([stem(w)], terms)))
+        held = {w for w in question.subject
+                if any(terms.forms(p) for p in self._split([stem(w)], terms))}
+        either = {a: b for pair in question.alternatives for a, b in (pair, pair[::-1])}
+        absent = tuple(w for w in question.subject if w not in held and either.get(w) not in held)
         if not matches and question.assets:
             names = ", ".join(a.upper() for a in question.assets)
             notes.append(f"No work order of {names} mentions “{' '.join(question.subject)}”: "
@@ -352,12 +382,16 @@ class HistoryFinder:
         """How well each work order of ``pool`` matches the question's subject."""
         subject = self._split(words_of(" ".join(question.subject)), terms)
         forms = {w: terms.forms(w) for w in subject}
-        known = [w for w in subject if forms[w]]
-        # across all assets every word must be held; within one asset's orders, the known ones
-        wanted = known if question.assets or len(known) == len(subject) else []
+        groups = [frozenset(w for w in group if forms[w])
+                  for group in self._groups(question, subject)]
+        known = [group for group in groups if group]
+        # across all assets every word (or one of "a or b") must be held; within one asset's
+        # orders, the known ones
+        wanted = known if question.assets or len(known) == len(groups) else []
         similar = self._similarities(question, pool)
         return [Evidence(order, similar.get((order.file, order.record_id)),
-                         bool(wanted) and all(forms[w] & terms.words[i] for w in wanted))
+                         bool(wanted) and all(any(forms[w] & terms.words[i] for w in group)
+                                              for group in wanted))
                 for i, order in pool]
 
     def _similarities(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]]

@@ -80,6 +80,15 @@ def test_a_count_question_gets_the_exact_number_across_assets(services) -> None:
     assert "**3 work orders**" in render_answer(final)
 
 
+def test_either_word_of_an_or_will_do(services) -> None:  # type: ignore[no-untyped-def]
+    history = services.history
+    question = history.recognise("park brake door alarm faulty or repaired - seen before?")
+    assert ("faulty", "repaired") in question.alternatives
+    found = history.find(question)
+    words = {m.order.record_id for m in found.matches if m.how == "words"}
+    assert words == {"WO-10", "WO-11"} and not found.weak  # not both words in one order
+
+
 def test_what_the_logs_do_not_hold_is_said_not_guessed(services) -> None:  # type: ignore[no-untyped-def]
     unknown = answer(services, "PH693 history pls")
     assert unknown.status is AnswerStatus.ABSTAINED and unknown.text == NOT_FOUND
