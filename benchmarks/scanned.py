@@ -63,10 +63,11 @@ def words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def quality(pdf: Path, pages: int, dpi: int) -> list[tuple[str, float, float, float, int]]:
+def quality(pdf: Path, pages: int, dpi: int, settings: OcrSettings
+            ) -> list[tuple[str, float, float, float, int]]:
     """Per page: (file:page, WER as read, WER with spaces put back, seconds, characters)."""
     reader = PdfReader(pdf)
-    plain = PageOcr(OcrSettings(split_joined_words=False))
+    plain = PageOcr(settings.model_copy(update={"split_joined_words": False}))
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         scanned = Path(folder) / pdf.name
@@ -97,6 +98,10 @@ def main() -> None:
     measure.add_argument("folders", type=Path, nargs="+")
     measure.add_argument("--pages", type=int, default=2, help="first pages of each file")
     measure.add_argument("--dpi", type=int, default=150)
+    measure.add_argument("--no-columns", action="store_true",
+                         help="read every page whole (ingest.ocr.columns = false)")
+    measure.add_argument("--angle-check", action="store_true",
+                         help="check lines for upside-down text (ingest.ocr.angle_check)")
     args = parser.parse_args()
     pdfs = sorted(p for folder in args.folders for p in folder.glob("*.pdf"))
     if args.command == "make":
@@ -105,12 +110,22 @@ def main() -> None:
             count = make_scanned(pdf, args.out / pdf.name, args.dpi, args.rotate, args.noise)
             print(f"{pdf.name}: {count} pages")
         return
-    rows = [row for pdf in pdfs for row in quality(pdf, args.pages, args.dpi)]
+    settings = OcrSettings(columns=not args.no_columns, angle_check=args.angle_check)
+    rows = [row for pdf in pdfs for row in quality(pdf, args.pages, args.dpi, settings)]
     print(f"{'page':<58} {'WER read':>9} {'WER split':>9} {'s/page':>7} {'chars/s':>8}")
     for name, raw, split, seconds, chars in rows:
         print(f"{name:<58} {raw:9.3f} {split:9.3f} {seconds:7.1f} {chars / seconds:8.0f}")
+    print("\nper file (mean of its pages)")
+    for pdf in pdfs:
+        summary(pdf.name, [r for r in rows if r[0].rsplit(":", 1)[0] == pdf.name])
+    summary("all files", rows)
+
+
+def summary(name: str, rows: list[tuple[str, float, float, float, int]]) -> None:
+    if not rows:
+        return
     n = len(rows)
-    print(f"{'mean of ' + str(n) + ' pages':<58} {sum(r[1] for r in rows) / n:9.3f} "
+    print(f"{name + f' ({n} pages)':<58} {sum(r[1] for r in rows) / n:9.3f} "
           f"{sum(r[2] for r in rows) / n:9.3f} {sum(r[3] for r in rows) / n:7.1f} "
           f"{sum(r[4] for r in rows) / sum(r[3] for r in rows):8.0f}")
 

@@ -58,6 +58,16 @@ class OcrSettings(BaseModel):
     split_joined_words: bool = Field(
         default=True, description="Put back the spaces OCR drops between words (SymSpell word "
         "segmentation of long letter runs that are no English word).")
+    columns: bool = Field(
+        default=True, description="Read pages set in columns column by column (found from "
+        "the page's white gaps; tables stay one column so their rows stay rows).")
+    detection_max_side: int = Field(
+        default=960, ge=320, le=4000, description="Longest side, in pixels, the page image is "
+        "scaled down to for finding text lines (the lines themselves are read at full "
+        "resolution). Lower is faster; 960 reads as well as the full page on the benchmark.")
+    angle_check: bool = Field(
+        default=False, description="Check each recognised line for upside-down text (RapidOCR's "
+        "angle classifier). Scans are read upright; on, it costs time per line.")
 
     def recipe(self) -> str:
         """What changes the text read from a scan: a change re-reads scanned files."""

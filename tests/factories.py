@@ -62,6 +62,37 @@ def image_only_pdf(path: Path, tmp: Path, lines: tuple[str, ...] = (
     return path
 
 
+GLOSSARY_LEFT = ["Thermoswitch. An electrical switch that",
+                 "closes a circuit when it is exposed to",
+                 "a specified high temperature in the oil",
+                 "cooler of the engine when it runs hot."]
+GLOSSARY_RIGHT = ["Torque. A force that produces or tries",
+                  "to produce rotation about an axis of",
+                  "the shaft, measured in foot pounds and",
+                  "read on a calibrated torque wrench."]
+
+
+def two_column_scan(path: Path, tmp: Path, left: list[str] = GLOSSARY_LEFT * 3,
+                    right: list[str] = GLOSSARY_RIGHT * 3) -> Path:
+    """A 'scanned' page set in two columns with a narrow gutter, as glossaries and OSHA guides
+    are: an image and no text layer."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = tmp / f"{path.stem}-scan.png"
+    canvas = Image.new("RGB", (1700, 140 + 60 * max(len(left), len(right))), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=34)
+    for column, lines in ((60, left), (880, right)):
+        for i, line in enumerate(lines):
+            draw.text((column, 60 + 60 * i), line, fill="black", font=font)
+    canvas.save(image)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(str(image), x=10, y=10, w=190)
+    pdf.output(str(path))
+    return path
+
+
 def truncated(path: Path, source: Path, keep: float = 0.4) -> Path:
     data = source.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import factories
 from tests.conftest import ROOT, free_port
 
 
@@ -68,6 +69,7 @@ def signed_in_ui(vllm_server, tmp_path_factory: pytest.TempPathFactory) -> Itera
     data = tmp_path_factory.mktemp("signed-in-data")
     docs = tmp_path_factory.mktemp("signed-in-docs")
     (docs / "cv12_lubrication.md").write_text(HOSTILE_MANUAL)
+    factories.two_column_scan(docs / "glossary_scan.pdf", tmp_path_factory.mktemp("scan"))
     port = free_port()
     env = {**os.environ, "PLANTOPS_DATA_DIR": str(data), "PLANTOPS_UI__AUTH": "login",
            "PLANTOPS_SERVING__MAX_ANSWER_TOKENS": "96",  # bounds the load test's run time

@@ -49,3 +49,14 @@ def test_new_ocr_settings_read_scans_again_and_leave_text_pdfs_alone(  # type: i
     report = make_services(changed, embedder).ingestor.ingest([docs])
     assert {r.file: r.outcome for r in report.results} == {
         "pump_scan.pdf": Outcome.INDEXED, "pump_manual.pdf": Outcome.UNCHANGED}
+
+
+def test_a_two_column_scan_is_read_column_by_column(tmp_path: Path) -> None:
+    pdf = factories.two_column_scan(tmp_path / "glossary.pdf", tmp_path)
+    text = " ".join(PageOcr(OcrSettings()).read_page(pdf, 0).split()).lower()
+    # each column's sentence reads on, not interleaved with the line beside it
+    assert "closes a circuit when it is exposed to a specified high temperature" in text
+    assert "to produce rotation about an axis of the shaft" in text
+    assert text.index("an electrical switch") < text.index("a force that produces")
+    whole = " ".join(PageOcr(OcrSettings(columns=False)).read_page(pdf, 0).split()).lower()
+    assert "closes a circuit when it is exposed to a specified" not in whole  # as it was
