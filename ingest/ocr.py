@@ -22,7 +22,7 @@ import numpy as np
 from ingest.settings import OcrSettings
 
 # Bump when how recognised text is put together changes: scanned files are then read again.
-OCR_FORMAT = "4"
+OCR_FORMAT = "5"
 # A run of letters this long that is no English word is read as words run together.
 _JOINED = re.compile(r"[A-Za-z]{8,}")
 # The space OCR drops after a sentence's full stop or a comma ("travel.Machine",
@@ -176,10 +176,18 @@ def text_columns(ink: np.ndarray) -> list[tuple[int, int]]:
             if a - start >= _SLIVER * (right - left):  # else a sliver, part of the gap
                 columns.append((start, a))
             start = b
-    if len(columns) < 2:
+    # a narrow run of ink after a column is part of it (an index's page numbers); a narrow
+    # first column is a table's code column: the page is one column
+    if len(columns) < 2 or columns[0][1] - columns[0][0] < _MIN_COLUMN * (right - left):
         return [(0, width)]
-    if any(b - a < _MIN_COLUMN * (right - left) or _full_lines(ink[:, a:b]) < _FULL_SHARE
-           for a, b in columns):
+    merged: list[tuple[int, int]] = []
+    for a, b in columns:
+        if merged and b - a < _MIN_COLUMN * (right - left):
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    columns = merged
+    if len(columns) < 2 or any(_full_lines(ink[:, a:b]) < _FULL_SHARE for a, b in columns):
         return [(0, width)]
     cuts = [0, *[(a_end + b_start) // 2 for (_, a_end), (b_start, _)
                  in zip(columns, columns[1:], strict=False)], width]

@@ -23,8 +23,10 @@ _E_CODE = re.compile(r"\bE-?(\d{1,3})\b", re.IGNORECASE)
 # Words with digits that name one thing - a model, card, part or standard number (840D, 7i96,
 # hm2, ISO 10816, alarm 25050) - as opposed to a quantity (30 hp, 1800 rpm, 1.7A, 20x, 2nd).
 _NUMBERED_WORD = re.compile(r"(?<![\w.])([A-Za-z0-9]*\d[A-Za-z0-9]*)(?![\w]|\.\d)")
-_QUANTITY = re.compile(r"(\d+)(?:st|nd|rd|th|x|s|k|mm|cm|m|km|kw|w|hp|rpm|v|kv|a|ma|hz|bar|psi|"
-                       r"nm|kg|lbs?|in|ft|sec|min|mins|h|hrs?|deg|c|f|mph|gpm|cfm|l|ml|g|t|ton)")
+_QUANTITY = re.compile(r"(\d+)(?:st|nd|rd|th|x|s|k|mm|cm|m|km|kw|kwh|kva|w|wh|hp|rpm|v|vdc|vac|kv|"
+                       r"a|ma|ah|mah|amps?|hz|khz|mhz|bar|psi|psig|kpa|mpa|nm|kg|lbs?|oz|in|ft|"
+                       r"sec|secs|min|mins|h|hrs?|days?|wks?|yrs?|deg|degc|degf|c|f|mph|gpm|lpm|"
+                       r"cfm|l|ml|gal|g|t|ton|tons|ph|ohms?|kohms?|uf|nf|pf|kb|mb|gb|tb|pcs)")
 _UNIT_WORD_LIST = """
 mm cm m km kw w hp rpm v kv a ma hz bar psi nm kg lb lbs in inch inches ft s ms sec secs second
 seconds min mins minute minutes h hr hrs hour hours day days week weeks month months year years

@@ -57,6 +57,14 @@ def test_two_text_columns_are_read_down_the_left_then_down_the_right() -> None:
     assert regions.index(columns[0]) < regions.index(columns[1])
 
 
+def test_an_index_with_page_numbers_is_two_columns() -> None:
+    entries = [(100 + 24 * i, 100, 400 - (i % 3) * 40) for i in range(40)]  # "Detonation …"
+    entries += [(100 + 24 * i, 430, 470) for i in range(40)]  # "10-29"
+    entries += [(100 + 24 * i, 520, 820 - (i % 2) * 50) for i in range(40)]
+    entries += [(100 + 24 * i, 850, 900) for i in range(40)]
+    assert text_columns(page(entries)[:, :, 0] < 160) == [(0, 495), (495, 1000)]
+
+
 def test_a_table_is_one_column_so_its_rows_stay_rows() -> None:
     rows = [(100 + 30 * i, 100, 130) for i in range(25)]  # code
     rows += [(100 + 30 * i, 250, 330 + (i % 5) * 25) for i in range(25)]  # short messages
