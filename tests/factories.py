@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from fpdf import FPDF
@@ -43,23 +44,32 @@ def encrypted_pdf(path: Path, source: Path, user_password: str) -> Path:
     return path
 
 
-def image_only_pdf(path: Path, tmp: Path, lines: tuple[str, ...] = (
-        "Pump P-101A seal replacement", "Isolate and drain before opening")) -> Path:
-    """A 'scanned' page: an image of printed lines and no text layer."""
+def _scanned_pdf(path: Path, tmp: Path, width: int, font_size: int, step: int,
+                 columns: list[tuple[int, Sequence[str]]]) -> Path:
+    """A 'scanned' page: printed lines, in columns starting at the given x, as an image in a
+    PDF with no text layer."""
     from PIL import Image, ImageDraw, ImageFont
 
     image = tmp / f"{path.stem}-scan.png"
-    canvas = Image.new("RGB", (1400, 120 + 90 * len(lines)), "white")
+    rows = max(len(lines) for _, lines in columns)
+    canvas = Image.new("RGB", (width, 120 + step * rows), "white")
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default(size=48)
-    for i, line in enumerate(lines):
-        draw.text((60, 60 + 90 * i), line, fill="black", font=font)
+    font = ImageFont.load_default(size=font_size)
+    for x, lines in columns:
+        for i, line in enumerate(lines):
+            draw.text((x, 60 + step * i), line, fill="black", font=font)
     canvas.save(image)
     pdf = FPDF()
     pdf.add_page()
     pdf.image(str(image), x=10, y=10, w=190)
     pdf.output(str(path))
     return path
+
+
+def image_only_pdf(path: Path, tmp: Path, lines: tuple[str, ...] = (
+        "Pump P-101A seal replacement", "Isolate and drain before opening")) -> Path:
+    """A 'scanned' page: an image of printed lines and no text layer."""
+    return _scanned_pdf(path, tmp, 1400, 48, 90, [(60, lines)])
 
 
 GLOSSARY_LEFT = ["Thermoswitch. An electrical switch that",
@@ -76,21 +86,7 @@ def two_column_scan(path: Path, tmp: Path, left: list[str] = GLOSSARY_LEFT * 3,
                     right: list[str] = GLOSSARY_RIGHT * 3) -> Path:
     """A 'scanned' page set in two columns with a narrow gutter, as glossaries and OSHA guides
     are: an image and no text layer."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    image = tmp / f"{path.stem}-scan.png"
-    canvas = Image.new("RGB", (1700, 140 + 60 * max(len(left), len(right))), "white")
-    draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default(size=34)
-    for column, lines in ((60, left), (880, right)):
-        for i, line in enumerate(lines):
-            draw.text((column, 60 + 60 * i), line, fill="black", font=font)
-    canvas.save(image)
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.image(str(image), x=10, y=10, w=190)
-    pdf.output(str(path))
-    return path
+    return _scanned_pdf(path, tmp, 1700, 34, 60, [(60, left), (880, right)])
 
 
 def truncated(path: Path, source: Path, keep: float = 0.4) -> Path:
