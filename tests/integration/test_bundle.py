@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import factories
 from tests.conftest import ON_CI, ROOT, free_port
 
 BUNDLES = ROOT / "var" / "bundle-test"
@@ -59,8 +60,11 @@ def test_installed_offline_it_ingests_and_answers_from_the_index(
                     cwd=tmp_path)
     assert where.stdout.startswith(str(prefix)), where  # the installed copy, not this checkout
     data = str(tmp_path / "data")
-    ingest = offline([plantops, "--data-dir", data, "ingest", str(prefix / "samples/documents")],
-                     cwd=tmp_path)
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    factories.image_only_pdf(scans / "pump_scan.pdf", tmp_path)  # OCR: model from the bundle
+    ingest = offline([plantops, "--data-dir", data, "ingest", str(prefix / "samples/documents"),
+                      str(scans)], cwd=tmp_path)
     assert ingest.returncode == 0, ingest.stderr[-3000:]
     no_model = {"PLANTOPS_SERVING__BASE_URLS": f'["http://127.0.0.1:{free_port()}/v1"]'}
     ask = offline([plantops, "--data-dir", data, "ask",
@@ -68,6 +72,9 @@ def test_installed_offline_it_ingests_and_answers_from_the_index(
                   cwd=tmp_path, env=no_model)
     assert "grbl_alarm_and_error_codes.pdf, page" in ask.stdout, ask.stdout + ask.stderr
     assert "unreachable" in ask.stdout  # no model server here: retrieval-only, with sources
+    scanned = offline([plantops, "--data-dir", data, "ask", "P-101A seal replacement"],
+                      cwd=tmp_path, env=no_model)
+    assert "pump_scan.pdf, page 1 (OCR text)" in scanned.stdout, scanned.stdout + scanned.stderr
 
 
 def test_a_tampered_bundle_installs_nothing_and_names_the_file(

@@ -95,6 +95,10 @@ def test_doctor_green_on_running_stack_then_reports_a_blocked_call(
     green = run("--data-dir", str(data), "doctor", env=env)
     assert green.returncode == 0, green.stdout + green.stderr
     assert "no blocked attempts" in green.stdout
+    assert "Tesseract 5." in green.stdout and "language eng" in green.stdout
+    no_model = run("--data-dir", str(data), "doctor",
+                   env={**env, "PLANTOPS_INGEST__OCR__LANGUAGE": "eng+deu"})
+    assert no_model.returncode == 1 and "no model for deu" in no_model.stdout
 
     # A deliberately added outbound call, made under the same guard the app installs.
     call = ("import socket\nfrom pathlib import Path\n"

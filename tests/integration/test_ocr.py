@@ -45,7 +45,7 @@ def test_new_ocr_settings_read_scans_again_and_leave_text_pdfs_alone(  # type: i
     assert {r.outcome for r in first.results} == {Outcome.INDEXED}
     again = make_services(make_settings(data), embedder).ingestor.ingest([docs])
     assert {r.outcome for r in again.results} == {Outcome.UNCHANGED}
-    changed = make_settings(data, ingest=IngestSettings(ocr=OcrSettings(min_confidence=0.6)))
+    changed = make_settings(data, ingest=IngestSettings(ocr=OcrSettings(render_scale=2.5)))
     report = make_services(changed, embedder).ingestor.ingest([docs])
     assert {r.file: r.outcome for r in report.results} == {
         "pump_scan.pdf": Outcome.INDEXED, "pump_manual.pdf": Outcome.UNCHANGED}
@@ -58,5 +58,26 @@ def test_a_two_column_scan_is_read_column_by_column(tmp_path: Path) -> None:
     assert "closes a circuit when it is exposed to a specified high temperature" in text
     assert "to produce rotation about an axis of the shaft" in text
     assert text.index("an electrical switch") < text.index("a force that produces")
-    whole = " ".join(PageOcr(OcrSettings(columns=False)).read_page(pdf, 0).split()).lower()
-    assert "closes a circuit when it is exposed to a specified" not in whole  # as it was
+    # read as one block of text (page_layout 6), the columns' lines interleave
+    block = " ".join(PageOcr(OcrSettings(page_layout=6)).read_page(pdf, 0).split()).lower()
+    assert "closes a circuit when it is exposed to a specified" not in block
+
+
+def test_a_missing_ocr_language_fails_that_file_by_name_and_the_rest_is_indexed(  # type: ignore[no-untyped-def]
+        tmp_path: Path, embedder) -> None:
+    docs = tmp_path / "usb"
+    docs.mkdir()
+    factories.image_only_pdf(docs / "pump_scan.pdf", tmp_path)
+    factories.text_pdf(docs / "pump_manual.pdf", ["Seal replacement for P-101A."])
+    settings = make_settings(tmp_path / "data", ingest=IngestSettings(
+        ocr=OcrSettings(language="eng+deu")))
+
+    report = make_services(settings, embedder).ingestor.ingest([docs])
+
+    outcomes = {r.file: r for r in report.results}
+    assert outcomes["pump_manual.pdf"].outcome == Outcome.INDEXED
+    failed = outcomes["pump_scan.pdf"]
+    assert failed.outcome == Outcome.FAILED
+    assert "no OCR model for language deu" in failed.reason
+    assert "traineddata" in failed.reason  # what to do next
+    assert report.exit_code == 3
