@@ -63,11 +63,14 @@ class ChunkIndex:
         self._collections = {
             doc_type: client.get_or_create_collection(
                 name=f"{settings.collection}_{doc_type}",
-                configuration={"hnsw": {"space": DISTANCE}},
+                configuration={"hnsw": {"space": DISTANCE, "ef_search": settings.search_ef}},
                 metadata={EMBEDDING_MODEL_KEY: model_id},
                 embedding_function=None)
             for doc_type in DocType}
         for collection in self._collections.values():
+            hnsw = (collection.configuration or {}).get("hnsw") or {}
+            if hnsw.get("ef_search") != settings.search_ef:  # an index made before, or changed
+                collection.modify(configuration={"hnsw": {"ef_search": settings.search_ef}})
             stored = (collection.metadata or {}).get(EMBEDDING_MODEL_KEY)
             if stored != model_id:
                 raise EmbeddingModelMismatchError(

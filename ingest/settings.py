@@ -24,6 +24,12 @@ class IndexSettings(BaseModel):
         "on-disk Chroma under <data_dir>/chroma.",
     )
     collection: str = Field(default="plantops_chunks", description="Chroma collection name.")
+    search_ef: int = Field(
+        default=400, ge=10, le=10_000,
+        description="Candidates Chroma's HNSW graph examines per query (its ef_search). Higher "
+        "is closer to exact nearest-neighbour search: at Chroma's default of 100, the nearest "
+        "manual chunk was missed in some processes and found in others (the graph is loaded "
+        "differently each start), so the same question could get different sources.")
 
 
 class ChunkingSettings(BaseModel):
