@@ -58,9 +58,8 @@ class AnswerStatus(StrEnum):
     STOPPED = "stopped"  # the user pressed Stop while it streamed
 
 
-MODEL_DOWN = ("The language model is unreachable, so there is no written answer: the passages "
-              "below are the closest in the documents. An admin sees the cause in the "
-              "Documents tab.")
+MODEL_DOWN = ("The language model is unreachable: the passages below are the closest in the "
+              "documents. An admin sees the cause in the Documents tab.")
 
 
 @dataclass(frozen=True)

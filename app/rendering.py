@@ -9,8 +9,7 @@ from app.answering import AnswerStatus, AnswerUpdate, Citation
 
 _STATUS_NOTE = {
     AnswerStatus.INCOMPLETE: "⚠️ **Incomplete answer.**",
-    AnswerStatus.MODEL_UNAVAILABLE: "⚠️ **No written answer: the language model is "
-                                    "unreachable.**",
+    AnswerStatus.MODEL_UNAVAILABLE: "⚠️ **No written answer.**",  # the notice says why
     AnswerStatus.STOPPED: "⏹️ **Stopped: the answer is incomplete.**",
     AnswerStatus.ABSTAINED: "ℹ️ **Not found in the documents.**",
 }
