@@ -153,6 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data_dir:
         os.environ["PLANTOPS_DATA_DIR"] = str(args.data_dir)
 
+    from pydantic import ValidationError
+
+    from app.settings import describe_invalid
     from ingest.errors import IngestError
     from serving.errors import ServingError
 
@@ -162,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return account_commands.run(args)
         from app import commands  # after the offline switches: imports load libraries
         return commands.run(args)
+    except ValidationError as exc:
+        shown = describe_invalid(exc) if exc.title == "Settings" else str(exc)
+        print(f"plantops: error: {shown}", file=sys.stderr)
+        return EXIT_ERROR
     except (IngestError, ServingError, ValueError) as exc:
         print(f"plantops: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

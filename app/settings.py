@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,11 +21,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from ingest.settings import IngestSettings
+from ingest.settings import IngestSettings, Section
 from serving.settings import ServingSettings
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(Section):
     top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the model.")
     candidates: int = Field(default=30, ge=1,
                             description="Candidates fetched per query from each of the dense "
@@ -59,7 +59,7 @@ class RetrievalSettings(BaseModel):
         "development questions. A plant refits it with benchmarks/fit_abstention.py.")
 
 
-class HistorySettings(BaseModel):
+class HistorySettings(Section):
     """How a history question ("what has been done on QR0218?") is matched against the work
     orders; fitted on ../shared/eval/dev.jsonl (benchmarks/fit_history.py, docs/retrieval.md)."""
 
@@ -80,7 +80,7 @@ class HistorySettings(BaseModel):
                          description="Work orders read from the dense index per question.")
 
 
-class UISettings(BaseModel):
+class UISettings(Section):
     host: str = Field(default="127.0.0.1", description="Address the web UI binds.")
     port: int = Field(default=7860, description="Port of the web UI.")
     concurrency: int = Field(default=16, ge=1,
@@ -116,7 +116,7 @@ class UISettings(BaseModel):
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-class PlanningSettings(BaseModel):
+class PlanningSettings(Section):
     """Cost inputs of `plantops plan` (planning defaults, not quotes: set the plant's own)."""
 
     energy_per_kwh: float = Field(default=0.25, ge=0, description="Energy price per kWh.")
@@ -160,3 +160,19 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
         return init_settings, env_settings, toml, file_secret_settings
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """A settings error as an admin reads it: each wrong key with where it is set and what
+    to do (pydantic's own text names the rule, not the fix)."""
+    lines = [f"the settings are not valid ({_config_file()} and PLANTOPS_* variables; every "
+             "setting: docs/configuration.md):"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  {key}: no such setting (a typo, or one removed in this version: "
+                         "see CHANGELOG.md); remove or rename it")
+        else:
+            lines.append(f"  {key}: {error['msg']} (got {error.get('input')!r})")
+    return "\n".join(lines)
+

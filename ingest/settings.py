@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class EmbeddingSettings(BaseModel):
+class Section(BaseModel):
+    """A section of the settings: a key it does not have (a typo, or a setting since removed)
+    is an error that names it, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbeddingSettings(Section):
     model_dir: Path | None = Field(
         default=None,
         description="Folder of a sentence-transformers model. Empty: the all-MiniLM-L6-v2 "
@@ -17,7 +24,7 @@ class EmbeddingSettings(BaseModel):
     device: str = Field(default="cpu", description="Torch device for embeddings (cpu, cuda).")
 
 
-class IndexSettings(BaseModel):
+class IndexSettings(Section):
     chroma_url: str | None = Field(
         default=None,
         description="URL of a Chroma server (e.g. http://127.0.0.1:8000). Empty: the embedded "
@@ -32,7 +39,7 @@ class IndexSettings(BaseModel):
         "differently each start), so the same question could get different sources.")
 
 
-class ChunkingSettings(BaseModel):
+class ChunkingSettings(Section):
     chunk_size_tokens: int = Field(
         default=200, ge=32,
         description="Longest chunk, in the embedding model's tokens; at most the model's "
@@ -53,7 +60,7 @@ class ChunkingSettings(BaseModel):
         "with a reason.")
 
 
-class OcrSettings(BaseModel):
+class OcrSettings(Section):
     enabled: bool = Field(default=True, description="OCR PDF pages that have an image but no "
                           "text layer (scans), with Tesseract. About a second per page per core.")
     render_scale: float = Field(default=2.0, gt=0, le=6, description="Page rendering scale for "
@@ -74,7 +81,7 @@ class OcrSettings(BaseModel):
         return self.model_dump_json(exclude={"enabled", "threads", "tessdata_dir"})
 
 
-class LogColumns(BaseModel):
+class LogColumns(Section):
     """Header names of one CMMS export whose columns are not recognised automatically."""
 
     id: str | None = Field(default=None, description="Column with the work-order id.")
@@ -82,7 +89,7 @@ class LogColumns(BaseModel):
     date: str | None = Field(default=None, description="Column with the work-order date.")
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     ocr: OcrSettings = Field(default_factory=OcrSettings)
     log_columns: dict[str, LogColumns] = Field(
         default_factory=dict,

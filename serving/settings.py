@@ -5,10 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-class ModelProfile(BaseModel):
+class Section(BaseModel):
+    """A section of the settings: a key it does not have (a typo, or a setting since removed)
+    is an error that names it, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelProfile(Section):
     """How vLLM serves one model. Model folders are local paths, never hub ids."""
 
     model_dir: Path = Field(description="Local folder of the model (HF safetensors layout).")
@@ -51,7 +58,7 @@ def default_profiles() -> dict[str, ModelProfile]:
     }
 
 
-class ServingSettings(BaseModel):
+class ServingSettings(Section):
     profile: str = Field(default="cpu-small", description="Profile to serve and to expect.")
     profiles: dict[str, ModelProfile] = Field(default_factory=default_profiles,
                                               description="Model profiles by name.")

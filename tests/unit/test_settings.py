@@ -57,3 +57,23 @@ def test_one_profile_field_can_be_overridden_alone(monkeypatch: pytest.MonkeyPat
     assert str(profile.model_dir) == "/srv/models/smol"
     assert profile.served_model_name == "smollm2-135m-instruct"  # the rest stays
     assert set(s.serving.profiles) == {"cpu-small", "gpu-8b", "gpu-70b-tp4"}
+
+
+def test_a_key_no_section_has_is_refused_by_its_full_name(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    """A setting removed in a release (ingest.ocr.columns) or mistyped (an env variable) was
+    silently ignored below the top level: the admin believed it applied."""
+    from pydantic import ValidationError
+
+    from app.settings import describe_invalid
+
+    cfg = tmp_path / "site.toml"
+    cfg.write_text("[ingest.ocr]\ncolumns = false\n")
+    monkeypatch.setenv("PLANTOPS_CONFIG", str(cfg))
+    monkeypatch.setenv("PLANTOPS_RETRIEVAL__TOPK", "7")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    message = describe_invalid(caught.value)
+    assert str(cfg) in message
+    assert "ingest.ocr.columns: no such setting" in message
+    assert "retrieval.topk: no such setting" in message
