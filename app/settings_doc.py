@@ -22,6 +22,9 @@ environment variables (`PLANTOPS_` prefix, `__` between nested names), the TOML 
 work offline on a laptop. Lists and tables are given as JSON in environment variables, e.g.
 `PLANTOPS_SERVING__BASE_URLS='["http://10.0.0.5:8000/v1","http://10.0.0.6:8000/v1"]'`.
 
+A key that is not listed here, in the file or in a variable, stops every command with its
+full name (a typo, or a setting removed in a release: the changelog says which).
+
 In the TOML file the same names nest as tables:
 
 ```toml
