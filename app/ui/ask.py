@@ -108,6 +108,10 @@ def build_ask_tab(services: Services, access: Access
     pending = gr.State("")  # the accepted question its answer is being written for
     busy = gr.State(False)
     live = gr.State(None)  # (question, latest update) of the streaming answer, for Stop
+    # Sessions whose streaming answer was stopped: the stream sends nothing more once its
+    # session is here. Cancelling it alone left a window in which an update it had already
+    # made arrived after Stop's and put the cursor back on the stopped answer.
+    stopping: set[str] = set()
     records = gr.State({})  # chat message index of an answer -> AnswerRecord
     showing = gr.State(-1)  # the answer whose sources the radio lists
     rated = gr.State(-1)  # the answer rated last: a comment goes with it
@@ -149,6 +153,8 @@ def build_ask_tab(services: Services, access: Access
             # which wiped the Ask button's label)
             yield tuple(gr.update() for _ in streamed)
             return
+        session = request.session_hash or ""
+        stopping.discard(session)  # a Stop pressed before this question is not for it
         # take the question at once, so that a question refused meanwhile finds none; Stop
         # reads it from `live`
         yield (*(gr.update(),) * 4, (text, None), *(gr.update(),) * 4, "",
@@ -158,6 +164,9 @@ def build_ask_tab(services: Services, access: Access
         earlier = [kept[i].question for i in sorted(kept)]
         sources_shown = False
         for update in services.assistant.answer(text, earlier=earlier):
+            if session in stopping:  # Stop has written the answer's last state
+                stopping.discard(session)
+                return
             shown = [*history[:-1], {"role": "assistant", "content": render_answer(update, index)}]
             record = record_of(text, update)
             radio: Any = gr.update()
@@ -181,6 +190,9 @@ def build_ask_tab(services: Services, access: Access
                 charted = chart_update(update.history)
             yield (shown, radio, kept, index, (text, update), current, listed, named,
                    *unchanged, charted)
+        if session in stopping:
+            stopping.discard(session)
+            return
         # ended: ready for the next question (here, not in a step after it, which a question
         # refused while this one streamed would also have run)
         yield (*(gr.update(),) * 4, None, *(gr.update(),) * 3, False, "", "",
@@ -190,6 +202,8 @@ def build_ask_tab(services: Services, access: Access
                     kept: dict[int, AnswerRecord], current: int | None,
                     request: gr.Request) -> tuple[Any, ...]:
         user = access.require(request, Permission.ASK)
+        if streaming is not None:
+            stopping.add(request.session_hash or "")  # first: the stream sends nothing more
         text, update = streaming or ("", None)
         index = len(history) - 1
         listed: Any = gr.update()
