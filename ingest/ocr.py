@@ -70,10 +70,10 @@ class PageOcr:
     def recipe(self) -> str:
         """Engine, model files and settings: when any changes, scanned files are read again."""
         folder = tessdata_dir(self._settings)
+        missing = missing_languages(self._settings)
         models = ",".join(
             hashlib.sha256((folder / f"{lang}.traineddata").read_bytes()).hexdigest()[:12]
-            for lang in self._settings.language.split("+")
-            if lang not in missing_languages(self._settings))
+            for lang in self._settings.language.split("+") if lang not in missing)
         return (f"{OCR_FORMAT}:tesseract-{engine_version()}:{models}:"
                 f"{self._settings.recipe()}")
 

@@ -11,6 +11,15 @@ from tests import factories
 from tests.conftest import make_services, make_settings
 
 
+def scan_beside_text_pdf(tmp_path: Path) -> Path:
+    """A folder with a scanned manual (pump_scan.pdf) and a text one (pump_manual.pdf)."""
+    docs = tmp_path / "usb"
+    docs.mkdir()
+    factories.image_only_pdf(docs / "pump_scan.pdf", tmp_path)
+    factories.text_pdf(docs / "pump_manual.pdf", ["Seal replacement for P-101A."])
+    return docs
+
+
 def test_a_scanned_page_is_read_tagged_and_marked_as_ocr(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     docs = tmp_path / "usb"
     docs.mkdir()
@@ -36,10 +45,7 @@ def test_a_blank_scan_is_reported_not_guessed(tmp_path: Path) -> None:
 
 def test_new_ocr_settings_read_scans_again_and_leave_text_pdfs_alone(  # type: ignore[no-untyped-def]
         tmp_path: Path, embedder) -> None:
-    docs = tmp_path / "usb"
-    docs.mkdir()
-    factories.image_only_pdf(docs / "pump_scan.pdf", tmp_path)
-    factories.text_pdf(docs / "pump_manual.pdf", ["Seal replacement for P-101A."])
+    docs = scan_beside_text_pdf(tmp_path)
     data = tmp_path / "data"
     first = make_services(make_settings(data), embedder).ingestor.ingest([docs])
     assert {r.outcome for r in first.results} == {Outcome.INDEXED}
@@ -65,10 +71,7 @@ def test_a_two_column_scan_is_read_column_by_column(tmp_path: Path) -> None:
 
 def test_a_missing_ocr_language_fails_that_file_by_name_and_the_rest_is_indexed(  # type: ignore[no-untyped-def]
         tmp_path: Path, embedder) -> None:
-    docs = tmp_path / "usb"
-    docs.mkdir()
-    factories.image_only_pdf(docs / "pump_scan.pdf", tmp_path)
-    factories.text_pdf(docs / "pump_manual.pdf", ["Seal replacement for P-101A."])
+    docs = scan_beside_text_pdf(tmp_path)
     settings = make_settings(tmp_path / "data", ingest=IngestSettings(
         ocr=OcrSettings(language="eng+deu")))
 
