@@ -173,11 +173,10 @@ def history_answer(history: History, timings: dict[str, float]) -> AnswerUpdate:
         return AnswerUpdate(NOT_FOUND, [], AnswerStatus.ABSTAINED,
                             f"No work order matches “{' '.join(asked.subject)}”.", timings,
                             history=history)
-    if history.weak:
-        named = ", ".join(f"“{w}”" for w in history.absent)
+    cautions = history.cautions()
+    if cautions:
         return AnswerUpdate("", citations, AnswerStatus.COMPLETE,
-                            f"Weak match: no work order mentions {named}. These match the rest "
-                            "of the question and may be about something else.", timings,
+                            " ".join([*cautions, *history.notes]), timings,
                             weak=True, history=history)
     return AnswerUpdate("", citations, AnswerStatus.COMPLETE, " ".join(history.notes), timings,
                         history=history)

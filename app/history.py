@@ -141,6 +141,8 @@ class History:
     notes: list[str] = field(default_factory=list)
     suggestions: dict[str, str] = field(default_factory=dict)  # unknown id -> a known one
     absent: tuple[str, ...] = ()  # subject words no work order holds
+    # every work order read from the dense index was close enough: more may be, unread
+    open_ended: bool = False
 
     @property
     def weak(self) -> bool:
@@ -150,8 +152,39 @@ class History:
         return bool(self.absent and self.matches) and not self.question.assets
 
     @property
+    def by_meaning_only(self) -> bool:
+        """Across all assets, no work order holds every word of the subject: the list is the
+        work orders closest in meaning, which may hold unrelated ones (an oil leak anywhere
+        for "swing box leaking oil"), and its length is not a count of that failure."""
+        return (bool(self.matches) and not self.question.assets
+                and all(m.how == "meaning" for m in self.matches))
+
+    @property
     def count(self) -> int:
         return len(self.matches)
+
+    @property
+    def count_label(self) -> str:
+        """The count as a reader should take it: "400+" when it is only a lower bound."""
+        return f"{self.count}+" if self.open_ended else str(self.count)
+
+    def cautions(self) -> list[str]:
+        """What the reader must know before trusting the list or its count, in sentences."""
+        subject = " ".join(self.question.subject)
+        out = []
+        if self.weak:
+            named = ", ".join(f"“{w}”" for w in self.absent)
+            out.append(f"Weak match: no work order mentions {named}. These match the rest of "
+                       "the question and may be about something else.")
+        elif self.by_meaning_only:
+            out.append(f"Matched by meaning only: no work order holds every word of "
+                       f"“{subject}”. These are the closest in meaning and may include "
+                       "unrelated work orders; check each one before counting on it.")
+        if self.open_ended:
+            out.append(f"At least {self.count}: every one of the {self.count} work orders "
+                       "read was this close, so more may match. Name an asset or a part to "
+                       "narrow the question.")
+        return out
 
     @property
     def answered(self) -> bool:
@@ -175,6 +208,8 @@ class History:
         dates = self.dates()
         return {
             "question": self.question.text, "count": self.count,
+            "count_is_lower_bound": self.open_ended,
+            "matched_by_meaning_only": self.by_meaning_only, "cautions": self.cautions(),
             "assets": dict(self.per_asset()), "first_date": dates[0] if dates else None,
             "last_date": dates[1] if dates else None, "notes": self.notes,
             "unknown_ids": [u.upper() for u in self.question.unknown],
@@ -361,7 +396,8 @@ class HistoryFinder:
         pool, terms = self.pool(question)
         if not question.subject:
             return History(question, [Match(o, "asset") for _, o in pool], notes, suggestions)
-        matches = self._matching(question, pool, terms)
+        evidence = self.evidence(question, pool, terms)
+        matches = select(evidence, self._settings)
         held = {w for w in question.subject
                 if any(terms.forms(p) for p in self._split([stem(w)], terms))}
         either = {a: b for pair in question.alternatives for a, b in (pair, pair[::-1])}
@@ -371,11 +407,19 @@ class HistoryFinder:
             notes.append(f"No work order of {names} mentions “{' '.join(question.subject)}”: "
                          "all of its work orders are listed.")
             matches = [Match(o, "asset") for _, o in pool]
-        return History(question, matches, notes, suggestions, absent)
+        return History(question, matches, notes, suggestions, absent,
+                       open_ended=self._open_ended(question, evidence, matches))
 
-    def _matching(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]],
-                  terms: _Terms) -> list[Match]:
-        return select(self.evidence(question, pool, terms), self._settings)
+    def _open_ended(self, question: HistoryQuestion, evidence: Sequence[Evidence],
+                    matches: Sequence[Match]) -> bool:
+        """Whether the least similar of the ``nearest`` work orders read still matched in
+        meaning: then the threshold lies beyond what was read, and the count is a lower
+        bound. (An asset's work orders are all read.)"""
+        read = [e for e in evidence if e.similarity is not None]
+        if question.assets or len(read) < self._settings.nearest:
+            return False
+        last = min(read, key=lambda e: e.similarity or 0.0).order
+        return any(m.order is last and m.how == "meaning" for m in matches)
 
     def evidence(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]],
                  terms: _Terms) -> list[Evidence]:

@@ -53,7 +53,7 @@ def _print(found: History, out: Console) -> None:
     if not found.matches:
         out.print(f"No work order matches “{asked.text}”.")
         return
-    table = Table(title=f"{found.count} work order(s) — {asked.text}")
+    table = Table(title=f"{found.count_label} work order(s) — {asked.text}")
     for column in ("asset", "work order", "date", "description", "action", "component",
                    "matched by"):
         table.add_column(column)
@@ -64,5 +64,8 @@ def _print(found: History, out: Console) -> None:
     out.print(table)
     spread = ", ".join(f"{a} ({n})" for a, n in found.per_asset())
     dates = found.dates()
-    out.print(f"{found.count} work order(s) on {len(found.per_asset())} asset(s): {spread}"
-              + (f"; {dates[0]} to {dates[1]}" if dates else "; no dates in the export"))
+    out.print(f"{found.count_label} work order(s) on {len(found.per_asset())} asset(s): "
+              f"{spread}" + (f"; {dates[0]} to {dates[1]}" if dates else
+                             "; no dates in the export"))
+    for caution in found.cautions():
+        out.print(caution, style="bold yellow", markup=False, highlight=False)

@@ -142,7 +142,8 @@ def render_history(update: AnswerUpdate, answer: int | None = None) -> str:
     for match in history.matches:
         how[match.how] = how.get(match.how, 0) + 1
     matched = ", ".join(f"{n} by {_HOW[k]}" for k, n in how.items())
-    parts.append(f"**{_plural(history.count, 'work order')}**{about}{subject}, on "
+    parts.append(f"**{history.count_label} work order{'' if history.count == 1 else 's'}**"
+                 f"{about}{subject}, on "
                  f"{_plural(len(assets), 'asset')}: {spread}{more}. {when}  \n"
                  f"_Matched: {matched}._")
     dated = dates is not None

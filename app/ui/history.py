@@ -60,8 +60,10 @@ def history_summary(history: History) -> str:
     assets = history.per_asset()
     dates = history.dates()
     when = f"from {dates[0]} to {dates[1]}" if dates else "no dates in the export"
-    return (f"**{history.count} work order(s)** on {len(assets)} asset(s) ({when}). "
-            f"{notes} Select a row to open the work order.").strip()
+    parts = [f"**{history.count_label} work order(s)** on {len(assets)} asset(s) ({when}).",
+             *(f"⚠️ {escape_text(c)}" for c in history.cautions()), notes,
+             "Select a row to open the work order."]
+    return " ".join(p for p in parts if p)
 
 
 def build_history_view(services: Services, access: Access) -> None:

@@ -89,6 +89,31 @@ def test_either_word_of_an_or_will_do(services) -> None:  # type: ignore[no-unty
     assert words == {"WO-10", "WO-11"} and not found.weak  # not both words in one order
 
 
+def test_a_list_matched_by_meaning_alone_says_so(services) -> None:  # type: ignore[no-untyped-def]
+    # each word is in some work order ("coolant" WO-9, "leaking" WO-4, "compressor" WO-2),
+    # none holds them all: the list is only the closest in meaning, and must say so
+    final = answer(services, "coolant leaking at the compressor - any work orders?")
+    assert final.history.matches and final.history.by_meaning_only
+    assert final.weak and "Matched by meaning only" in final.notice
+    assert "⚠️ **Matched by meaning only" in render_answer(final)
+    assert not answer(services, "QR0218 aircon history").history.by_meaning_only
+
+
+def test_a_count_that_is_only_a_lower_bound_says_at_least(tmp_path, services, embedder) -> None:  # type: ignore[no-untyped-def]
+    from app.settings import HistorySettings
+
+    # read the 10 nearest work orders and let any similarity match: the least similar one
+    # read still matches, so the 12 in the file may hold more
+    loose = HistorySettings(nearest=10, similarity_floor=-1, similarity_window=2)
+    wide = make_services(services.settings.model_copy(update={"history": loose}), embedder)
+    found = wide.history.matching("coolant leaking at the compressor")
+    assert found.open_ended and found.count == 10 and found.count_label == "10+"
+    assert any(c.startswith("At least 10:") for c in found.cautions())
+    assert found.to_json()["count_is_lower_bound"] is True
+    exact = services.history.matching("coolant leaking at the compressor")
+    assert not exact.open_ended and exact.count_label == str(exact.count)
+
+
 def test_what_the_logs_do_not_hold_is_said_not_guessed(services) -> None:  # type: ignore[no-untyped-def]
     unknown = answer(services, "PH693 history pls")
     assert unknown.status is AnswerStatus.ABSTAINED and unknown.text == NOT_FOUND

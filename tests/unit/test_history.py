@@ -72,3 +72,17 @@ def test_stemming_is_safe_when_questions_are_answered_at_once() -> None:
         together = list(pool.map(stem, words))
     stem.cache_clear()
     assert together == [stem(w) for w in words]
+
+
+def test_the_search_view_warns_of_a_meaning_only_list_and_a_lower_bound() -> None:
+    from app.ui.history import history_summary
+
+    question = HistoryQuestion(text="metal in oil", subject=("metal", "oil"))
+    close = [Match(order(str(n), f"oil leak {n}", "PH639"), "meaning", 0.5) for n in range(3)]
+    open_list = History(question, close, open_ended=True)
+    summary = history_summary(open_list)
+    assert summary.startswith("**3+ work order(s)**")
+    assert "⚠️ Matched by meaning only: no work order holds every word of “metal oil”" in summary
+    assert "⚠️ At least 3:" in summary
+    worded = History(question, [Match(order("9", "metal in oil", "PH639"), "words")])
+    assert worded.cautions() == [] and history_summary(worded).startswith("**1 work order(s)**")
