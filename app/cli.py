@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--k", type=int, default=5)
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--answers", action="store_true", help="also generate and score answers")
+    ev.add_argument("--judgements", type=Path, help="reading judgements of listed work orders "
+                    "(e.g. benchmarks/history_judgements.json): log precision counts those "
+                    "judged correct, instead of those holding an answer string")
 
     sub.add_parser("doctor", help="check offline switches, models, index, model server, egress")
     sub.add_parser("ui", help="start the web UI (model server must be running)")

@@ -211,11 +211,13 @@ def cmd_ask(services: Services, question: str) -> int:
 def cmd_eval(services: Services, args: argparse.Namespace) -> int:
     """Each question set scored on its own (tune on one, confirm on another), with 95 %
     bootstrap intervals; ``--features`` writes what the abstention model is fitted on."""
-    from app.evaluation import evaluate, load_questions
+    from app.evaluation import evaluate, load_judgements, load_questions
 
+    judgements = load_judgements(args.judgements) if args.judgements else None
     reports = {}
     for path in args.questions:
-        reports[path.name] = evaluate(load_questions(path), services.retriever, k=args.k,
+        reports[path.name] = evaluate(load_questions(path, judgements), services.retriever,
+                                      k=args.k,
                                       assistant=services.assistant if args.answers else None,
                                       history=services.history)
     if args.features:

@@ -32,9 +32,34 @@ class EvalQuestion:
     sources: list[dict[str, Any]]
     answer_contains: list[str] = field(default_factory=list)
     kind: str = ""
+    # work orders read and judged correct for it (``load_judgements``); None: judge by rule
+    judged_correct: frozenset[str] | None = None
 
 
-def load_questions(path: Path) -> list[EvalQuestion]:
+@dataclass(frozen=True)
+class Judgement:
+    """The listed work orders someone read for one question, and those judged correct."""
+
+    correct: frozenset[str]
+    read: frozenset[str]
+
+
+def load_judgements(path: Path) -> dict[str, Judgement]:
+    """Reading judgements by question id: ``{"questions": {id: {"correct": [record ids],
+    "read": [record ids]}}}`` (benchmarks/history_judgements.json says how they were made)."""
+    try:
+        questions = json.loads(path.read_text(encoding="utf-8"))["questions"]
+        return {q: Judgement(frozenset(j.get("correct", ())), frozenset(j.get("read", ())))
+                for q, j in questions.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path.name}: not a judgements file ({exc})") from exc
+
+
+def load_questions(path: Path, judgements: dict[str, Judgement] | None = None
+                   ) -> list[EvalQuestion]:
+    """The questions of a JSONL file; with ``judgements``, a log question's listed work orders
+    count as correct when gold or judged so on reading (unread ones count as wrong) rather
+    than when they hold one of its ``answer_contains`` strings."""
     questions = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -44,7 +69,9 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             questions.append(EvalQuestion(
                 id=raw["id"], question=raw["question"], answerable=bool(raw["answerable"]),
                 sources=list(raw.get("sources", [])),
-                answer_contains=list(raw.get("answer_contains", [])), kind=raw.get("kind", "")))
+                answer_contains=list(raw.get("answer_contains", [])), kind=raw.get("kind", ""),
+                judged_correct=None if judgements is None else (
+                    judgements[raw["id"]].correct if raw["id"] in judgements else frozenset())))
         except (ValueError, KeyError) as exc:
             raise ValueError(f"{path.name} line {n}: not a valid question ({exc})") from exc
     return questions
@@ -81,7 +108,7 @@ class QuestionResult:
     record_recall: float | None  # log questions with gold records: share of them shown
     features: dict[str, float]
     # of the records shown (the whole list for a history question, else the top k): the share
-    # that are gold or hold one of the question's answer strings ("judged correct")
+    # that are gold or judged correct (on reading, or holding one of its answer strings)
     record_precision: float | None = None
     history: bool = False  # answered from the work-order records (app.history)
 
@@ -100,9 +127,10 @@ def score_question(q: EvalQuestion, retriever: Retriever, k: int = 5,
         found = history.find(asked)
         shown = [(m.order.record_id, m.order.description) for m in found.matches]
         verdict = (Verdict.NOT_FOUND if not found.answered
-                   else Verdict.WEAK if found.weak else Verdict.ANSWER)
+                   else Verdict.WEAK if found.cautions() else Verdict.ANSWER)
         routed = True
-    judged = [rid in records or any(a.lower() in text.lower() for a in q.answer_contains)
+    judged = [rid in records or (rid in q.judged_correct if q.judged_correct is not None
+                                 else any(a.lower() in text.lower() for a in q.answer_contains))
               for rid, text in shown]
     return QuestionResult(
         q.id, q.kind, q.answerable,

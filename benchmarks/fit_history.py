@@ -25,6 +25,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.evaluation import Judgement, load_judgements
 from app.history import Evidence, History, HistoryFinder, Match, select
 from app.services import Services
 from app.settings import HistorySettings, Settings
@@ -71,9 +72,8 @@ JUDGEMENTS = Path(__file__).with_name("history_judgements.json")
 
 
 @functools.cache
-def _judgements() -> dict[str, dict[str, frozenset[str]]]:
-    questions = json.loads(JUDGEMENTS.read_text(encoding="utf-8"))["questions"]
-    return {q: {k: frozenset(v) for k, v in j.items()} for q, j in questions.items()}
+def _judgements() -> dict[str, Judgement]:
+    return load_judgements(JUDGEMENTS)
 
 
 def judged(row: dict, match: Match) -> bool | None:  # type: ignore[type-arg]
@@ -81,9 +81,10 @@ def judged(row: dict, match: Match) -> bool | None:  # type: ignore[type-arg]
     record = match.order.record_id
     if record in {s.get("record") for s in row["sources"]}:
         return True
-    judgement = _judgements().get(row["id"], {})
-    return True if record in judgement.get("correct", ()) else (
-        False if record in judgement.get("read", ()) else None)
+    judgement = _judgements().get(row["id"])
+    if judgement is None or record not in judgement.read | judgement.correct:
+        return None
+    return record in judgement.correct
 
 
 def score(items: list[Case], settings: HistorySettings) -> dict[str, list[float]]:

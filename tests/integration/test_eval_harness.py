@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from app.evaluation import evaluate, load_questions
+from app.evaluation import evaluate, load_judgements, load_questions
 from tests import factories
 from tests.conftest import make_services, make_settings
 
@@ -48,3 +48,17 @@ def test_scores_on_known_answers(tmp_path: Path, embedder) -> None:  # type: ign
     low, high = report.intervals["recall@1"]
     assert low <= 0.75 <= high
     assert 0.75 <= report.mrr_at_10 < 1.0  # q4's gold page is somewhere below rank 1, or absent
+
+    # a log question whose shown work order is not its gold one: correct by the answer-string
+    # rule, wrong by a reader's judgement when one is given
+    extra = tmp_path / "log.jsonl"
+    extra.write_text(json.dumps({"id": "q6", "question": "cr871 tyre", "answerable": True,
+                                 "sources": [{"file": "wo.csv", "record": "wo-1"}],
+                                 "kind": "log_lookup", "answer_contains": ["tyre"]}))
+    by_rule = evaluate(load_questions(extra), services.retriever, k=1)
+    assert by_rule.metrics["log_record_precision"] == 1.0  # "CR871 REPLACE DAMAGED TYRE"
+    judged = tmp_path / "judged.json"
+    judged.write_text(json.dumps({"questions": {"q6": {"correct": [], "read": ["wo-2"]}}}))
+    by_reading = evaluate(load_questions(extra, load_judgements(judged)), services.retriever,
+                          k=1)
+    assert by_reading.metrics["log_record_precision"] == 0.0
