@@ -23,16 +23,18 @@ _E_CODE = re.compile(r"\bE-?(\d{1,3})\b", re.IGNORECASE)
 # Words with digits that name one thing - a model, card, part or standard number (840D, 7i96,
 # hm2, ISO 10816, alarm 25050) - as opposed to a quantity (30 hp, 1800 rpm, 1.7A, 20x, 2nd).
 _NUMBERED_WORD = re.compile(r"(?<![\w.])([A-Za-z0-9]*\d[A-Za-z0-9]*)(?![\w]|\.\d)")
-_QUANTITY = re.compile(r"(\d+)(?:st|nd|rd|th|x|s|k|mm|cm|m|km|kw|kwh|kva|w|wh|hp|rpm|v|vdc|vac|kv|"
-                       r"a|ma|ah|mah|amps?|hz|khz|mhz|bar|psi|psig|kpa|mpa|nm|kg|lbs?|oz|in|ft|"
-                       r"sec|secs|min|mins|h|hrs?|days?|wks?|yrs?|deg|degc|degf|c|f|mph|gpm|lpm|"
-                       r"cfm|l|ml|gal|g|t|ton|tons|ph|ohms?|kohms?|uf|nf|pf|kb|mb|gb|tb|pcs)")
+# Units and counters: after a number, in one token ("10mm", "3rd") or as the next word
+# ("10 minutes"), they make it a quantity, not a code.
 _UNIT_WORD_LIST = """
-mm cm m km kw w hp rpm v kv a ma hz bar psi nm kg lb lbs in inch inches ft s ms sec secs second
-seconds min mins minute minutes h hr hrs hour hours day days week weeks month months year years
-x times ton tons deg degrees c f mph gpm cfm l ml g psig kpa mpa cycles hits parts pcs
+mm cm m km kw kwh kva w wh hp rpm v vdc vac kv a ma ah mah amp amps hz khz mhz bar psi psig kpa
+mpa nm kg lb lbs oz in inch inches ft s ms sec secs second seconds min mins minute minutes h hr
+hrs hour hours day days wk wks week weeks month months yr yrs year years x k times ton tons t
+deg degc degf degrees c f mph gpm lpm cfm l ml gal g ph ohm ohms kohm kohms uf nf pf kb mb gb
+tb cycles hits parts pcs
 """
 _UNIT_WORDS = frozenset(_UNIT_WORD_LIST.split())
+_QUANTITY = re.compile(r"(\d+)(?:st|nd|rd|th|"
+                       + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True)) + ")")
 # Equipment tags: PH639, P-101A, DE8488, TU082, CV-12. Letters then digits, optional
 # dash and suffix letter. Needs an upper-case prefix in the source text to avoid
 # matching ordinary words; questions are matched case-insensitively (see tags_in_query).

@@ -112,6 +112,8 @@ def test_an_identifier_is_unknown_only_when_none_of_its_spellings_is_indexed() -
     ("vibration limit for a 75 kW motor at 1800 rpm per ISO 10816?", {"10816"}),
     # quantities, ordinals, years and two-character words name no one thing
     ("1.7A, 20x a shift, the 2nd press, 3 inches, 1000 hours, since 2019, M6 T2 b4", set()),
+    # a unit glued on or written after: the same list either way
+    ("every 1000hours, 2500 kwh, 4500kwh, 1500 amps, 1200amps", set()),
 ])
 def test_numbered_words_name_a_thing_not_a_quantity(question: str, words: set[str]) -> None:
     assert numbered_words(question) == words
