@@ -111,8 +111,10 @@ def render_flags(update: AnswerUpdate) -> str:
 _HOW = {"words": "every word", "meaning": "meaning", "asset": "asset id"}
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+def _plural(n: int, word: str, shown: str | None = None) -> str:
+    """The count and its noun: 3 work orders; ``shown`` stands for a count that is not exact
+    (400+ work orders)."""
+    return f"{shown or n} {word}" + ("" if n == 1 else "s")
 
 
 def render_history(update: AnswerUpdate, answer: int | None = None) -> str:
@@ -142,7 +144,7 @@ def render_history(update: AnswerUpdate, answer: int | None = None) -> str:
     for match in history.matches:
         how[match.how] = how.get(match.how, 0) + 1
     matched = ", ".join(f"{n} by {_HOW[k]}" for k, n in how.items())
-    parts.append(f"**{history.count_label} work order{'' if history.count == 1 else 's'}**"
+    parts.append(f"**{_plural(history.count, 'work order', history.count_label)}**"
                  f"{about}{subject}, on "
                  f"{_plural(len(assets), 'asset')}: {spread}{more}. {when}  \n"
                  f"_Matched: {matched}._")
