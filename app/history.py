@@ -223,12 +223,14 @@ class History:
                 for m in self.grouped()]}
 
     def grouped(self) -> list[Match]:
-        """By asset (most work orders first), newest first within one where dated, else in
-        file order."""
+        """By asset (most work orders first), newest first within one where dated; else the
+        exact matches (every word, asset id) in file order, then those close in meaning,
+        closest first — the ones a reader checks first."""
         rank = {asset: n for n, (asset, _) in enumerate(self.per_asset())}
         return sorted(self.matches, key=lambda m: (
             rank[m.order.asset or "(no asset id)"],
             "" if m.order.date is None else _descending(m.order.date),
+            m.how == "meaning", -(m.similarity or 0.0) if m.how == "meaning" else 0.0,
             m.order.file, m.order.position))
 
 

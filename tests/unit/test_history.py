@@ -86,3 +86,16 @@ def test_the_search_view_warns_of_a_meaning_only_list_and_a_lower_bound() -> Non
     assert "⚠️ At least 3:" in summary
     worded = History(question, [Match(order("9", "metal in oil", "PH639"), "words")])
     assert worded.cautions() == [] and history_summary(worded).startswith("**1 work order(s)**")
+
+
+def test_undated_matches_list_exact_ones_first_then_the_closest_in_meaning() -> None:
+    question = HistoryQuestion(text="swing box leaking oil", subject=("swing", "box", "oil"))
+    matches = [Match(order("1", "engine oil leak"), "meaning", 0.50),
+               Match(order("2", "oil leak swingbox 8"), "meaning", 0.73),
+               Match(order("3", "swing box oil leak"), "words", 0.70),
+               Match(order("4", "swing box input seal leaking"), "meaning", 0.61)]
+    assert [m.order.record_id for m in History(question, matches).grouped()] == [
+        "3", "2", "4", "1"]
+    dated = [Match(order("5", "a", date="2024-01-01"), "meaning", 0.9),
+             Match(order("6", "b", date="2025-01-01"), "meaning", 0.4)]
+    assert [m.order.record_id for m in History(question, dated).grouped()] == ["6", "5"]
