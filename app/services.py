@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.audit import AuditLog
-from app.incidents import IncidentStore
-from app.preview import PagePreviews
+from app.answer.preview import PagePreviews
+from app.records.audit import AuditLog
+from app.records.database import EMBEDDED_FILE, Database
+from app.records.incidents import IncidentStore
+from app.records.users import UserStore
 from app.settings import Settings
-from app.users import UserStore
 from ingest.lexicon import PLANT_FILE, Lexicon
 from ingest.manifest import Manifest
 from ingest.ocr import PageOcr
@@ -20,9 +20,9 @@ from ingest.originals import OriginalStore
 from ingest.records import WorkOrderStore
 
 if TYPE_CHECKING:  # imported where built: `plantops users` needs none of them (5 s of imports)
-    from app.answering import Assistant
-    from app.history import HistoryFinder
-    from app.retrieval import Retriever
+    from app.answer.answering import Assistant
+    from app.answer.history.finder import HistoryFinder
+    from app.answer.retrieval import Retriever
     from ingest.embedding import Embedder
     from ingest.index import ChunkIndex
     from ingest.lexical import LexicalIndex
@@ -32,30 +32,6 @@ if TYPE_CHECKING:  # imported where built: `plantops users` needs none of them (
 
 def guard_log_path(settings: Settings) -> Path:
     return settings.data_dir / "egress-blocked.jsonl"
-
-
-def protect_data_dir(data_dir: Path) -> None:
-    """The data folder holds the users' password hashes, the audit log and every document:
-    readable by the service account only (0700; its databases 0600), also for folders made
-    by an older version with the default 0755/0644."""
-    os.umask(0o077)  # everything this process creates from here on
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o700)
-    for database in data_dir.glob("*.sqlite3*"):
-        database.chmod(0o600)
-
-
-def open_services() -> Services:
-    """What every command starts from: the settings (environment and config file), the
-    egress guard installed for the hosts they name, and the services built on demand."""
-    from app.egress import allowed_hosts_from_urls, install_egress_guard
-
-    settings = Settings()
-    protect_data_dir(settings.data_dir)
-    install_egress_guard(
-        allowed_hosts_from_urls([*settings.serving.base_urls, settings.ingest.index.chroma_url]),
-        guard_log_path(settings))
-    return Services(settings)
 
 
 @dataclass
@@ -106,13 +82,15 @@ class Services:
 
         return Ingestor(self.embedder, self.index, self.manifest, self.lexical,
                         self.settings.ingest.chunking, self.originals,
-                        PageOcr(self.settings.ingest.ocr), self.settings.ingest.log_columns,
+                        PageOcr(self.settings.ingest.ocr,
+                                self.settings.ingest.max_image_megapixels),
+                        self.settings.ingest.log_columns,
                         self.settings.ingest.encodings, self.records, self.lexicon)
 
     @cached_property
     def retriever(self) -> Retriever:
-        from app.evidence import AbstentionModel
-        from app.retrieval import Retriever
+        from app.answer.evidence import AbstentionModel
+        from app.answer.retrieval import Retriever
         from ingest.search import CandidateSearch
 
         return Retriever(self.embedder, CandidateSearch(self.index, self.lexical, self.manifest),
@@ -121,7 +99,7 @@ class Services:
 
     @cached_property
     def history(self) -> HistoryFinder:
-        from app.history import HistoryFinder
+        from app.answer.history.finder import HistoryFinder
         from ingest.search import CandidateSearch
 
         return HistoryFinder(self.records, CandidateSearch(self.index, self.lexical,
@@ -136,22 +114,33 @@ class Services:
 
     @cached_property
     def assistant(self) -> Assistant:
-        from app.answering import Assistant
+        from app.answer.answering import Assistant
 
         return Assistant(self.retriever, self.client, self.history)
 
     @cached_property
     def previews(self) -> PagePreviews:
-        return PagePreviews(self.originals, self.settings.data_dir / "previews")
+        return PagePreviews(self.originals, self.settings.data_dir / "previews",
+                            self.settings.ingest.max_image_megapixels)
+
+    @cached_property
+    def database(self) -> Database:
+        """The records' database at this code's schema; files of earlier releases in the data
+        dir are imported into it once (app/records/database.py)."""
+        chosen = self.settings.database
+        url = chosen.url or f"sqlite:///{self.settings.data_dir / EMBEDDED_FILE}"
+        database = Database(url, password=chosen.password())
+        database.import_legacy(self.settings.data_dir)
+        return database
 
     @cached_property
     def users(self) -> UserStore:
-        return UserStore(self.settings.data_dir / "users.sqlite3")
+        return UserStore(self.database)
 
     @cached_property
     def incidents(self) -> IncidentStore:
-        return IncidentStore(self.settings.data_dir / "incidents.sqlite3")
+        return IncidentStore(self.database)
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.settings.data_dir / "audit.sqlite3")
+        return AuditLog(self.database)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -104,6 +104,14 @@ class UISettings(Section):
         description="The UI is reached over HTTPS through a reverse proxy that terminates TLS: "
         "session cookies are then sent with the Secure flag only.")
 
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Addresses or networks (10.0.0.0/8) of the load balancers and reverse "
+        "proxies in front of the UI. A request from one of them is taken to come from the "
+        "address it appends to X-Forwarded-For (HAProxy: `option forwardfor`), so sign-in "
+        "throttling counts each operator's console, not the balancer; that header from "
+        "anyone else is ignored. Uvicorn's FORWARDED_ALLOW_IPS.")
+
     def served_over_tls(self) -> bool:
         return self.ssl_certfile is not None or self.behind_tls_proxy
 
@@ -114,6 +122,35 @@ class UISettings(Section):
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class DatabaseSettings(Section):
+    """The app's records (users, sign-in sessions, audit log, incidents): a SQLite file in the
+    data dir, or a PostgreSQL server that every UI replica shares."""
+
+    url: str | None = Field(
+        default=None, description="SQLAlchemy URL of a shared database, e.g. "
+        "postgresql+psycopg://plantops@db.plant.local:5432/plantops (no password here: "
+        "database.password_file). Unset: records.sqlite3 in the data dir.")
+    password_file: Path | None = Field(
+        default=None, description="File holding the database password (a Kubernetes or "
+        "Compose secret, mode 0600); never on a command line.")
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """Compose passes an unset variable as an empty string: the embedded default."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def password(self) -> str | None:
+        if self.password_file is None or self.url is None:
+            return None
+        try:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"database.password_file {self.password_file} cannot be read "
+                             f"({exc.strerror}): mount the secret there, readable by the "
+                             "service account") from None
 
 
 class PlanningSettings(Section):
@@ -151,6 +188,7 @@ class Settings(BaseSettings):
     history: HistorySettings = Field(default_factory=HistorySettings)
     ui: UISettings = Field(default_factory=UISettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from gradio_client import Client
 from openai import OpenAI
 
-from app.offline import enforce_offline
+from app.ops.offline import enforce_offline
 
 QUESTIONS = [
     "Homing fails with ALARM 9, could not find the limit switch. What should I check?",

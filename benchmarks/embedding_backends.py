@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.offline import enforce_offline
+from app.ops.offline import enforce_offline
 
 BATCH = 64
 

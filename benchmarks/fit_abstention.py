@@ -1,9 +1,9 @@
-"""Fit the not-found decision (app/evidence.py) on the development questions only.
+"""Fit the not-found decision (app/answer/evidence.py) on the development questions only.
 
     .venv/bin/plantops --data-dir /tmp/eval eval ../shared/eval/dev.jsonl \\
         ../shared/eval/confirm.jsonl --features /tmp/features.jsonl
     .venv/bin/python -m benchmarks.fit_abstention /tmp/features.jsonl --fit-on dev.jsonl \\
-        --out app/abstention_model.json
+        --out app/answer/abstention_model.json
 
 Logistic regression (scikit-learn) on standardised features, then two thresholds chosen on
 the same development questions: ``weak_at``, the highest that refuses at most
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from app.evidence import FEATURES, AbstentionModel, Verdict
+from app.answer.evidence import FEATURES, AbstentionModel, Verdict
 
 
 def load(path: Path) -> list[dict]:  # type: ignore[type-arg]

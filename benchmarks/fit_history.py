@@ -1,4 +1,5 @@
-"""Fit how history questions match work orders (app/history.py) on the development questions.
+"""Fit how history questions match work orders (app/answer/history/) on the development
+questions.
 
     .venv/bin/python -m benchmarks.fit_history --data-dir /tmp/eval \\
         ../shared/eval/dev.jsonl --confirm ../shared/eval/confirm.jsonl
@@ -25,8 +26,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.answer.history.finder import HistoryFinder
+from app.answer.history.matches import Evidence, History, Match, select
 from app.evaluation import Judgement, load_judgements
-from app.history import Evidence, History, HistoryFinder, Match, select
 from app.services import Services
 from app.settings import HistorySettings, Settings
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.offline import enforce_offline
+from app.ops.offline import enforce_offline
 from app.services import Services
 from app.settings import Settings
 from ingest.chunking import make_splitter, split_into_chunks

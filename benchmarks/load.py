@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from gradio_client import Client
 
-from app.offline import enforce_offline
+from app.ops.offline import enforce_offline
 
 QUESTIONS = [
     "Homing fails with ALARM 9, could not find the limit switch. What should I check?",

@@ -4,7 +4,7 @@
 
 The index in DIR must hold the corpus the questions are about (`plantops ingest`).
 Baselines use the same index: dense only (global cosine top-k), BM25 only, and
-both fused by reciprocal rank; "project" is app.retrieval.Retriever, once with its
+both fused by reciprocal rank; "project" is app.answer.retrieval.Retriever, once with its
 fused order only (rerank_depth 0) and once as configured (top units ordered by evidence).
 """
 
@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.answer.retrieval import Retriever
 from app.evaluation import EvalQuestion, first_hit_rank, load_questions
-from app.offline import enforce_offline
-from app.retrieval import Retriever
+from app.ops.offline import enforce_offline
 from app.services import Services
 from app.settings import Settings
 from ingest.contract import Chunk, DocType

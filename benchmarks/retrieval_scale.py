@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from app.evaluation import load_questions
-from app.offline import enforce_offline
+from app.ops.offline import enforce_offline
 from app.services import Services
 from app.settings import Settings
 from benchmarks.retrieval import stage_latency

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from openai import OpenAI
 
-from app.offline import enforce_offline
+from app.ops.offline import enforce_offline
 from serving.client import ChatMessage, ModelClient
 from serving.preflight import local_gpus
 from serving.settings import ServingSettings
@@ -98,7 +98,7 @@ def one_stream(client: OpenAI, model: str, prompt: str,
 
 def measure(client: OpenAI, model: str, levels: list[int], prompt_tokens: int,
             answer_tokens: int, rounds: int) -> dict[str, object]:
-    """The load curve `plantops plan` reads (app.planning.load_measurement)."""
+    """The load curve `plantops plan` reads (app.ops.planning.load_measurement)."""
     body = "pump " * max(prompt_tokens - 12, 1)
     count = itertools.count()
 

@@ -4,8 +4,11 @@ A document is identified by its path relative to the folder the admin named
 (``manuals/pumps/notes.md`` given ``manuals/`` is ``pumps/notes.md``), or by its
 file name when the file itself was named. Two files are never merged under one
 name: a second file that would take a name already taken in the batch is
-refused, visibly. Links that lead out of the named folder are refused too, so
-that a ``passwd.md -> /etc/passwd`` planted on a USB stick is not indexed.
+refused, visibly. Links are refused by one check (``link_refusal``) wherever a
+path comes from — a folder walk, a file or folder named on the command line or
+by a shell glob, an upload — so that a ``passwd.md -> /etc/passwd`` planted on a
+USB stick is not indexed however it is reached. Inside a named folder a link
+that stays inside it is followed (it names a file the admin handed in).
 """
 
 from __future__ import annotations
@@ -44,6 +47,25 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
+def link_refusal(path: Path, root: Path | None = None) -> str | None:
+    """Why ``path`` is not read, when it is a link: named itself (``root`` None: a file or
+    folder named directly, through a glob, or uploaded), any link is refused; inside a
+    named folder, a link whose real path leaves that folder. None: read it."""
+    if root is None and not path.is_symlink():
+        return None
+    if root is not None and _inside(path, root):
+        return None
+    try:
+        target = str(path.resolve(strict=False))
+    except (OSError, RuntimeError):  # a loop of links
+        target = "itself (a loop)"
+    if root is None:
+        return (f"is a link to {target}: links are not followed; name the file itself "
+                "(or copy it onto the stick) to ingest it")
+    return (f"is a link to {target}, outside {root}: links out of the folder are not "
+            "followed; copy the file into the folder to ingest it")
+
+
 def _walk(root: Path) -> tuple[list[SourceFile], list[Refusal]]:
     found: list[SourceFile] = []
     refused: list[Refusal] = []
@@ -51,10 +73,8 @@ def _walk(root: Path) -> tuple[list[SourceFile], list[Refusal]]:
         if path.suffix.lower() not in SUPPORTED_SUFFIXES or path.is_dir():
             continue
         name = document_name(path.relative_to(root).as_posix())
-        if not _inside(path, root):
-            refused.append(Refusal(name, f"is a link to {path.resolve()}, outside {root}: "
-                                         "links out of the folder are not followed; copy "
-                                         "the file into the folder to ingest it"))
+        if reason := link_refusal(path, root):
+            refused.append(Refusal(name, reason))
         elif path.is_file():
             found.append(SourceFile(path, name))
     return found, refused
@@ -66,7 +86,9 @@ def discover_sources(paths: Iterable[Path]) -> tuple[list[SourceFile], list[Refu
     found: list[SourceFile] = []
     refused: list[Refusal] = []
     for path in paths:
-        if path.is_dir():
+        if reason := link_refusal(path):
+            refused.append(Refusal(document_name(path.name), reason))
+        elif path.is_dir():
             files, links = _walk(path)
             found += files
             refused += links

@@ -101,6 +101,19 @@ class LexicalIndex:
         """Write a new index next to the old one, then swap it in."""
         tmp = self.folder.with_name(self.folder.name + ".new")
         shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            self._write(tmp, chunks, fingerprint)
+        except BaseException:  # a full disk, a kill: the old index stays whole, no half new one
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = self.folder.with_name(self.folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.folder.exists():
+            self.folder.rename(old)
+        tmp.rename(self.folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _write(self, tmp: Path, chunks: Sequence[Chunk], fingerprint: str) -> None:
         tmp.mkdir(parents=True)
         if chunks:
             tokens = [document_tokens(self._lexicon.expand(c.indexed_text()),
@@ -114,12 +127,6 @@ class LexicalIndex:
                                                   "types": [str(c.doc_type) for c in chunks]}),
                                       encoding="utf-8")
         (tmp / "fingerprint").write_text(self._version(fingerprint), encoding="utf-8")
-        old = self.folder.with_name(self.folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.folder.exists():
-            self.folder.rename(old)
-        tmp.rename(self.folder)
-        shutil.rmtree(old, ignore_errors=True)
 
     def _current(self) -> _Loaded:
         """The stored version, reloaded when a rebuild has swapped in another."""

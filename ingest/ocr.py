@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ingest.pixels import DEFAULT_MAX_MEGAPIXELS, check_page
 from ingest.settings import OcrSettings
 
 # Bump when how recognised text is put together changes: scanned files are then read again.
@@ -57,8 +58,10 @@ def engine_version() -> str:
 
 
 class PageOcr:
-    def __init__(self, settings: OcrSettings) -> None:
+    def __init__(self, settings: OcrSettings,
+                 max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> None:
         self._settings = settings
+        self._max_megapixels = max_megapixels
         self._local = threading.local()  # one Tesseract per thread: an instance is not shared
         self._render_lock = threading.Lock()  # PDFium is not thread-safe
 
@@ -101,8 +104,10 @@ class PageOcr:
         with self._render_lock:
             document = pdfium.PdfDocument(str(pdf))
             try:
-                return document[page_index].render(
-                    scale=self._settings.render_scale, grayscale=True).to_pil()
+                page = document[page_index]
+                check_page(page, self._settings.render_scale, self._max_megapixels,
+                           page_index + 1)
+                return page.render(scale=self._settings.render_scale, grayscale=True).to_pil()
             finally:
                 document.close()
 

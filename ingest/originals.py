@@ -18,6 +18,10 @@ class OriginalStore:
         self._root = root
         root.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def root(self) -> Path:
+        return self._root
+
     def path(self, sha256: str) -> Path:
         return self._root / sha256
 

@@ -20,7 +20,8 @@ from ingest.chunking import CHUNKING_FORMAT, make_splitter, split_into_chunks
 from ingest.contract import Chunk, DocType
 from ingest.discovery import SourceFile, discover_sources
 from ingest.embedding import Embedder
-from ingest.errors import IngestError, SourceError
+from ingest.errors import IngestError, SourceError, disk_full
+from ingest.hazards import Hazard, hazards_in
 from ingest.index import ChunkIndex
 from ingest.lexical import LexicalIndex
 from ingest.lexicon import Lexicon
@@ -28,6 +29,7 @@ from ingest.manifest import Manifest, Status
 from ingest.ocr import PageOcr
 from ingest.originals import OriginalStore
 from ingest.records import WorkOrderStore, work_orders
+from ingest.runlock import IngestLock
 from ingest.settings import ChunkingSettings, LogColumns
 from ingest.sources import TextUnit, doc_type_for, read_units
 
@@ -65,12 +67,14 @@ class IngestReport:
 
 
 class IngestObserver(Protocol):
+    def waiting(self, holder: str) -> None: ...
     def file_started(self, file: str, chunks: int, pages: int) -> None: ...
     def chunks_embedded(self, count: int) -> None: ...
     def file_finished(self, result: FileResult) -> None: ...
 
 
 class _Silent:
+    def waiting(self, holder: str) -> None: ...
     def file_started(self, file: str, chunks: int, pages: int) -> None: ...
     def chunks_embedded(self, count: int) -> None: ...
     def file_finished(self, result: FileResult) -> None: ...
@@ -79,6 +83,19 @@ class _Silent:
 def file_sha256(path: Path) -> str:
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _hazards(chunks: Sequence[Chunk], shown: int = 5) -> str:
+    """The report's note of passages that defeat a safety device or address an AI (by page
+    or work order), so an admin reads them before operators are shown them with a warning."""
+    found: dict[Hazard, list[str]] = {}
+    for chunk in chunks:
+        for hazard in sorted(hazards_in(chunk.text)):
+            where = f"p. {chunk.page}" if chunk.page else (chunk.record_id or chunk.section or "")
+            found.setdefault(hazard, []).append(where)
+    return "; ".join(f"{len(w)} passage(s) {h} ({', '.join(w[:shown])}"
+                     f"{' …' if len(w) > shown else ''}): read them; answers that cite them "
+                     "carry a warning" for h, w in found.items())
 
 
 def _describe(problems: list[str], shown: int = 3) -> str:
@@ -107,6 +124,7 @@ class Ingestor:
                  records: WorkOrderStore | None = None,
                  lexicon: Lexicon | None = None) -> None:
         self._embedder = embedder
+        self._lock = IngestLock(originals.root.parent / "ingest.lock")
         self._records = records
         self._lexicon = lexicon or Lexicon({})
         self._encodings = encodings or {}
@@ -127,10 +145,18 @@ class Ingestor:
     def ingest(self, paths: Sequence[Path], *, prune: bool = False, dry_run: bool = False,
                observer: IngestObserver | None = None) -> IngestReport:
         observer = observer or _Silent()
+        with self._lock.held(observer.waiting):
+            return self._ingest(paths, prune, dry_run, observer)
+
+    def _ingest(self, paths: Sequence[Path], prune: bool, dry_run: bool,
+                observer: IngestObserver) -> IngestReport:
         report = IngestReport()
+        files, refused = discover_sources(paths)
         if not dry_run:
             self._sweep_old_versions()  # what a run killed after a switch left behind
-        files, refused = discover_sources(paths)
+            for result in self._undo_interrupted({s.name for s in files}):
+                report.results.append(result)
+                observer.file_finished(result)
         for refusal in refused:
             result = FileResult(refusal.name, Outcome.FAILED, reason=refusal.reason)
             report.results.append(result)
@@ -140,34 +166,57 @@ class Ingestor:
             report.results.append(result)
             observer.file_finished(result)
         if not dry_run:
-            self._retire_old_names(files)
+            try:
+                self._retire_old_names(files)
+            except Exception as exc:  # noqa: BLE001 (reported; the next run redoes it)
+                report.results.append(self._step_failed("(old document names)", exc))
         if prune:
             present = {s.name for s in files} | {r.name for r in refused}
             for entry in self._manifest.entries():
                 if entry.file not in present:
                     if not dry_run:
-                        self.remove(entry.file)
+                        self._remove(entry.file)
                     report.results.append(FileResult(entry.file, Outcome.REMOVED))
         if not dry_run:
-            self._originals.prune(self._manifest.kept_versions())
-            self.sync_lexical()
+            try:
+                self._originals.prune(self._manifest.kept_versions())
+                self._sync_lexical()
+            except Exception as exc:  # noqa: BLE001 (the previous BM25 index stays in use)
+                report.results.append(self._step_failed("(BM25 index)", exc))
         return report
 
+    def _step_failed(self, step: str, exc: Exception) -> FileResult:
+        """A step after the files failed (a full disk, most likely): named in the report;
+        the run exits 3; the next run redoes it."""
+        why = disk_full(self._originals.root.parent, exc) or f"{type(exc).__name__}: {exc}"
+        return FileResult(step, Outcome.FAILED, reason=f"not rebuilt: {why}; the previous one "
+                          "stays in use until the next ingest rebuilds it")
+
     def sync_lexical(self) -> None:
-        """Rebuild BM25 when it lags the manifest (after changes, or a killed run)."""
+        """Rebuild BM25 when it lags the manifest (after changes, or a killed run); left to
+        the ingest that is running, if one is (it rebuilds BM25 as it ends)."""
+        with self._lock.if_free() as free:
+            if free:
+                self._sync_lexical()
+
+    def _sync_lexical(self) -> None:
         fingerprint = self._manifest.fingerprint()
         if not self._lexical.is_current(fingerprint):
             self._lexical.rebuild(self._index.all_records(), fingerprint)
 
     def remove(self, file: str) -> bool:
         """Remove one document and all its chunks; False if it was not indexed."""
+        with self._lock.held():
+            return self._remove(file)
+
+    def _remove(self, file: str) -> bool:
         known = self._manifest.get(file) is not None or bool(self._index.ids_for_file(file))
         self._index.delete_file(file)
         if self._records:
             self._records.delete_file(file)
         self._manifest.remove(file)
         self._originals.prune(self._manifest.kept_versions())
-        self.sync_lexical()
+        self._sync_lexical()
         return known
 
     def recipe_for(self, name: str) -> str:
@@ -187,6 +236,38 @@ class Ingestor:
             if self._records:
                 self._records.delete_other_versions(file, live_sha)
             self._manifest.swept(file)
+
+    def _undo_interrupted(self, redone: set[str]) -> list[FileResult]:
+        """Versions a killed run began writing and never switched to. Holding the lock, no
+        other run is writing them, so their chunks and rows are leftovers: queries never saw
+        them, but they took space and kept a document that never arrived listed as pending.
+        Files in this batch are simply redone; the others are undone and reported (the
+        version before, if any, stays in use)."""
+        results = []
+        for entry in self._manifest.entries():
+            if entry.status is not Status.PENDING or entry.file in redone:
+                continue
+            live = self._manifest.live_versions({entry.file}).get(entry.file)
+            if live == entry.sha256:  # the live bytes being cut again: still whole
+                continue
+            partial = len(self._index.ids_for_file(entry.file, entry.sha256))
+            if live is None:
+                self._index.delete_file(entry.file)
+                if self._records:
+                    self._records.delete_file(entry.file)
+                self._manifest.remove(entry.file)
+                kept = "it is not in the index; ingest it again"
+            elif partial:
+                self._index.delete_other_versions(entry.file, live)
+                if self._records:
+                    self._records.delete_other_versions(entry.file, live)
+                kept = "its previous version stays in use; ingest the new one again"
+            else:
+                continue  # undone by an earlier run already
+            results.append(FileResult(entry.file, Outcome.FAILED, reason=(
+                f"an earlier ingest was stopped while writing this file; its {partial:,} "
+                f"partial chunks were removed: {kept}")))
+        return results
 
     def _retire_old_names(self, files: list[SourceFile]) -> None:
         """Indexes made before documents were named by their folder path knew a file below
@@ -211,8 +292,9 @@ class Ingestor:
         except SourceError as exc:  # raised naming the file on disk: report the document
             return FileResult(source.name, Outcome.FAILED, reason=exc.reason)
         except Exception as exc:  # one bad file must not stop the batch
+            full = disk_full(self._originals.root.parent, exc)
             return FileResult(source.name, Outcome.FAILED,
-                              reason=f"unexpected error {type(exc).__name__}: {exc}")
+                              reason=full or f"unexpected error {type(exc).__name__}: {exc}")
 
     def _index_file(self, source: SourceFile, dry_run: bool,
                     observer: IngestObserver) -> FileResult:
@@ -237,7 +319,7 @@ class Ingestor:
             detail = f": {_describe(problems)}" if problems else ""
             raise SourceError(name, "no text found (an image-only or scanned document?)"
                               + detail)
-        warning = _describe(problems)
+        warning = "; ".join(w for w in (_describe(problems), _hazards(chunks)) if w)
         if dry_run:
             return FileResult(name, Outcome.INDEXED, chunks=len(chunks), reason=warning)
         doc_type = str(chunks[0].doc_type)

@@ -5,7 +5,7 @@ Ingest owns what is in the index, so it also owns how it is read: the dense list
 and the lexical lists (BM25) per document type, the filters a technician sets, the rule that
 only the live version of a file is visible, and each candidate's evidence — its cosine
 similarity to the question and the IDF-weighted share of the question's words it holds,
-computed once here. ``app.retrieval`` fuses the lists and decides; it does not touch
+computed once here. ``app.answer.retrieval`` fuses the lists and decides; it does not touch
 Chroma, BM25 or the manifest (an import-linter contract in pyproject.toml).
 """
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.pixels import DEFAULT_MAX_MEGAPIXELS
+
 
 class Section(BaseModel):
     """A section of the settings: a key it does not have (a typo, or a setting since removed)
@@ -91,6 +93,11 @@ class LogColumns(Section):
 
 class IngestSettings(Section):
     ocr: OcrSettings = Field(default_factory=OcrSettings)
+    max_image_megapixels: float = Field(
+        default=DEFAULT_MAX_MEGAPIXELS, gt=0, description="Largest page or embedded image "
+        "rendered for OCR, previews and highlights, in megapixels (read from the PDF before "
+        "decoding): larger ones are refused by name, so one crafted PDF cannot take the "
+        "server's memory. Pillow's bomb limit by default (~360 MB as RGBA).")
     log_columns: dict[str, LogColumns] = Field(
         default_factory=dict,
         description="Per-file column mapping for work-order exports, by file-name pattern, "

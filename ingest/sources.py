@@ -26,6 +26,7 @@ from pypdf.errors import PdfReadError
 from ingest.contract import DocType
 from ingest.errors import SourceError
 from ingest.ocr import OcrUnavailable, PageOcr
+from ingest.pixels import ImageTooLarge
 from ingest.settings import LogColumns
 
 PDF_SUFFIXES = {".pdf"}
@@ -178,6 +179,8 @@ def _read_pdf(path: Path, problems: list[str], ocr: PageOcr | None) -> Iterator[
             text = next(read)
         except OcrUnavailable as exc:
             raise SourceError(path.name, f"scanned page {unit.page} cannot be read: {exc}") from exc
+        except ImageTooLarge as exc:
+            raise SourceError(path.name, str(exc)) from exc
         if text.strip():
             yield replace(unit, text=text)
         else:
@@ -228,7 +231,12 @@ def decode_text(raw: bytes, file: str, problems: list[str], encoding: str | None
             raise SourceError(file, f"cannot be read as {encoding} (set in ingest.encodings): "
                                     f"{exc}; correct the setting") from exc
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16")
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:  # an odd byte count: cut off, or not UTF-16
+            raise SourceError(file, f"starts like UTF-16 text but breaks off at byte "
+                                    f"{exc.start} of {len(raw)} (a copy cut short?); copy the "
+                                    "file again, or save it as UTF-8") from exc
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -364,11 +372,14 @@ def _parse_date(value: Any) -> str | None:
 
 def _read_csv_log(path: Path, problems: list[str], columns: LogColumns | None,
                   encoding: str | None) -> Iterator[TextUnit]:
-    reader = csv.DictReader(io.StringIO(_read_text(path, problems, encoding), newline=""))
+    text = _read_text(path, problems, encoding)
+    lines = text.splitlines()
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     headers = list(reader.fieldnames or [])
 
     def rows() -> Iterator[tuple[int, dict[str, Any] | None]]:
         while True:
+            first = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
@@ -377,9 +388,34 @@ def _read_csv_log(path: Path, problems: list[str], columns: LogColumns | None,
                 problems.append(f"row {reader.line_num + 1}: {exc}, skipped")
                 continue
             broken = None in row or any(v is None for v in row.values())
+            if reader.line_num > first and (broken or _swallows_rows(row, len(headers))):
+                # an unclosed quote ran over the lines after it: read them one by one
+                problems.append(f"line {first}: a quote is not closed, so lines {first}-"
+                                f"{reader.line_num} ran together; read one by one instead "
+                                "(check that row and close its quote in the export)")
+                for number in range(first, reader.line_num + 1):
+                    line = lines[number - 1] if number <= len(lines) else ""
+                    if number == first:
+                        line = line.replace('"', "", 1)
+                    if line.strip():
+                        fields = next(csv.reader([line]), [])
+                        ok = len(fields) == len(headers)
+                        yield number, dict(zip(headers, fields, strict=False)) if ok else None
+                continue
             yield reader.line_num, None if broken else row
 
     yield from _records(path.name, headers, rows(), problems, columns)
+
+
+def _swallows_rows(row: dict[str, Any], columns: int) -> bool:
+    """Does a cell that spans lines hold lines that are rows of their own (as many fields as
+    the header)? A description written over several lines does not."""
+    for value in row.values():
+        if isinstance(value, str) and "\n" in value:
+            for line in value.splitlines()[1:]:
+                if len(next(csv.reader([line]), [])) >= max(columns, 2):
+                    return True
+    return False
 
 
 def _read_jsonl_log(path: Path, problems: list[str], columns: LogColumns | None,

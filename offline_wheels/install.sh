@@ -81,6 +81,13 @@ if [ -n "$VLLM_LOCK" ]; then
     "$PREFIX/.venv-vllm/bin/pip" install -q $PIP_OFFLINE --no-deps -r "$BUNDLE/$VLLM_LOCK"
 fi
 
+if [ -f "$BUNDLE/requirements-router.lock" ]; then  # bundle build --router
+    say "creating $PREFIX/.venv-router (vllm-router, in front of several vLLM replicas)"
+    "$PYTHON" -m venv "$PREFIX/.venv-router"
+    # shellcheck disable=SC2086
+    "$PREFIX/.venv-router/bin/pip" install -q $PIP_OFFLINE --no-deps -r "$BUNDLE/requirements-router.lock"
+fi
+
 if [ -d "$BUNDLE/models" ]; then
     mkdir -p "$PREFIX/var/models"
     for model in "$BUNDLE"/models/*/; do

@@ -3,8 +3,12 @@
 Requests go to the healthy replica with the fewest requests in flight. A
 replica that fails is marked down, and a background thread probes its /health
 until it answers again; a request that fails before its first token is retried
-once on another replica. After the first token there is no retry: the caller
-gets ``StreamInterrupted`` and must label what it showed as incomplete.
+once on another replica. With one address — at plant scale, the vLLM project's
+router in front of the replicas — a quick failure before the first token (its
+replica died) is retried once at that address, where the router picks a live
+replica: the router itself does not retry a stream that broke. After the first
+token there is no retry: the caller gets ``StreamInterrupted`` and must label
+what it showed as incomplete.
 """
 
 from __future__ import annotations
@@ -150,8 +154,9 @@ class ModelClient:
         payload = [(m.role, m.content) for m in messages]
         tried: set[str] = set()
         errors: list[str] = []
-        for _attempt in range(2):
-            replica = self._pick(tried)
+        alone = len(self._replicas) == 1
+        for attempt in range(2):
+            replica = self._pick(set() if alone else tried)
             if replica is None:
                 break
             tried.add(replica.base_url)
@@ -177,9 +182,17 @@ class ModelClient:
                 raise
             except (openai.APIError, httpx.HTTPError) as exc:
                 if started:
+                    # With one address (a router), a stream cut mid-answer is the death of
+                    # the replica behind it, not of the router: marked down, the address
+                    # turned every other question away for 2 s (seen in CI).
+                    failed = not alone
                     raise StreamInterrupted(f"model server {replica.base_url} failed "
                                             f"mid-answer ({type(exc).__name__})") from exc
                 errors.append(f"{replica.base_url}: {type(exc).__name__}")
+                # A timeout is not retried at the same address: a hung server would cost
+                # the question its timeout twice.
+                failed = not (alone and attempt == 0 and not isinstance(
+                    exc, openai.APITimeoutError | httpx.TimeoutException))
             finally:
                 self._release(replica, failed)
         if not errors:

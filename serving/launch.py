@@ -7,14 +7,16 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
 
 from serving.errors import ModelServerUnavailable, ServingError
 from serving.models import verify_checksums
+from serving.processes import PidFile, end_group
 from serving.settings import ModelProfile, ServingSettings
 
 # Switches that keep vLLM and the libraries under it from reaching any network:
@@ -150,19 +152,27 @@ class VllmServer:
     """A vLLM process we started; stopped on exit of the `with` block."""
 
     def __init__(self, settings: ServingSettings, port: int | None = None,
-                 log_path: Path | None = None) -> None:
+                 log_path: Path | None = None, pid_file: Path | None = None) -> None:
         self.settings = settings
         self.profile = settings.active_profile()
         self.port = port or settings.port
         self.base_url = f"http://{settings.host}:{self.port}/v1"
         self._log_path = log_path
+        self._pid_file = PidFile(pid_file) if pid_file else None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._started_at = 0.0
+        self._stopping = False
+        self.leftovers_ended: list[int] = []  # pids of an earlier run's group, ended at start
 
     def start(self) -> None:
+        self._stopping = False
+        self._started_at = time.monotonic()
         verify_checksums(self.profile.model_dir)
         if not Path(self.settings.vllm_python).exists():
             raise ServingError(f"vLLM's Python {self.settings.vllm_python} does not exist: "
                                "run `make setup` or set PLANTOPS_SERVING__VLLM_PYTHON")
+        if self._pid_file is not None:
+            self.leftovers_ended = self._pid_file.end_leftovers(self.settings.stop_grace_s)
         # The child gets its own copy of the log's descriptor; ours is closed at once.
         with (open(self._log_path, "ab") if self._log_path
               else contextlib.nullcontext(subprocess.DEVNULL)) as log:
@@ -170,6 +180,8 @@ class VllmServer:
                 vllm_command(self.settings, self.profile, self.port),
                 env=vllm_environment(self.settings, self.profile),
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if self._pid_file is not None:  # its group id is its pid (a session of its own)
+            self._pid_file.write(self._proc.pid, os.path.abspath(self.settings.vllm_python))
 
     def wait_ready(self) -> float:
         """Block until /health answers; return the seconds it took."""
@@ -200,15 +212,42 @@ class VllmServer:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 20.0) -> None:
-        if self._proc is None or self._proc.poll() is not None:
+    def watch(self, on_exit: Callable[[int, float], None]) -> None:
+        """When the API server exits unasked (the OOM killer), end the rest of its group at
+        once and call ``on_exit(exit code, seconds it ran)`` — from a thread of its own."""
+        proc = self._proc
+        if proc is None:
+            raise ServingError("vLLM was not started")
+
+        def wait() -> None:
+            code = proc.wait()
+            if self._stopping or proc is not self._proc:
+                return
+            end_group(proc.pid, self.settings.stop_grace_s)
+            on_exit(code, time.monotonic() - self._started_at)
+
+        threading.Thread(target=wait, name=f"vllm-{self.port}-watch", daemon=True).start()
+
+    def stop(self) -> None:
+        """End vLLM's whole process group — the API server and the engine, worker and
+        resource tracker it started — even when the API server itself is already dead."""
+        self._stopping = True
+        if self._proc is None:
             return
-        os.killpg(self._proc.pid, sig)
-        try:
-            self._proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
+        end_group(self._proc.pid, self.settings.stop_grace_s)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=5)
+        if self._pid_file is not None:
+            self._pid_file.remove()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once, as a crash of the machine would (failure tests)."""
+        if self._proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
+        self._proc.wait()
+        end_group(self._proc.pid, 1.0)
 
     def __enter__(self) -> VllmServer:
         self.start()

@@ -77,6 +77,9 @@ class ServingSettings(Section):
     first_token_timeout_s: float = Field(default=30.0, gt=0,
                                          description="Max wait for the first streamed token.")
     total_timeout_s: float = Field(default=180.0, gt=0, description="Max time for one answer.")
+    stop_grace_s: float = Field(default=10.0, gt=0, le=300, description="Seconds the model "
+                                "server's processes get to exit after SIGTERM before SIGKILL "
+                                "(the whole group: API server, engine, workers).")
     startup_timeout_s: float = Field(default=300.0, gt=0,
                                      description="Max wait for vLLM to report healthy.")
     max_answer_tokens: int = Field(default=256, ge=16, description="Max tokens per answer.")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.offline import enforce_offline
+from app.ops.offline import enforce_offline
 
 enforce_offline()  # this process's entry point, as for `plantops`
 
@@ -134,3 +134,19 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = Path(os.environ.get("PLANTOPS_SCREENSHOTS", tmp_path_factory.mktemp("screens")))
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A real PostgreSQL (Debian's package), started for this test session (in a folder of
+    /tmp: pytest's own is closed to the postgres account the server runs as)."""
+    import shutil
+    import tempfile
+
+    from tests.postgres import start_postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="plantops-pg-"))
+    try:
+        yield from start_postgres(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -93,3 +93,37 @@ def truncated(path: Path, source: Path, keep: float = 0.4) -> Path:
     data = source.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
     return path
+
+
+def image_bomb_pdf(path: Path, side: int = 20_000) -> Path:
+    """A one-page PDF drawing one ``side`` x ``side`` grey image whose pixels are all zero:
+    a few hundred KB on disk (Flate), ``side``² bytes once decoded. Written by hand, since
+    making the image with Pillow would itself take that memory."""
+    import zlib
+
+    packer = zlib.compressobj(9)
+    row = bytes(side)
+    data = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /XObject << /Im0 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream"
+        % (side, side, len(data), data),
+    ]
+    content = b"q 612 0 0 792 0 0 cm /Im0 Do Q"
+    objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from app.users import LOCAL_USER, Permission, User, UserStore
+from app.records.users import LOCAL_USER, Permission, User, UserStore
+from app.ui.grants import FileGrants
 
 
 class Access:
@@ -12,8 +13,6 @@ class Access:
     user store; in both, each handler asks `require` before doing anything."""
 
     def __init__(self, users: UserStore, single_user: bool) -> None:
-        from app.ui.guard import FileGrants
-
         self.users = users
         self.single_user = single_user
         self.grants = FileGrants()  # files handed to one user, fetched after a role check

@@ -3,21 +3,24 @@ and every handler checks the role again on the server."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
 
+from app.records.sessions import SharedSessions
+from app.records.sign_ins import SharedFailures
+from app.records.users import Permission
 from app.services import Services
 from app.ui.access import Access
 from app.ui.ask import build_ask_tab
 from app.ui.documents import build_documents_tab
-from app.ui.guard import Guard, IdleSessions, SignInThrottle
+from app.ui.guard import Guard, SignInThrottle
 from app.ui.history import build_history_view
-from app.ui.page_scripts import OPEN_CITATION_LINKS
+from app.ui.page_scripts import OPEN_CITATION_LINKS, SAY_SIGN_IN_WAIT
 from app.ui.search import build_search_tab
-from app.users import Permission
 
 TITLE = "PlantOps Assistant"
 CSS = Path(__file__).with_name("plantops.css")
@@ -81,13 +84,23 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
     return demo
 
 
+def cookie_id(services: Services) -> str:
+    """The session cookie's name part: one for every replica of a deployment (they share the
+    sessions), another for each deployment (cookies are per host, not per port)."""
+    where = services.database.shown if services.settings.database.url else \
+        str(services.settings.data_dir.resolve())
+    return hashlib.sha256(where.encode("utf-8")).hexdigest()[:32]
+
+
 def launch_ui(demo: gr.Blocks, services: Services, access: Access,
               block: bool = True) -> None:
     ui = services.settings.ui
     data = services.settings.data_dir
-    guard = Middleware(Guard, access=access, grants=access.grants, throttle=SignInThrottle(),
-                       sessions=IdleSessions(ui.session_idle_minutes * 60),
-                       secure=ui.served_over_tls())
+    guard = Middleware(Guard, access=access, grants=access.grants,
+                       throttle=SignInThrottle(SharedFailures(services.database)),
+                       sessions=SharedSessions(services.database, ui.session_idle_minutes * 60),
+                       secure=ui.served_over_tls(), cookie_id=cookie_id(services),
+                       health=services.database.check, sign_in_script=SAY_SIGN_IN_WAIT)
     demo.queue(default_concurrency_limit=ui.concurrency)
     demo.launch(server_name=ui.host, server_port=ui.port, theme=THEME, ssr_mode=False,
                 share=False, show_error=False, prevent_thread_lock=not block, quiet=True,

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
 
-from app.answering import AnswerStatus, AnswerUpdate
-from app.incidents import title_from
-from app.rendering import parse_citation_anchor, render_answer
+from app.answer.answering import AnswerStatus, AnswerUpdate
+from app.answer.rendering import parse_citation_anchor, render_answer
+from app.records.incidents import title_from
+from app.records.users import Permission, User
 from app.services import Services
 from app.ui.access import Access
 from app.ui.conversation import (
@@ -33,7 +35,6 @@ from app.ui.conversation import (
 from app.ui.history import chart_frame, chart_update
 from app.ui.page_scripts import REMEMBER_INCIDENT, SCROLL_TO_QUESTION
 from app.ui.sources import source_view
-from app.users import Permission, User
 
 _FINAL = {AnswerStatus.COMPLETE, AnswerStatus.ABSTAINED, AnswerStatus.INCOMPLETE,
           AnswerStatus.MODEL_UNAVAILABLE}
@@ -55,10 +56,268 @@ def example_questions(codes: list[str], limit: int = 3) -> list[dict[str, str]]:
             for code in list(kinds.values())[:limit]]
 
 
-def build_ask_tab(services: Services, access: Access
-                  ) -> tuple[Callable[..., tuple[Any, ...]], list[Any]]:
-    """The Ask tab; returns how to restore the user's latest incident on page load, and the
-    components that fills."""
+# What each way of changing the conversation fills, in this order (the handlers return
+# their values in it; the layout maps the names to its components).
+CONVERSATION = ("chat", "records", "incident", "title", "incident_list", "showing", "rated",
+                "cited", "preview", "passage", "feedback_note", "ask_note", "incident_note",
+                "confirm", "chart")
+# What the streaming answer fills, in this order.
+STREAMED = ("chat", "cited", "records", "showing", "live", "incident", "incident_list", "title",
+            "busy", "pending", "ask_note", "send", "stop", "chart")
+
+
+class AskHandlers:
+    """The Ask tab's handlers: plain methods of their inputs, the services and the access
+    check, so they are tested without a browser; ``build_ask_tab`` only lays out and wires."""
+
+    def __init__(self, services: Services, access: Access) -> None:
+        self.services = services
+        self.access = access
+        # Sessions whose streaming answer was stopped: the stream sends nothing more once its
+        # session is here. Cancelling it alone left a window in which an update it had already
+        # made arrived after Stop's and put the cursor back on the stopped answer.
+        self.stopping: set[str] = set()
+
+    def incident_choices(self, user: User, selected: int | None = None) -> Any:
+        return gr.update(choices=[(i.label, i.id) for i in self.services.incidents.list(user.name)],
+                         value=selected)
+
+    def keep(self, user: User, current: int | None, history: list[Message],
+             kept: dict[int, AnswerRecord]) -> int:
+        """Save the conversation in the user's incidents (named by its first question)."""
+        first = next((r.question for _, r in sorted(kept.items())), "Incident")
+        return self.services.incidents.save(user.name, incident_number(current), first,
+                                       conversation_to_json(history, kept))
+
+    def accept(self, text: str, history: list[Message], running: bool, request: gr.Request
+               ) -> tuple[Any, ...]:
+        self.access.require(request, Permission.ASK)
+        text = (text or "").strip()
+        if running:  # keep what was typed; say why nothing happened; the answer goes on
+            return gr.update(), history, gr.update(), running, BUSY_NOTE, gr.update(), \
+                gr.update()
+        if not text:
+            return gr.update(), history, "", False, "Type a question first.", gr.update(), \
+                gr.update()
+        shown = [*history, {"role": "user", "content": text},
+                 {"role": "assistant", "content": "Searching the documents…"}]
+        return "", shown, text, True, "", gr.update(visible=False), gr.update(visible=True)
+
+    def stream(self, text: str, history: list[Message], kept: dict[int, AnswerRecord],
+               current: int | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        user = self.access.require(request, Permission.ASK)
+        if not text:  # refused (an answer was streaming) or taken: this run changes nothing
+            # (one explicit no-change: a generator that yields nothing empties its outputs,
+            # which wiped the Ask button's label)
+            yield tuple(gr.update() for _ in STREAMED)
+            return
+        session = request.session_hash or ""
+        self.stopping.discard(session)  # a Stop pressed before this question is not for it
+        # take the question at once, so that a question refused meanwhile finds none; Stop
+        # reads it from `live`
+        yield (*(gr.update(),) * 4, (text, None), *(gr.update(),) * 4, "",
+               *(gr.update(),) * 4)
+        unchanged = (gr.update(), gr.update(), gr.update(), gr.update(), gr.update())
+        index = len(history) - 1  # the assistant message being written
+        earlier = [kept[i].question for i in sorted(kept)]
+        sources_shown = False
+        for update in self.services.assistant.answer(text, earlier=earlier):
+            if session in self.stopping:  # Stop has written the answer's last state
+                self.stopping.discard(session)
+                return
+            shown = [*history[:-1], {"role": "assistant", "content": render_answer(update, index)}]
+            record = record_of(text, update)
+            radio: Any = gr.update()
+            listed: Any = gr.update()
+            named: Any = gr.update()
+            charted: Any = gr.update()
+            if update.citations and not sources_shown:  # known before the model writes
+                sources_shown = True
+                radio = gr.update(choices=record.labels, value=None)
+                charted = chart_update(update.history)  # hidden unless a history answer
+            if update.status in _FINAL:
+                record = replace(record, audit_row=self.services.audit.record(
+                    audit_entry(user, text, update, self.services.assistant.model_name)))
+            kept = {**kept, index: record}
+            if update.status in _FINAL:
+                if current is None:  # a new incident, named after its first question
+                    named = title_from(kept[min(kept)].question)
+                current = self.keep(user, current, shown, kept)
+                listed = self.incident_choices(user, current)
+            if update.status in _FINAL and not update.citations:
+                charted = chart_update(update.history)
+            yield (shown, radio, kept, index, (text, update), current, listed, named,
+                   *unchanged, charted)
+        if session in self.stopping:
+            self.stopping.discard(session)
+            return
+        # ended: ready for the next question (here, not in a step after it, which a question
+        # refused while this one streamed would also have run)
+        yield (*(gr.update(),) * 4, None, *(gr.update(),) * 3, False, "", "",
+               gr.update(visible=True), gr.update(visible=False), gr.update())
+
+    def stop_answer(self, history: list[Message], streaming: tuple[str, AnswerUpdate | None] | None,
+                    kept: dict[int, AnswerRecord], current: int | None,
+                    request: gr.Request) -> tuple[Any, ...]:
+        user = self.access.require(request, Permission.ASK)
+        if streaming is not None:
+            self.stopping.add(request.session_hash or "")  # first: the stream sends nothing more
+        text, update = streaming or ("", None)
+        index = len(history) - 1
+        listed: Any = gr.update()
+        named: Any = gr.update()
+        history = stopped_history(history, update, index)
+        if update is not None and text:
+            stopped = replace(update, status=AnswerStatus.STOPPED)
+            row = self.services.audit.record(audit_entry(user, text, stopped,
+                                                    self.services.assistant.model_name))
+            kept = {**kept, index: record_of(text, update, row)}
+            if current is None:
+                named = title_from(kept[min(kept)].question)
+            current = self.keep(user, current, history, kept)
+            listed = self.incident_choices(user, current)
+        return (history, kept, current, listed, named, False, "", None, "",
+                gr.update(visible=True), gr.update(visible=False))
+
+    def open_source(self, number: int | None, answer: int, kept: dict[int, AnswerRecord],
+                    request: gr.Request) -> tuple[Any, Any]:
+        self.access.require(request, Permission.ASK)
+        record = kept.get(answer)
+        if record is None or number is None or not 0 <= number < len(record.chunks):
+            return None, ""
+        return source_view(self.services.previews, record.chunks[number],
+                           record.quotes.get(number + 1))
+
+    def open_link(self, value: str, kept: dict[int, AnswerRecord],
+                  request: gr.Request) -> tuple[Any, ...]:
+        target = parse_citation_anchor(value)
+        record = kept.get(target[0]) if target else None
+        if target is None or record is None or not 1 <= target[1] <= len(record.chunks):
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        answer, number = target
+        image, text = self.open_source(number - 1, answer, kept, request)
+        radio = gr.update(choices=record.labels, value=record.labels[number - 1])
+        return radio, answer, image, text
+
+    def rate(self, kept: dict[int, AnswerRecord], data: gr.LikeData,
+             request: gr.Request) -> tuple[str, int]:
+        user = self.access.require(request, Permission.ASK)
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        record = kept.get(index)
+        if record is None or record.audit_row is None:
+            return "Feedback can be given once the answer is complete.", -1
+        rating = {True: "up", False: "down"}.get(data.liked, str(data.liked))  # type: ignore[call-overload]
+        self.services.audit.set_feedback(record.audit_row, user.name, rating)
+        return f"Thanks: feedback stored with the answer to “{record.question}”.", index
+
+    def add_comment(self, text: str, kept: dict[int, AnswerRecord], last_rated: int,
+                    request: gr.Request) -> tuple[str, str]:
+        user = self.access.require(request, Permission.ASK)
+        if not (text or "").strip():
+            return text, "Write a comment first."
+        answered = [i for i, r in kept.items() if r.audit_row is not None]
+        if not answered:
+            return text, "Ask a question first: comments go with an answer."
+        index = last_rated if last_rated in answered else max(answered)
+        record = kept[index]
+        self.services.audit.set_feedback(record.audit_row, user.name, None,  # type: ignore[arg-type]
+                                    text.strip())
+        return "", f"Thanks: comment stored with the answer to “{record.question}”."
+
+    def empty(self, user: User, note: str = "") -> tuple[Any, ...]:
+        """A new conversation: no answers, the example questions, nothing opened."""
+        examples = example_questions([c for c, _ in self.services.lexical.frequent_codes(20)])
+        return (gr.Chatbot(value=[], examples=examples or None), {}, None, "",
+                self.incident_choices(user), -1, -1, gr.update(choices=[], value=None), None, "",
+                "", "", note, gr.update(visible=False), gr.update(visible=False))
+
+    def opened(self, user: User, number: int, stored: dict[str, Any],
+               name: str) -> tuple[Any, ...]:
+        history, kept = conversation_from_json(stored)
+        return (gr.Chatbot(value=history), kept, number, name,
+                self.incident_choices(user, number),
+                -1, -1, gr.update(choices=[], value=None), None, "", "", "", "",
+                gr.update(visible=False), gr.update(visible=False))
+
+    def restore(self, request: gr.Request) -> tuple[Any, ...]:
+        """On page load: the incident the address names (a reload loses nothing), if it is
+        the user's; else the empty screen with example questions and the user's list."""
+        user = self.access.user(request)
+        if user is None or not user.may(Permission.ASK):
+            return tuple(gr.update() for _ in CONVERSATION)
+        wanted = request.query_params.get("incident", "")
+        if wanted.isdigit():
+            return self.open_incident(int(wanted), request)
+        return self.empty(user)
+
+    def open_incident(self, number: int | None, request: gr.Request) -> tuple[Any, ...]:
+        user = self.access.require(request, Permission.ASK)
+        stored = self.services.incidents.load(user.name, number) if number is not None else None
+        if stored is None:
+            return self.empty(user, "That incident is not among yours (or was deleted).")
+        name = next((i.title for i in self.services.incidents.list(user.name) if i.id == number),
+                    "")
+        return self.opened(user, number, stored, name)  # type: ignore[arg-type]
+
+    def new(self, request: gr.Request) -> tuple[Any, ...]:
+        return self.empty(self.access.require(request, Permission.ASK))
+
+    def rename_incident(self, current: int | None, name: str,
+                        request: gr.Request) -> tuple[Any, Any]:
+        user = self.access.require(request, Permission.ASK)
+        current = incident_number(current)
+        if current is None:
+            return gr.update(), "Ask a question first: the incident is saved with its answer."
+        if not self.services.incidents.rename(user.name, current, name):
+            return gr.update(), "Type a name first."
+        return self.incident_choices(user, current), f"Renamed to “{title_from(name)}”."
+
+    def delete_incident(self, current: int | None, request: gr.Request) -> tuple[Any, ...]:
+        user = self.access.require(request, Permission.ASK)
+        if (number := incident_number(current)) is not None:
+            self.services.incidents.delete(user.name, number)
+        return self.empty(user, "Incident deleted.")
+
+    def ask(self, question: str, request: gr.Request) -> Iterator[str]:
+        """One question over the HTTP API: the answer as Markdown, streamed as it is
+        written, with sources (no conversation: each call stands alone)."""
+        user = self.access.require(request, Permission.ASK)
+        text = (question or "").strip()
+        if not text:
+            raise gr.Error("Empty question: send the question text.")
+        for update in self.services.assistant.answer(text):
+            if update.status in _FINAL:
+                self.services.audit.record(audit_entry(user, text, update,
+                                                  self.services.assistant.model_name))
+            yield render_answer(update)
+
+    def incidents(self, request: gr.Request) -> list[dict[str, Any]]:
+        """The caller's incidents over the HTTP API (id, title, last update), latest first."""
+        user = self.access.require(request, Permission.ASK)
+        return [{"id": i.id, "title": i.title, "updated": i.updated}
+                for i in self.services.incidents.list(user.name)]
+
+    def incident_messages(self, number: int, request: gr.Request) -> list[dict[str, Any]]:
+        """One of the caller's incidents over the HTTP API: its messages."""
+        user = self.access.require(request, Permission.ASK)
+        stored = self.services.incidents.load(user.name, int(number))
+        if stored is None:
+            raise gr.Error(f"Incident {number} is not among yours.")
+        return list(stored.get("messages", []))
+
+    @staticmethod
+    def take_example(data: gr.SelectData) -> str:
+        return str((data.value or {}).get("text", ""))
+
+    @staticmethod
+    def ask_to_delete() -> tuple[Any, str]:
+        return (gr.update(visible=True), "Delete this incident and its answers from your list? "
+                "(The audit log keeps its questions.)")
+
+
+def _ask_layout() -> SimpleNamespace:
+    """The Ask tab's components, laid out: answers and question on the left, the cited
+    page on the right, and the per-session state."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
             with gr.Accordion("Your incidents", open=False, elem_id="incidents"):
@@ -108,10 +367,6 @@ def build_ask_tab(services: Services, access: Access
     pending = gr.State("")  # the accepted question its answer is being written for
     busy = gr.State(False)
     live = gr.State(None)  # (question, latest update) of the streaming answer, for Stop
-    # Sessions whose streaming answer was stopped: the stream sends nothing more once its
-    # session is here. Cancelling it alone left a window in which an update it had already
-    # made arrived after Stop's and put the cursor back on the stopped answer.
-    stopping: set[str] = set()
     records = gr.State({})  # chat message index of an answer -> AnswerRecord
     showing = gr.State(-1)  # the answer whose sources the radio lists
     rated = gr.State(-1)  # the answer rated last: a comment goes with it
@@ -120,278 +375,62 @@ def build_ask_tab(services: Services, access: Access
     incident = gr.Number(None, precision=0, elem_id="incident-id", container=False,
                          elem_classes=["plantops-hidden"], show_label=False)
 
-    def incident_choices(user: User, selected: int | None = None) -> Any:
-        return gr.update(choices=[(i.label, i.id) for i in services.incidents.list(user.name)],
-                         value=selected)
+    return SimpleNamespace(
+        incident_list=incident_list, title=title, rename=rename, delete=delete,
+        confirm=confirm, incident_note=incident_note, chat=chat, question=question,
+        send=send, stop=stop, ask_note=ask_note, new_incident=new_incident, comment=comment,
+        send_comment=send_comment, feedback_note=feedback_note, cited=cited,
+        preview=preview, passage=passage, chart=chart, open_citation=open_citation,
+        pending=pending, busy=busy, live=live, records=records, showing=showing,
+        rated=rated, incident=incident)
 
-    def keep(user: User, current: int | None, history: list[Message],
-             kept: dict[int, AnswerRecord]) -> int:
-        """Save the conversation in the user's incidents (named by its first question)."""
-        first = next((r.question for _, r in sorted(kept.items())), "Incident")
-        return services.incidents.save(user.name, incident_number(current), first,
-                                       conversation_to_json(history, kept))
 
-    def accept(text: str, history: list[Message], running: bool, request: gr.Request
-               ) -> tuple[Any, ...]:
-        access.require(request, Permission.ASK)
-        text = (text or "").strip()
-        if running:  # keep what was typed; say why nothing happened; the answer goes on
-            return gr.update(), history, gr.update(), running, BUSY_NOTE, gr.update(), \
-                gr.update()
-        if not text:
-            return gr.update(), history, "", False, "Type a question first.", gr.update(), \
-                gr.update()
-        shown = [*history, {"role": "user", "content": text},
-                 {"role": "assistant", "content": "Searching the documents…"}]
-        return "", shown, text, True, "", gr.update(visible=False), gr.update(visible=True)
+def build_ask_tab(services: Services, access: Access
+                  ) -> tuple[Callable[..., tuple[Any, ...]], list[Any]]:
+    """The Ask tab's layout and wiring; returns how to restore the user's latest incident on
+    page load, and the components that fills."""
+    on = AskHandlers(services, access)
+    ui = _ask_layout()
+    shown_conversation = [getattr(ui, name) for name in CONVERSATION]
+    gr.api(on.ask, api_name="ask")
+    gr.api(on.incidents, api_name="incidents")
+    gr.api(on.incident_messages, api_name="incident")
 
-    def stream(text: str, history: list[Message], kept: dict[int, AnswerRecord],
-               current: int | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
-        user = access.require(request, Permission.ASK)
-        if not text:  # refused (an answer was streaming) or taken: this run changes nothing
-            # (one explicit no-change: a generator that yields nothing empties its outputs,
-            # which wiped the Ask button's label)
-            yield tuple(gr.update() for _ in streamed)
-            return
-        session = request.session_hash or ""
-        stopping.discard(session)  # a Stop pressed before this question is not for it
-        # take the question at once, so that a question refused meanwhile finds none; Stop
-        # reads it from `live`
-        yield (*(gr.update(),) * 4, (text, None), *(gr.update(),) * 4, "",
-               *(gr.update(),) * 4)
-        unchanged = (gr.update(), gr.update(), gr.update(), gr.update(), gr.update())
-        index = len(history) - 1  # the assistant message being written
-        earlier = [kept[i].question for i in sorted(kept)]
-        sources_shown = False
-        for update in services.assistant.answer(text, earlier=earlier):
-            if session in stopping:  # Stop has written the answer's last state
-                stopping.discard(session)
-                return
-            shown = [*history[:-1], {"role": "assistant", "content": render_answer(update, index)}]
-            record = record_of(text, update)
-            radio: Any = gr.update()
-            listed: Any = gr.update()
-            named: Any = gr.update()
-            charted: Any = gr.update()
-            if update.citations and not sources_shown:  # known before the model writes
-                sources_shown = True
-                radio = gr.update(choices=record.labels, value=None)
-                charted = chart_update(update.history)  # hidden unless a history answer
-            if update.status in _FINAL:
-                record = replace(record, audit_row=services.audit.record(
-                    audit_entry(user, text, update, services.assistant.model_name)))
-            kept = {**kept, index: record}
-            if update.status in _FINAL:
-                if current is None:  # a new incident, named after its first question
-                    named = title_from(kept[min(kept)].question)
-                current = keep(user, current, shown, kept)
-                listed = incident_choices(user, current)
-            if update.status in _FINAL and not update.citations:
-                charted = chart_update(update.history)
-            yield (shown, radio, kept, index, (text, update), current, listed, named,
-                   *unchanged, charted)
-        if session in stopping:
-            stopping.discard(session)
-            return
-        # ended: ready for the next question (here, not in a step after it, which a question
-        # refused while this one streamed would also have run)
-        yield (*(gr.update(),) * 4, None, *(gr.update(),) * 3, False, "", "",
-               gr.update(visible=True), gr.update(visible=False), gr.update())
-
-    def stop_answer(history: list[Message], streaming: tuple[str, AnswerUpdate | None] | None,
-                    kept: dict[int, AnswerRecord], current: int | None,
-                    request: gr.Request) -> tuple[Any, ...]:
-        user = access.require(request, Permission.ASK)
-        if streaming is not None:
-            stopping.add(request.session_hash or "")  # first: the stream sends nothing more
-        text, update = streaming or ("", None)
-        index = len(history) - 1
-        listed: Any = gr.update()
-        named: Any = gr.update()
-        history = stopped_history(history, update, index)
-        if update is not None and text:
-            stopped = replace(update, status=AnswerStatus.STOPPED)
-            row = services.audit.record(audit_entry(user, text, stopped,
-                                                    services.assistant.model_name))
-            kept = {**kept, index: record_of(text, update, row)}
-            if current is None:
-                named = title_from(kept[min(kept)].question)
-            current = keep(user, current, history, kept)
-            listed = incident_choices(user, current)
-        return (history, kept, current, listed, named, False, "", None, "",
-                gr.update(visible=True), gr.update(visible=False))
-
-    def open_source(number: int | None, answer: int, kept: dict[int, AnswerRecord],
-                    request: gr.Request) -> tuple[Any, Any]:
-        access.require(request, Permission.ASK)
-        record = kept.get(answer)
-        if record is None or number is None or not 0 <= number < len(record.chunks):
-            return None, ""
-        return source_view(services.previews, record.chunks[number],
-                           record.quotes.get(number + 1))
-
-    def open_link(value: str, kept: dict[int, AnswerRecord],
-                  request: gr.Request) -> tuple[Any, ...]:
-        target = parse_citation_anchor(value)
-        record = kept.get(target[0]) if target else None
-        if target is None or record is None or not 1 <= target[1] <= len(record.chunks):
-            return gr.update(), gr.update(), gr.update(), gr.update()
-        answer, number = target
-        image, text = open_source(number - 1, answer, kept, request)
-        radio = gr.update(choices=record.labels, value=record.labels[number - 1])
-        return radio, answer, image, text
-
-    def rate(kept: dict[int, AnswerRecord], data: gr.LikeData,
-             request: gr.Request) -> tuple[str, int]:
-        user = access.require(request, Permission.ASK)
-        index = data.index if isinstance(data.index, int) else data.index[0]
-        record = kept.get(index)
-        if record is None or record.audit_row is None:
-            return "Feedback can be given once the answer is complete.", -1
-        rating = {True: "up", False: "down"}.get(data.liked, str(data.liked))  # type: ignore[call-overload]
-        services.audit.set_feedback(record.audit_row, user.name, rating)
-        return f"Thanks: feedback stored with the answer to “{record.question}”.", index
-
-    def add_comment(text: str, kept: dict[int, AnswerRecord], last_rated: int,
-                    request: gr.Request) -> tuple[str, str]:
-        user = access.require(request, Permission.ASK)
-        if not (text or "").strip():
-            return text, "Write a comment first."
-        answered = [i for i, r in kept.items() if r.audit_row is not None]
-        if not answered:
-            return text, "Ask a question first: comments go with an answer."
-        index = last_rated if last_rated in answered else max(answered)
-        record = kept[index]
-        services.audit.set_feedback(record.audit_row, user.name, None,  # type: ignore[arg-type]
-                                    text.strip())
-        return "", f"Thanks: comment stored with the answer to “{record.question}”."
-
-    def empty(user: User, note: str = "") -> tuple[Any, ...]:
-        """A new conversation: no answers, the example questions, nothing opened."""
-        examples = example_questions([c for c, _ in services.lexical.frequent_codes(20)])
-        return (gr.Chatbot(value=[], examples=examples or None), {}, None, "",
-                incident_choices(user), -1, -1, gr.update(choices=[], value=None), None, "",
-                "", "", note, gr.update(visible=False), gr.update(visible=False))
-
-    def opened(user: User, number: int, stored: dict[str, Any], name: str) -> tuple[Any, ...]:
-        history, kept = conversation_from_json(stored)
-        return (gr.Chatbot(value=history), kept, number, name, incident_choices(user, number),
-                -1, -1, gr.update(choices=[], value=None), None, "", "", "", "",
-                gr.update(visible=False), gr.update(visible=False))
-
-    # what every way of changing the conversation fills, in this order
-    shown_conversation = [chat, records, incident, title, incident_list, showing, rated,
-                          cited, preview, passage, feedback_note, ask_note, incident_note,
-                          confirm, chart]
-
-    def restore(request: gr.Request) -> tuple[Any, ...]:
-        """On page load: the incident the address names (a reload loses nothing), if it is
-        the user's; else the empty screen with example questions and the user's list."""
-        user = access.user(request)
-        if user is None or not user.may(Permission.ASK):
-            return tuple(gr.update() for _ in shown_conversation)
-        wanted = request.query_params.get("incident", "")
-        if wanted.isdigit():
-            return open_incident(int(wanted), request)
-        return empty(user)
-
-    def open_incident(number: int | None, request: gr.Request) -> tuple[Any, ...]:
-        user = access.require(request, Permission.ASK)
-        stored = services.incidents.load(user.name, number) if number is not None else None
-        if stored is None:
-            return empty(user, "That incident is not among yours (or was deleted).")
-        name = next((i.title for i in services.incidents.list(user.name) if i.id == number),
-                    "")
-        return opened(user, number, stored, name)  # type: ignore[arg-type]
-
-    def new(request: gr.Request) -> tuple[Any, ...]:
-        return empty(access.require(request, Permission.ASK))
-
-    def rename_incident(current: int | None, name: str,
-                        request: gr.Request) -> tuple[Any, Any]:
-        user = access.require(request, Permission.ASK)
-        current = incident_number(current)
-        if current is None:
-            return gr.update(), "Ask a question first: the incident is saved with its answer."
-        if not services.incidents.rename(user.name, current, name):
-            return gr.update(), "Type a name first."
-        return incident_choices(user, current), f"Renamed to “{title_from(name)}”."
-
-    def delete_incident(current: int | None, request: gr.Request) -> tuple[Any, ...]:
-        user = access.require(request, Permission.ASK)
-        if (number := incident_number(current)) is not None:
-            services.incidents.delete(user.name, number)
-        return empty(user, "Incident deleted.")
-
-    def ask(question: str, request: gr.Request) -> Iterator[str]:
-        """One question over the HTTP API: the answer as Markdown, streamed as it is
-        written, with sources (no conversation: each call stands alone)."""
-        user = access.require(request, Permission.ASK)
-        text = (question or "").strip()
-        if not text:
-            raise gr.Error("Empty question: send the question text.")
-        for update in services.assistant.answer(text):
-            if update.status in _FINAL:
-                services.audit.record(audit_entry(user, text, update,
-                                                  services.assistant.model_name))
-            yield render_answer(update)
-
-    def incidents(request: gr.Request) -> list[dict[str, Any]]:
-        """The caller's incidents over the HTTP API (id, title, last update), latest first."""
-        user = access.require(request, Permission.ASK)
-        return [{"id": i.id, "title": i.title, "updated": i.updated}
-                for i in services.incidents.list(user.name)]
-
-    def incident_messages(number: int, request: gr.Request) -> list[dict[str, Any]]:
-        """One of the caller's incidents over the HTTP API: its messages."""
-        user = access.require(request, Permission.ASK)
-        stored = services.incidents.load(user.name, int(number))
-        if stored is None:
-            raise gr.Error(f"Incident {number} is not among yours.")
-        return list(stored.get("messages", []))
-
-    gr.api(ask, api_name="ask")
-    gr.api(incidents, api_name="incidents")
-    gr.api(incident_messages, api_name="incident")
-
-    remember: dict[str, Any] = {"fn": None, "inputs": [incident], "js": REMEMBER_INCIDENT}
-    buttons = [send, stop]
-    accepted = [question, chat, pending, busy, ask_note, *buttons]
-    streamed = [chat, cited, records, showing, live, incident, incident_list, title, busy,
-                pending, ask_note, *buttons, chart]
+    remember: dict[str, Any] = {"fn": None, "inputs": [ui.incident], "js": REMEMBER_INCIDENT}
+    buttons = [ui.send, ui.stop]
+    accepted = [ui.question, ui.chat, ui.pending, ui.busy, ui.ask_note, *buttons]
+    streamed = [getattr(ui, name) for name in STREAMED]
     streams = []
-    for trigger in (send.click, question.submit):
-        event = trigger(accept, inputs=[question, chat, busy], outputs=accepted, queue=False,
-                        api_name=False)
+    for trigger in (ui.send.click, ui.question.submit):
+        event = trigger(on.accept, inputs=[ui.question, ui.chat, ui.busy], outputs=accepted,
+                        queue=False, api_name=False)
         event.then(None, js=SCROLL_TO_QUESTION)
         # progress on the answers only: the buttons, lists and notes it also updates would
         # otherwise show a spinner until the stream ends (an Ask button with no label)
-        answering = event.then(stream, inputs=[pending, chat, records, incident],
-                               outputs=streamed, api_name=False, show_progress_on=[chat])
+        answering = event.then(on.stream, inputs=[ui.pending, ui.chat, ui.records, ui.incident],
+                               outputs=streamed, api_name=False, show_progress_on=[ui.chat])
         answering.then(**remember)
         streams.append(answering)
-    stop.click(stop_answer, inputs=[chat, live, records, incident],
-               outputs=[chat, records, incident, incident_list, title, busy, pending, live,
-                        ask_note, *buttons], cancels=streams, api_name=False).then(**remember)
-    def take_example(data: gr.SelectData) -> str:
-        return str((data.value or {}).get("text", ""))
-
-    chat.example_select(take_example, outputs=[question], api_name=False)
-    new_incident.click(new, outputs=shown_conversation, api_name=False).then(**remember)
-    incident_list.input(open_incident, inputs=[incident_list], outputs=shown_conversation,
-                        api_name=False).then(**remember)
-    rename.click(rename_incident, inputs=[incident, title],
-                 outputs=[incident_list, incident_note], api_name=False)
-    delete.click(lambda: (gr.update(visible=True), "Delete this incident and its answers from "
-                          "your list? (The audit log keeps its questions.)"),
-                 outputs=[confirm, incident_note], api_name=False)
-    confirm.click(delete_incident, inputs=[incident], outputs=shown_conversation,
-                  api_name=False).then(**remember)
-    cited.input(open_source, inputs=[cited, showing, records], outputs=[preview, passage],
-                api_name=False)
-    open_citation.change(open_link, inputs=[open_citation, records],
-                         outputs=[cited, showing, preview, passage], api_name=False)
-    chat.like(rate, inputs=[records], outputs=[feedback_note, rated], api_name=False)
-    send_comment.click(add_comment, inputs=[comment, records, rated],
-                       outputs=[comment, feedback_note], api_name=False)
-    return restore, shown_conversation
+    ui.stop.click(on.stop_answer, inputs=[ui.chat, ui.live, ui.records, ui.incident],
+                  outputs=[ui.chat, ui.records, ui.incident, ui.incident_list, ui.title, ui.busy,
+                           ui.pending, ui.live, ui.ask_note, *buttons],
+                  cancels=streams, api_name=False).then(**remember)
+    ui.chat.example_select(on.take_example, outputs=[ui.question], api_name=False)
+    ui.new_incident.click(on.new, outputs=shown_conversation, api_name=False).then(**remember)
+    ui.incident_list.input(on.open_incident, inputs=[ui.incident_list],
+                           outputs=shown_conversation, api_name=False).then(**remember)
+    ui.rename.click(on.rename_incident, inputs=[ui.incident, ui.title],
+                    outputs=[ui.incident_list, ui.incident_note], api_name=False)
+    ui.delete.click(on.ask_to_delete, outputs=[ui.confirm, ui.incident_note], api_name=False)
+    ui.confirm.click(on.delete_incident, inputs=[ui.incident], outputs=shown_conversation,
+                     api_name=False).then(**remember)
+    ui.cited.input(on.open_source, inputs=[ui.cited, ui.showing, ui.records],
+                   outputs=[ui.preview, ui.passage], api_name=False)
+    ui.open_citation.change(on.open_link, inputs=[ui.open_citation, ui.records],
+                            outputs=[ui.cited, ui.showing, ui.preview, ui.passage],
+                            api_name=False)
+    ui.chat.like(on.rate, inputs=[ui.records], outputs=[ui.feedback_note, ui.rated],
+                 api_name=False)
+    ui.send_comment.click(on.add_comment, inputs=[ui.comment, ui.records, ui.rated],
+                          outputs=[ui.comment, ui.feedback_note], api_name=False)
+    return on.restore, shown_conversation

@@ -1,16 +1,16 @@
 """One conversation of the Ask tab as data: its messages and, per answer, what the answer
 keeps (sources, quotes, audit row). Plain functions, tested without a browser; stored as JSON
-in the user's incidents (app.incidents)."""
+in the user's incidents (app.records.incidents)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from app.answering import AnswerStatus, AnswerUpdate
-from app.audit import AuditEntry
-from app.rendering import render_answer
-from app.users import User
+from app.answer.answering import AnswerStatus, AnswerUpdate
+from app.answer.rendering import render_answer
+from app.records.audit import AuditEntry
+from app.records.users import User
 from ingest.contract import Chunk, DocType
 
 Message = dict[str, Any]
@@ -35,7 +35,8 @@ def audit_entry(user: User, question: str, update: AnswerUpdate, model: str) -> 
                       first_token_s=update.timings_s.get("first_token"),
                       total_s=update.timings_s.get("total"),
                       flags=[str(f) for f in update.flags]
-                      + (["weak evidence"] if update.weak else []))
+                      + (["weak evidence"] if update.weak else [])
+                      + [f"[{n}] {hazard}" for n, hazard in update.hazards])
 
 
 def record_of(question: str, update: AnswerUpdate, row: int | None = None) -> AnswerRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import shutil
@@ -10,15 +11,17 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
-from app.audit import AuditEntry
+from app.records.audit import AuditEntry
+from app.records.users import Permission
 from app.services import Services
 from app.ui.access import Access
-from app.users import Permission
-from ingest.discovery import document_name
+from ingest.discovery import document_name, link_refusal
 from ingest.errors import SourceError
 from ingest.pipeline import FileResult
 from ingest.sources import SUPPORTED_SUFFIXES
@@ -51,24 +54,58 @@ def safe_upload_name(name: str) -> str:
 
 
 def accept_upload(source: Path, claimed_name: str, folder: Path, max_mb: float) -> Path:
-    """Check one uploaded file and move it into the upload folder under a safe name."""
-    name = safe_upload_name(claimed_name)
-    if source.is_symlink():
-        raise SourceError(name, "the upload is a link, not a file; upload the file itself")
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise SourceError(name, f"unsupported file type '{suffix or 'none'}'; supported: "
-                          + ", ".join(sorted(SUPPORTED_SUFFIXES)))
-    size_mb = source.stat().st_size / 1e6
-    if size_mb > max_mb:
-        raise SourceError(name, f"{size_mb:.0f} MB is over the upload limit of {max_mb:.0f} MB "
-                          "(ui.max_upload_mb); copy it to the server and run `plantops ingest`")
+    """Check one uploaded file and move it into the upload folder under a safe name: one
+    copy, the data dir's; Gradio's cached copy is gone whether the file is taken or refused
+    (``discard_cached``)."""
+    try:
+        name = safe_upload_name(claimed_name)
+        if reason := link_refusal(source):
+            raise SourceError(name, reason)
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise SourceError(name, f"unsupported file type '{suffix or 'none'}'; supported: "
+                              + ", ".join(sorted(SUPPORTED_SUFFIXES)))
+        size_mb = source.stat().st_size / 1e6
+        if size_mb > max_mb:
+            raise SourceError(name, f"{size_mb:.0f} MB is over the upload limit of "
+                              f"{max_mb:.0f} MB (ui.max_upload_mb); copy it to the server and "
+                              "run `plantops ingest`")
+        target = folder / name
+        if target.resolve().parent != folder.resolve():  # belt and braces after sanitising
+            raise SourceError(name, "the file name would leave the upload folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)  # a new inode: the cache's links never reach it
+        return target
+    finally:
+        discard_cached(source)
+
+
+def discard_cached(source: Path) -> None:
+    """Delete Gradio's cached copy of an upload, and the one-file folder Gradio made for it
+    (named by a hash of the content, so the bytes left behind are reachable by their hash).
+    Nothing outside Gradio's upload folder is touched, whatever path a caller names."""
+    cache = Path(get_upload_folder()).resolve()
+    if not source.resolve().is_relative_to(cache):
+        return
+    source.unlink(missing_ok=True)
+    if source.parent.resolve() != cache:
+        with contextlib.suppress(OSError):  # only if empty: another upload may share it
+            source.parent.rmdir()
+
+
+def remove_upload(folder: Path, name: str) -> bool:
+    """Delete the kept upload of a document removed from the index; False if there was none
+    (a document ingested from a folder has none)."""
+    try:
+        if safe_upload_name(name) != name:  # a folder's document ("pumps/notes.md"): none
+            return False
+    except SourceError:
+        return False
     target = folder / name
-    if target.resolve().parent != folder.resolve():  # belt and braces after sanitising
-        raise SourceError(name, "the file name would leave the upload folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    return target
+    if target.resolve().parent != folder.resolve() or not target.is_file():
+        return False
+    target.unlink()
+    return True
 
 
 class _GradioProgress:
@@ -86,6 +123,9 @@ class _GradioProgress:
         within = self._embedded / self._chunks if self._chunks else 0.0
         self._progress((self._done + within) / self._files,
                        desc=f"{self._file}: {self._embedded}/{self._chunks} chunks embedded")
+
+    def waiting(self, holder: str) -> None:
+        self._progress(0.0, desc=f"waiting: another ingest is writing the index ({holder})")
 
     def file_started(self, file: str, chunks: int, pages: int) -> None:
         self._file, self._chunks, self._embedded = file, chunks, 0
@@ -124,15 +164,132 @@ def audit_period(start: str, end: str) -> tuple[float | None, float | None]:
     return bounds[0], bounds[1]
 
 
-def build_documents_tab(services: Services,
-                        access: Access) -> tuple[Listing, list[gr.components.Component]]:
-    """Returns how to fill the tab's lists and status, and the components they fill
-    (the page fills them on load for admins)."""
-    ingest_lock = threading.Lock()  # one ingest at a time per UI process
-    uploads = services.settings.data_dir / "uploads"
-    exports = services.settings.data_dir / "exports"
-    max_mb = services.settings.ui.max_upload_mb
+# What the tab's lists and status fill: documents, the remove list, status, audit log.
+SHOWN = 4
 
+
+class DocumentsHandlers:
+    """The Documents tab's handlers: plain methods of their inputs, the services and the
+    access check (tested without a browser); ``build_documents_tab`` lays out and wires."""
+
+    def __init__(self, services: Services, access: Access) -> None:
+        self.services = services
+        self.access = access
+        self.ingest_lock = threading.Lock()  # one ingest at a time per UI process
+        self.uploads = services.settings.data_dir / "uploads"
+        self.exports = services.settings.data_dir / "exports"
+        self.max_mb = services.settings.ui.max_upload_mb
+
+
+    def listing(self) -> tuple[Any, ...]:
+        entries = self.services.manifest.entries()
+        rows = [[e.file, e.doc_type, e.chunks, e.status, _utc(e.ingested_at)] for e in entries]
+        names = [e.file for e in entries]
+        try:
+            served = self.services.client.served_model()
+            model = f"reachable, serving `{served.get('id', self.services.assistant.model_name)}`"
+        except ServingError as exc:
+            model = f"**unreachable** ({exc}); answers fall back to retrieval only"
+        counts = {t: self.services.index.count(t) for t in ("manual", "log")}
+        state = (f"**Index:** {len(entries)} documents, {counts['manual']} manual passages, "
+                 f"{counts['log']} work orders · embedding model "
+                 f"`{self.services.embedder.model_id}`  \n**Model server:** {model}  \n"
+                 "**Sign-in:** "
+                 + ("single-user (no login)" if self.access.single_user
+                    else f"login, {self.access.users.count()} users"))
+        audit_rows = [[r[c] for c in AUDIT_COLUMNS] for r in self.services.audit.rows(limit=200)]
+        return (rows, gr.update(choices=names, value=None), state, audit_rows)
+
+    def show(self, request: gr.Request) -> tuple[Any, ...]:
+        self.access.require(request, Permission.ADMIN)
+        return self.listing()
+
+    def ingest(self, paths: list[str] | None, request: gr.Request,
+               progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+        user = self.access.require(request, Permission.ADMIN)
+        if not paths:  # said next to the button; nothing else changes
+            return ("⚠️ Choose one or more files to add first.",
+                    *(gr.update() for _ in range(2 + SHOWN)))
+        rows: list[list[Any]] = []
+        accepted: list[Path] = []
+        for raw in paths:
+            path = Path(raw)
+            try:
+                if safe_upload_name(path.name) in {p.name for p in accepted}:
+                    raise SourceError(safe_upload_name(path.name), "another file in this upload "
+                                      "has the same name; rename one and upload it again")
+                accepted.append(accept_upload(path, path.name, self.uploads, self.max_mb))
+            except SourceError as exc:
+                rows.append([exc.file, "refused", 0, exc.reason])
+            finally:
+                discard_cached(path)  # taken or refused, Gradio's copy goes
+        if accepted:
+            with self.ingest_lock:
+                result = self.services.ingestor.ingest(
+                    accepted, observer=_GradioProgress(progress, len(accepted)))
+            rows += [[r.file, r.outcome, r.chunks, r.reason] for r in result.results]
+        self.services.audit.record(AuditEntry(
+            user=user.name, role=user.role, action="ingest",
+            question=", ".join(Path(p).name for p in paths),
+            answer="; ".join(f"{r[0]}: {r[1]}" for r in rows)))
+        failed = sum(1 for r in rows if r[1] in ("failed", "refused"))
+        note = (f"{len(rows) - failed} of {len(rows)} files in; {failed} not (reasons below)."
+                if failed else f"All {len(rows)} files in.")
+        return (note, rows, None, *self.listing())
+
+    def ask_to_remove(self, name: str | None, request: gr.Request) -> tuple[Any, Any]:
+        self.access.require(request, Permission.ADMIN)
+        if not name:
+            return "⚠️ Choose the document to remove.", gr.update(visible=False)
+        return (f"Remove **{name}** from the index? Answers will no longer cite it and its "
+                "kept copy is deleted; ingesting the file again brings it back.",
+                gr.update(visible=True))
+
+    def remove(self, name: str | None, request: gr.Request) -> tuple[Any, ...]:
+        user = self.access.require(request, Permission.ADMIN)
+        if not name:
+            return ("⚠️ Choose the document to remove.", gr.update(visible=False),
+                    *(gr.update() for _ in range(SHOWN)))
+        with self.ingest_lock:
+            known = self.services.ingestor.remove(name)
+            remove_upload(self.uploads, name)
+        self.services.audit.record(AuditEntry(user=user.name, role=user.role, action="remove",
+                                         question=name, status="removed" if known else
+                                         "not indexed"))
+        note = f"{name} removed from the index." if known else f"{name} was not indexed."
+        return (note, gr.update(visible=False), *self.listing())
+
+    def remove_document(self, name: str, request: gr.Request) -> str:
+        """Remove one document from the index (HTTP API: a script confirms by calling)."""
+        return str(self.remove(name, request)[0])
+
+    def filter_audit(self, name: str, start: str, end: str,
+                     request: gr.Request) -> tuple[str, Any]:
+        self.access.require(request, Permission.ADMIN)
+        try:
+            since, before = audit_period(start, end)
+        except ValueError as exc:
+            return f"⚠️ {exc}", gr.update()
+        rows = self.services.audit.rows(limit=200, user=(name or "").strip() or None, since=since,
+                                   before=before)
+        return (f"{len(rows)} entries shown (at most 200, newest first)."
+                if rows else "No entries match."), [[r[c] for c in AUDIT_COLUMNS] for r in rows]
+
+    def export_audit(self, request: gr.Request) -> str:
+        """A one-use link for this admin; the file is deleted once fetched (or unfetched,
+        when the link expires)."""
+        user = self.access.require(request, Permission.ADMIN)
+        self.exports.mkdir(parents=True, exist_ok=True)
+        name = f"plantops-audit-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+        target = self.exports / f"{secrets.token_hex(16)}.csv"
+        with target.open("w", newline="", encoding="utf-8") as out:
+            rows = self.services.audit.export_csv(out)
+        link = self.access.grants.grant(user, Permission.ADMIN, target, name, one_time=True)
+        return f"[Download {name}]({link}) ({rows} entries; the link works once, for you)"
+
+
+def _documents_layout(max_mb: float) -> SimpleNamespace:
+    """Upload and its report, the documents and their status, the audit log."""
     gr.Markdown("### Add documents\nPDF, Markdown/text, DOCX manuals and CSV/XLSX/JSONL "
                 f"work-order exports, up to {max_mb:.0f} MB each. A re-upload of a changed "
                 "file replaces its old version.")
@@ -171,120 +328,33 @@ def build_documents_tab(services: Services,
         export = gr.Button("Export the whole audit log as CSV", elem_id="audit-export")
         export_file = gr.Markdown(elem_id="audit-file")  # a one-use link for this admin
 
-    shown = [documents, remove_file, status, audit]
+    return SimpleNamespace(
+        files=files, ingest_run=ingest_run, upload_note=upload_note, report=report,
+        remove_file=remove_file, remove_run=remove_run, refresh=refresh,
+        remove_note=remove_note, confirm_remove=confirm_remove, documents=documents,
+        status=status, audit_user=audit_user, audit_from=audit_from, audit_to=audit_to,
+        audit_filter=audit_filter, audit_note=audit_note, audit=audit, export=export,
+        export_file=export_file)
 
-    def listing() -> tuple[Any, ...]:
-        entries = services.manifest.entries()
-        rows = [[e.file, e.doc_type, e.chunks, e.status, _utc(e.ingested_at)] for e in entries]
-        names = [e.file for e in entries]
-        try:
-            served = services.client.served_model()
-            model = f"reachable, serving `{served.get('id', services.assistant.model_name)}`"
-        except ServingError as exc:
-            model = f"**unreachable** ({exc}); answers fall back to retrieval only"
-        counts = {t: services.index.count(t) for t in ("manual", "log")}
-        state = (f"**Index:** {len(entries)} documents, {counts['manual']} manual passages, "
-                 f"{counts['log']} work orders · embedding model "
-                 f"`{services.embedder.model_id}`  \n**Model server:** {model}  \n**Sign-in:** "
-                 + ("single-user (no login)" if access.single_user
-                    else f"login, {access.users.count()} users"))
-        audit_rows = [[r[c] for c in AUDIT_COLUMNS] for r in services.audit.rows(limit=200)]
-        return (rows, gr.update(choices=names, value=None), state, audit_rows)
 
-    def show(request: gr.Request) -> tuple[Any, ...]:
-        access.require(request, Permission.ADMIN)
-        return listing()
-
-    def ingest(paths: list[str] | None, request: gr.Request,
-               progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-        user = access.require(request, Permission.ADMIN)
-        if not paths:  # said next to the button; nothing else changes
-            return ("⚠️ Choose one or more files to add first.",
-                    *(gr.update() for _ in range(2 + len(shown))))
-        rows: list[list[Any]] = []
-        accepted: list[Path] = []
-        for raw in paths:
-            path = Path(raw)
-            try:
-                if safe_upload_name(path.name) in {p.name for p in accepted}:
-                    raise SourceError(safe_upload_name(path.name), "another file in this upload "
-                                      "has the same name; rename one and upload it again")
-                accepted.append(accept_upload(path, path.name, uploads, max_mb))
-            except SourceError as exc:
-                rows.append([exc.file, "refused", 0, exc.reason])
-        if accepted:
-            with ingest_lock:
-                result = services.ingestor.ingest(
-                    accepted, observer=_GradioProgress(progress, len(accepted)))
-            rows += [[r.file, r.outcome, r.chunks, r.reason] for r in result.results]
-        services.audit.record(AuditEntry(
-            user=user.name, role=user.role, action="ingest",
-            question=", ".join(Path(p).name for p in paths),
-            answer="; ".join(f"{r[0]}: {r[1]}" for r in rows)))
-        failed = sum(1 for r in rows if r[1] in ("failed", "refused"))
-        note = (f"{len(rows) - failed} of {len(rows)} files in; {failed} not (reasons below)."
-                if failed else f"All {len(rows)} files in.")
-        return (note, rows, None, *listing())
-
-    def ask_to_remove(name: str | None, request: gr.Request) -> tuple[Any, Any]:
-        access.require(request, Permission.ADMIN)
-        if not name:
-            return "⚠️ Choose the document to remove.", gr.update(visible=False)
-        return (f"Remove **{name}** from the index? Answers will no longer cite it and its "
-                "kept copy is deleted; ingesting the file again brings it back.",
-                gr.update(visible=True))
-
-    def remove(name: str | None, request: gr.Request) -> tuple[Any, ...]:
-        user = access.require(request, Permission.ADMIN)
-        if not name:
-            return ("⚠️ Choose the document to remove.", gr.update(visible=False),
-                    *(gr.update() for _ in shown))
-        with ingest_lock:
-            known = services.ingestor.remove(name)
-        services.audit.record(AuditEntry(user=user.name, role=user.role, action="remove",
-                                         question=name, status="removed" if known else
-                                         "not indexed"))
-        note = f"{name} removed from the index." if known else f"{name} was not indexed."
-        return (note, gr.update(visible=False), *listing())
-
-    def remove_document(name: str, request: gr.Request) -> str:
-        """Remove one document from the index (HTTP API: a script confirms by calling)."""
-        return str(remove(name, request)[0])
-
-    def filter_audit(name: str, start: str, end: str,
-                     request: gr.Request) -> tuple[str, Any]:
-        access.require(request, Permission.ADMIN)
-        try:
-            since, before = audit_period(start, end)
-        except ValueError as exc:
-            return f"⚠️ {exc}", gr.update()
-        rows = services.audit.rows(limit=200, user=(name or "").strip() or None, since=since,
-                                   before=before)
-        return (f"{len(rows)} entries shown (at most 200, newest first)."
-                if rows else "No entries match."), [[r[c] for c in AUDIT_COLUMNS] for r in rows]
-
-    def export_audit(request: gr.Request) -> str:
-        """A one-use link for this admin; the file is deleted once fetched (or unfetched,
-        when the link expires)."""
-        user = access.require(request, Permission.ADMIN)
-        exports.mkdir(parents=True, exist_ok=True)
-        name = f"plantops-audit-{time.strftime('%Y%m%d-%H%M%S')}.csv"
-        target = exports / f"{secrets.token_hex(16)}.csv"
-        with target.open("w", newline="", encoding="utf-8") as out:
-            rows = services.audit.export_csv(out)
-        link = access.grants.grant(user, Permission.ADMIN, target, name, one_time=True)
-        return f"[Download {name}]({link}) ({rows} entries; the link works once, for you)"
-
-    ingest_run.click(ingest, inputs=[files], outputs=[upload_note, report, files, *shown],
-                     api_name="ingest_files", concurrency_limit=1,
-                     show_progress_on=[report])  # one progress display, not one per table
-    remove_run.click(ask_to_remove, inputs=[remove_file],
-                     outputs=[remove_note, confirm_remove], api_name=False)
-    confirm_remove.click(remove, inputs=[remove_file],
-                         outputs=[remove_note, confirm_remove, *shown], api_name=False)
-    audit_filter.click(filter_audit, inputs=[audit_user, audit_from, audit_to],
-                       outputs=[audit_note, audit], api_name=False)
-    gr.api(remove_document, api_name="remove_document")
-    refresh.click(show, outputs=shown, api_name="documents")
-    export.click(export_audit, outputs=[export_file], api_name="audit_export")
-    return listing, shown
+def build_documents_tab(services: Services,
+                        access: Access) -> tuple[Listing, list[gr.components.Component]]:
+    """Returns how to fill the tab's lists and status, and the components they fill
+    (the page fills them on load for admins)."""
+    on = DocumentsHandlers(services, access)
+    ui = _documents_layout(on.max_mb)
+    shown = [ui.documents, ui.remove_file, ui.status, ui.audit]
+    ui.ingest_run.click(on.ingest, inputs=[ui.files],
+                        outputs=[ui.upload_note, ui.report, ui.files, *shown],
+                        api_name="ingest_files", concurrency_limit=1,
+                        show_progress_on=[ui.report])  # one progress display, not one per table
+    ui.remove_run.click(on.ask_to_remove, inputs=[ui.remove_file],
+                        outputs=[ui.remove_note, ui.confirm_remove], api_name=False)
+    ui.confirm_remove.click(on.remove, inputs=[ui.remove_file],
+                            outputs=[ui.remove_note, ui.confirm_remove, *shown], api_name=False)
+    ui.audit_filter.click(on.filter_audit, inputs=[ui.audit_user, ui.audit_from, ui.audit_to],
+                          outputs=[ui.audit_note, ui.audit], api_name=False)
+    gr.api(on.remove_document, api_name="remove_document")
+    ui.refresh.click(on.show, outputs=shown, api_name="documents")
+    ui.export.click(on.export_audit, outputs=[ui.export_file], api_name="audit_export")
+    return on.listing, shown

@@ -4,164 +4,118 @@ be tried, how long an idle session lives, and who may upload.
 One ASGI middleware in front of the Gradio app (``Guard``), built from plain parts that are
 tested on their own: ``FileGrants`` (files a handler hands to one user, fetched through
 ``/plantops/file/<token>`` after the role is checked again), ``SignInThrottle`` and
-``IdleSessions``. Nothing role-restricted is ever put under Gradio's ``allowed_paths``,
+``SharedSessions`` (the sessions table: every replica knows every session, idle ones end).
+Nothing role-restricted is ever put under Gradio's ``allowed_paths``,
 which serves a file to anyone signed in who knows its path.
 """
 
 from __future__ import annotations
 
 import math
-import secrets
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from app.records.database import UNREACHABLE
+from app.records.sessions import SharedSessions
+from app.records.sign_ins import SharedFailures
+from app.records.users import Permission, User
 from app.ui.access import Access
-from app.users import Permission, User
+from app.ui.grants import FILE_ROUTE, FileGrants
 
-FILE_ROUTE = "/plantops/file/"
 Clock = Callable[[], float]
+HEALTH_ROUTE = "/healthz"
+UNREACHABLE_TEXT = ("PlantOps cannot reach its records database (sign-ins, incidents, the audit "
+                    "log), so it cannot serve this page now. Try again in a minute; if it "
+                    "goes on, tell IT: `plantops doctor` names the cause.")
 Scope = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Grant:
-    user: str
-    permission: Permission
-    path: Path
-    download_name: str
-    expires_at: float
-    one_time: bool  # fetched once, then the grant and the file are gone (exports)
-
-
-class FileGrants:
-    """Unguessable, per-user, expiring links to files a handler decided a user may have."""
-
-    def __init__(self, ttl_s: float = 600.0, clock: Clock = time.monotonic) -> None:
-        self._ttl_s = ttl_s
-        self._clock = clock
-        self._grants: dict[str, Grant] = {}
-        self._lock = threading.Lock()
-
-    def grant(self, user: User, permission: Permission, path: Path, download_name: str,
-              one_time: bool = False) -> str:
-        """The URL (a path on this server) through which ``user`` alone fetches ``path``."""
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            self._forget_expired()
-            self._grants[token] = Grant(user.name, permission, path, download_name,
-                                        self._clock() + self._ttl_s, one_time)
-        return FILE_ROUTE + token
-
-    def claim(self, token: str, user: User) -> Grant | None:
-        """The live grant of ``token`` if it is ``user``'s, removed when it is for one fetch;
-        None when there is none. Raises PermissionError when it is another user's (and
-        leaves it for them)."""
-        with self._lock:
-            self._forget_expired()
-            grant = self._grants.get(token)
-            if grant is None:
-                return None
-            if grant.user != user.name or not user.may(grant.permission):
-                raise PermissionError(token)
-            if grant.one_time:
-                del self._grants[token]
-            return grant
-
-    def _forget_expired(self) -> None:
-        now = self._clock()
-        for token in [t for t, g in self._grants.items() if g.expires_at < now]:
-            grant = self._grants.pop(token)
-            if grant.one_time:
-                grant.path.unlink(missing_ok=True)
 
 
 class SignInThrottle:
     """Failed sign-ins counted per user name and per client address: past ``free`` failures
     each further attempt must wait ``base_s`` x 2^(extra failures), up to ``cap_s``, after the
     last failure. An address gets more free tries than a name: a shared control-room console
-    is one address for a whole shift."""
+    is one address for a whole shift. The counts are in the records database
+    (``SharedFailures``): every replica sees every failure, and the wall clock is the one
+    they share."""
 
-    def __init__(self, free_per_name: int = 5, free_per_address: int = 20,
-                 base_s: float = 1.0, cap_s: float = 900.0,
-                 clock: Clock = time.monotonic) -> None:
+    def __init__(self, failures: SharedFailures, free_per_name: int = 5,
+                 free_per_address: int = 20, base_s: float = 1.0, cap_s: float = 900.0,
+                 clock: Clock = time.time) -> None:
         self._free = {"name": free_per_name, "address": free_per_address}
         self._base_s, self._cap_s, self._clock = base_s, cap_s, clock
-        self._failures: dict[tuple[str, str], tuple[int, float]] = {}
-        self._lock = threading.Lock()
+        self._failures = failures
 
     def wait_s(self, name: str, address: str) -> float:
         """Seconds before the next attempt for this name from this address is heard."""
         now = self._clock()
-        with self._lock:
-            return max(self._wait(("name", name), now), self._wait(("address", address), now))
+        return max(self._wait("name", name, now), self._wait("address", address, now))
 
     def failed(self, name: str, address: str) -> None:
         now = self._clock()
-        with self._lock:
-            if len(self._failures) > 100_000:  # bounded memory under a spray of names
-                self._failures.clear()
-            for key in (("name", name), ("address", address)):
-                count, last = self._failures.get(key, (0, now))
-                if now - last > self._cap_s:  # quiet for the longest wait: forgiven
-                    count = 0
-                self._failures[key] = (count + 1, now)
+        for kind, value in (("name", name), ("address", address)):
+            # quiet for the longest wait: forgiven, counted from one again
+            self._failures.add(f"{kind}:{value}", now, forget_after_s=self._cap_s)
 
     def succeeded(self, name: str, address: str) -> None:
         """The name's count is cleared; the address's is not, or one valid account would
         clear the way for guessing the others from the same address."""
-        with self._lock:
-            self._failures.pop(("name", name), None)
+        self._failures.clear(f"name:{name}")
 
-    def _wait(self, key: tuple[str, str], now: float) -> float:
-        count, last = self._failures.get(key, (0, now))
-        extra = count - self._free[key[0]]
+    def _wait(self, kind: str, value: str, now: float) -> float:
+        count, last = self._failures.get(f"{kind}:{value}") or (0, now)
+        extra = count - self._free[kind]
         if extra < 0 or now - last > self._cap_s:
             return 0.0
         return max(0.0, last + min(self._cap_s, self._base_s * 2 ** extra) - now)
-
-
-class IdleSessions:
-    """A signed-in session that made no request for ``idle_s`` seconds is over."""
-
-    def __init__(self, idle_s: float, clock: Clock = time.monotonic) -> None:
-        self._idle_s, self._clock = idle_s, clock
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def still_active(self, token: str) -> bool:
-        """Records this request; False (and forgets the session) when it had been idle."""
-        now = self._clock()
-        with self._lock:
-            last = self._seen.get(token, now)
-            if self._idle_s > 0 and now - last > self._idle_s:
-                del self._seen[token]
-                return False
-            self._seen[token] = now
-            return True
 
 
 class Guard:
     """ASGI middleware around the Gradio app; see the module docstring."""
 
     def __init__(self, app: Any, *, access: Access, grants: FileGrants,
-                 throttle: SignInThrottle, sessions: IdleSessions, secure: bool) -> None:
+                 throttle: SignInThrottle, sessions: SharedSessions, secure: bool,
+                 cookie_id: str, health: Callable[[], str], sign_in_script: str = "") -> None:
         self.app = app
+        self._page_script = sign_in_script.encode("utf-8")
         self._access, self._grants = access, grants
         self._throttle, self._sessions, self._secure = throttle, sessions, secure
+        self._cookie_id = cookie_id
+        self._health = health
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        path, method = scope["path"].rstrip("/"), scope["method"]
+        path = scope["path"].rstrip("/")
+        self._share_sessions(scope["app"])
+        if path == HEALTH_ROUTE:
+            return await self._health_check(scope, receive, send)
+        started = False
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            return await self._guarded(path, scope, receive, sending)
+        except UNREACHABLE:
+            if started:  # mid-response: nothing else can be sent
+                raise
+            # Sign-ins and sessions live in the records database: without it no request can
+            # be told apart, so each is refused plainly instead of with a traceback page.
+            refusal = JSONResponse({"detail": UNREACHABLE_TEXT}, status_code=503,
+                                   headers={"Retry-After": "30"})
+            return await refusal(scope, receive, send)
+
+    async def _guarded(self, path: str, scope: Scope, receive: Any, send: Any) -> None:
+        method = scope["method"]
         request = Request(scope)
         user = self._user(request, scope["app"])
         if path.startswith(FILE_ROUTE.rstrip("/")):
@@ -172,7 +126,28 @@ class Guard:
                 user and user.may(Permission.ADMIN)):
             refusal = JSONResponse({"detail": "Uploads are for admins only."}, status_code=403)
             return await refusal(scope, receive, send)
+        if path == "" and method == "GET" and user is None and self._page_script:
+            send = _with_script(send, self._page_script)  # the sign-in page
         return await self.app(scope, receive, self._cookie_filter(send))
+
+    async def _health_check(self, scope: Scope, receive: Any, send: Any) -> None:
+        """For the load balancer and Kubernetes' probes, no sign-in: 200 while this replica can
+        serve (its records database answers), 503 with the reason otherwise."""
+        try:
+            detail = await run_in_threadpool(self._health)
+        except Exception as exc:  # noqa: BLE001 (any failure means: send no user here)
+            response = JSONResponse({"status": "unavailable", "detail": str(exc)},
+                                    status_code=503)
+        else:
+            response = JSONResponse({"status": "ok", "detail": detail})
+        await response(scope, receive, send)
+
+    def _share_sessions(self, gradio_app: Any) -> None:
+        """Gradio keeps sessions in a dict of its process under a cookie name of its own
+        (random per process): both become the replicas' shared ones before any request."""
+        if gradio_app.tokens is not self._sessions:
+            gradio_app.tokens = self._sessions
+            gradio_app.cookie_id = self._cookie_id
 
     def _user(self, request: Request, gradio_app: Any) -> User | None:
         """The signed-in user of this request (the local admin in single-user mode); an idle
@@ -257,3 +232,31 @@ class Guard:
             await send(message)
 
         return filtered
+
+
+def _with_script(send: Any, script: bytes) -> Any:
+    """``send`` with ``script`` put before the page's </head>. Gradio's sign-in page runs none
+    of the app's scripts (its config, head included, is withheld until sign-in), so the guard
+    adds the one it needs to the HTML as it goes out."""
+    start: dict[str, Any] = {}
+    body = b""
+
+    async def sending(message: dict[str, Any]) -> None:
+        nonlocal body
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        if message["type"] != "http.response.body":
+            return await send(message)
+        body += message.get("body", b"")
+        if message.get("more_body"):
+            return
+        headers = dict(start.get("headers", []))
+        if headers.get(b"content-type", b"").startswith(b"text/html"):
+            body = body.replace(b"</head>", script + b"</head>", 1)
+        await send({**start, "headers": [
+            (k, str(len(body)).encode() if k.lower() == b"content-length" else v)
+            for k, v in start.get("headers", [])]})
+        await send({"type": "http.response.body", "body": body})
+
+    return sending

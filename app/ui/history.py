@@ -8,13 +8,13 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from app.audit import AuditEntry
-from app.history import History
-from app.rendering import escape_text
+from app.answer.history.matches import History
+from app.answer.rendering import escape_text
+from app.records.audit import AuditEntry
+from app.records.users import Permission
 from app.services import Services
 from app.ui.access import Access
 from app.ui.sources import source_view
-from app.users import Permission
 from ingest.contract import Chunk
 
 HISTORY_COLUMNS = ["asset", "work order", "date", "description", "action", "component",

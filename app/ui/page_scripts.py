@@ -9,7 +9,7 @@ SCROLL_TO_QUESTION = """() => {
 }"""
 
 # Citation links ([n], Sources) in answers open the page beside the answer: the click goes to a
-# hidden text box whose input event the server handles (app.rendering.citation_anchor).
+# hidden text box whose input event the server handles (app.answer.rendering.citation_anchor).
 OPEN_CITATION_LINKS = """() => {
   document.addEventListener('click', (event) => {
     const link = event.target.closest('#answers a[href^="#cite-"]');
@@ -43,3 +43,35 @@ REMEMBER_INCIDENT = """(id) => {
   else url.searchParams.set('incident', String(id));
   window.history.replaceState(null, '', url);
 }"""
+
+# Gradio's sign-in form reacts to 400 (wrong password) and 200 only: the guard's 429 ("Too
+# many failed sign-ins: try again in N s.") left the page silent, so operators kept trying and
+# lengthened their wait. Put into the sign-in page by the guard (guard._with_script).
+SAY_SIGN_IN_WAIT = """<script>
+(() => {
+  const fetched = window.fetch;
+  window.fetch = async (...args) => {
+    const response = await fetched(...args);
+    const target = args[0] instanceof Request ? args[0].url : String(args[0]);
+    if (!new URL(target, location.href).pathname.endsWith('/login')) return response;
+    const wrong = document.querySelector('p.creds');  // Gradio's "Incorrect Credentials"
+    if (wrong) wrong.style.display = response.status === 429 ? 'none' : '';
+    if (response.status !== 429) {
+      document.getElementById('sign-in-wait')?.remove();
+    } else {
+      const body = await response.clone().json().catch(() => ({}));
+      let note = document.getElementById('sign-in-wait');
+      if (!note) {
+        note = document.createElement('p');
+        note.id = 'sign-in-wait';
+        note.setAttribute('role', 'alert');
+        note.style.cssText = 'color:#b42318;font-weight:600;margin:0.5em 0';
+        const form = document.querySelector('h2')?.parentElement || document.body;
+        form.insertBefore(note, form.children[1] || null);
+      }
+      note.textContent = body.detail || 'Too many failed sign-ins: wait before trying again.';
+    }
+    return response;
+  };
+})();
+</script>"""

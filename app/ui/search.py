@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
 
-from app.audit import AuditEntry
-from app.evidence import Verdict
+from app.answer.evidence import Verdict
+from app.records.audit import AuditEntry
+from app.records.users import Permission
 from app.services import Services
 from app.ui.access import Access
 from app.ui.sources import source_view
-from app.users import Permission
 from ingest.contract import Chunk, DocType
 from ingest.search import SearchFilters
 
@@ -69,8 +70,57 @@ def search_note(verdict: Verdict, count: int, missing: tuple[str, ...] = ()) -> 
     return _VERDICT_NOTE[verdict].format(n=count, missing=named)
 
 
-def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
-    """Returns the file filter, whose choices the page refreshes each time the tab opens."""
+class SearchHandlers:
+    """The Search tab's handlers: plain methods of their inputs, the services and the access
+    check (tested without a browser); ``build_search_tab`` lays out and wires."""
+
+    def __init__(self, services: Services, access: Access) -> None:
+        self.services = services
+        self.access = access
+
+    def search(self, text: str, kind: str, name: str, code: str, start: str, end: str,
+               request: gr.Request) -> tuple[Any, ...]:
+        user = self.access.require(request, Permission.SEARCH)
+        unchanged = tuple(gr.update() for _ in range(5))
+        try:
+            filters = parse_filters(kind, name, code, start, end)
+        except FilterError as exc:  # said next to the form; nothing else changes
+            return (f"⚠️ {exc}", *unchanged)
+        if not (text or "").strip():
+            return ("⚠️ Type what to search for.", *unchanged)
+        retriever = self.services.retriever
+        hits = retriever.retrieve(text, k=20, filters=filters)
+        chunks = [h.chunk for h in hits]
+        evidence = retriever.evidence(text, hits[:5])
+        self.services.audit.record(AuditEntry(user=user.name, role=user.role, action="search",
+                                         question=text, status=str(evidence.verdict),
+                                         retrieved=[f"{c.file}#{c.page or c.record_id or ''}"
+                                                    for c in chunks]))
+        table = result_table(chunks, [retriever.matching_sentence(text, c) for c in chunks])
+        total = sum(_WIDTHS[h] for h in table["headers"])  # the shown columns fill the table
+        widths = [f"{_WIDTHS[h] * 100 / total:.0f}%" for h in table["headers"]]
+        return (search_note(evidence.verdict, len(chunks), evidence.missing),
+                gr.update(value=table, headers=table["headers"], column_widths=widths),
+                chunks, None, "", gr.update(visible=False))
+
+    def select(self, chunks: list[Chunk], event: gr.SelectData,
+               request: gr.Request) -> tuple[Any, ...]:
+        user = self.access.require(request, Permission.SEARCH)
+        row = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        if not 0 <= row < len(chunks):
+            return None, "", gr.update(visible=False)
+        chunk = chunks[row]
+        image, text = source_view(self.services.previews, chunk)
+        if not self.services.originals.has(chunk.file_sha256):
+            return image, text, gr.update(visible=False)
+        link = self.access.grants.grant(user, Permission.SEARCH,
+                                   self.services.originals.path(chunk.file_sha256),
+                                   Path(chunk.file).name)
+        return image, text, gr.update(link=link, visible=True)
+
+
+def _search_layout() -> SimpleNamespace:
+    """The query and its filters, the results, and the opened page beside them."""
     with gr.Row():
         query = gr.Textbox(placeholder="Words, a fault code (ALARM:2) or an equipment tag "
                            "(P-101A)…", show_label=False, scale=6, elem_id="search-query")
@@ -97,50 +147,20 @@ def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
             download = gr.Button("Download the original", visible=False,
                                  elem_id="search-download")  # a link granted per user
     found = gr.State([])
+    return SimpleNamespace(
+        query=query, run=run, doc_type=doc_type, file=file, tag=tag, date_from=date_from,
+        date_to=date_to, summary=summary, results=results, preview=preview, passage=passage,
+        download=download, found=found)
 
-    def search(text: str, kind: str, name: str, code: str, start: str, end: str,
-               request: gr.Request) -> tuple[Any, ...]:
-        user = access.require(request, Permission.SEARCH)
-        unchanged = tuple(gr.update() for _ in range(5))
-        try:
-            filters = parse_filters(kind, name, code, start, end)
-        except FilterError as exc:  # said next to the form; nothing else changes
-            return (f"⚠️ {exc}", *unchanged)
-        if not (text or "").strip():
-            return ("⚠️ Type what to search for.", *unchanged)
-        retriever = services.retriever
-        hits = retriever.retrieve(text, k=20, filters=filters)
-        chunks = [h.chunk for h in hits]
-        evidence = retriever.evidence(text, hits[:5])
-        services.audit.record(AuditEntry(user=user.name, role=user.role, action="search",
-                                         question=text, status=str(evidence.verdict),
-                                         retrieved=[f"{c.file}#{c.page or c.record_id or ''}"
-                                                    for c in chunks]))
-        table = result_table(chunks, [retriever.matching_sentence(text, c) for c in chunks])
-        total = sum(_WIDTHS[h] for h in table["headers"])  # the shown columns fill the table
-        widths = [f"{_WIDTHS[h] * 100 / total:.0f}%" for h in table["headers"]]
-        return (search_note(evidence.verdict, len(chunks), evidence.missing),
-                gr.update(value=table, headers=table["headers"], column_widths=widths),
-                chunks, None, "", gr.update(visible=False))
 
-    def select(chunks: list[Chunk], event: gr.SelectData, request: gr.Request) -> tuple[Any, ...]:
-        user = access.require(request, Permission.SEARCH)
-        row = event.index[0] if isinstance(event.index, list | tuple) else event.index
-        if not 0 <= row < len(chunks):
-            return None, "", gr.update(visible=False)
-        chunk = chunks[row]
-        image, text = source_view(services.previews, chunk)
-        if not services.originals.has(chunk.file_sha256):
-            return image, text, gr.update(visible=False)
-        link = access.grants.grant(user, Permission.SEARCH,
-                                   services.originals.path(chunk.file_sha256),
-                                   Path(chunk.file).name)
-        return image, text, gr.update(link=link, visible=True)
-
-    inputs = [query, doc_type, file, tag, date_from, date_to]
-    outputs = [summary, results, found, preview, passage, download]
-    run.click(search, inputs=inputs, outputs=outputs, api_name="search")
-    query.submit(search, inputs=inputs, outputs=outputs, api_name=False)
-    results.select(select, inputs=[found], outputs=[preview, passage, download],
-                   api_name=False)
-    return file
+def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
+    """Returns the file filter, whose choices the page refreshes each time the tab opens."""
+    on = SearchHandlers(services, access)
+    ui = _search_layout()
+    inputs = [ui.query, ui.doc_type, ui.file, ui.tag, ui.date_from, ui.date_to]
+    outputs = [ui.summary, ui.results, ui.found, ui.preview, ui.passage, ui.download]
+    ui.run.click(on.search, inputs=inputs, outputs=outputs, api_name="search")
+    ui.query.submit(on.search, inputs=inputs, outputs=outputs, api_name=False)
+    ui.results.select(on.select, inputs=[ui.found],
+                      outputs=[ui.preview, ui.passage, ui.download], api_name=False)
+    return ui.file

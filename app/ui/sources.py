@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.answering import source_label
-from app.preview import PagePreviews, PreviewError
-from app.rendering import escape_text
+from app.answer.answering import source_label
+from app.answer.preview import PagePreviews, PreviewError
+from app.answer.rendering import escape_text
 from ingest.contract import Chunk
 
 

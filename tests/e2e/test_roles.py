@@ -181,3 +181,23 @@ def test_admin_uploads_good_and_bad_files_and_sees_why(  # type: ignore[no-untyp
     assert "boss" in shown and "admin" in shown  # op's and tech's questions are filtered out
     assert "operator" not in shown and "technician" not in shown, shown
     page.close()
+
+
+def test_a_locked_sign_in_says_how_long_to_wait(browser, signed_in_ui: str,  # type: ignore[no-untyped-def]
+                                                screenshots: Path) -> None:
+    """Before: once the server answered 429, Gradio's sign-in form showed nothing (it knows
+    400 and 200 only), so an operator kept trying and lengthened the lock."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(signed_in_ui)
+    for attempt in range(6):  # 5 wrong passwords are free for a name; the 6th waits
+        page.get_by_label("username").fill("night-shift-7")
+        page.get_by_label("password").fill(f"wrong-{attempt}")
+        with page.expect_response(lambda r: r.url.endswith("/login")) as answered:
+            page.get_by_role("button", name="Login").click()
+        status = answered.value.status
+    assert status == 429
+    said = page.locator("#sign-in-wait")
+    said.wait_for(timeout=10_000)
+    assert re.fullmatch(r"Too many failed sign-ins: try again in \d+ s\.", said.inner_text())
+    assert not page.get_by_text("Incorrect Credentials").is_visible()  # not both at once
+    page.screenshot(path=str(screenshots / "sign-in-wait-phone.png"))

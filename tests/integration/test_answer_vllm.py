@@ -4,7 +4,7 @@ import json
 import time
 from pathlib import Path
 
-from app.answering import AnswerStatus
+from app.answer.answering import AnswerStatus
 from app.settings import RetrievalSettings
 from serving.settings import ServingSettings
 from tests.conftest import ROOT, free_port, make_services
@@ -42,7 +42,7 @@ def test_server_reports_the_model_the_app_expects(sample_services) -> None:  # t
 def test_weak_evidence_abstains_without_calling_the_model(
         tmp_path: Path, sample_services) -> None:  # type: ignore[no-untyped-def]
     # The model URL is a closed port: had the model been called, the status would say so.
-    strict = json.loads((ROOT / "app" / "abstention_model.json").read_text())
+    strict = json.loads((ROOT / "app" / "answer" / "abstention_model.json").read_text())
     (tmp_path / "strict.json").write_text(json.dumps({**strict, "answer_at": 0.9999,
                                                       "weak_at": 0.9999}))
     settings = sample_services.settings.model_copy(update={

@@ -19,7 +19,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 # What a command that needs no vector must not load: importing these and loading the
 # embedding model took 14-26 s of a 16 s unchanged re-ingest or a 26 s `index stats`.
 MODEL_STACK = {"torch", "transformers", "sentence_transformers"}
-_PROBE = ("import atexit, sys; from app.cli import main; "
+_PROBE = ("import atexit, sys; from app.commands.cli import main; "
           "atexit.register(lambda: print('LOADED', *sorted(set(sys.modules) & {"
           + ", ".join(repr(m) for m in sorted(MODEL_STACK)) + "}), file=sys.stderr)); "
           "sys.argv = ['plantops', *sys.argv[1:]]; main()")
@@ -102,7 +102,7 @@ def test_doctor_green_on_running_stack_then_reports_a_blocked_call(
 
     # A deliberately added outbound call, made under the same guard the app installs.
     call = ("import socket\nfrom pathlib import Path\n"
-            "from app.egress import install_egress_guard\n"
+            "from app.ops.egress import install_egress_guard\n"
             f"install_egress_guard(set(), Path({str(data / 'egress-blocked.jsonl')!r}))\n"
             "try:\n    socket.create_connection(('192.0.2.10', 443), timeout=2)\n"
             "except PermissionError:\n    pass\n")

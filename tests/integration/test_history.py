@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.answering import NOT_FOUND, AnswerStatus
-from app.rendering import render_answer
+from app.answer.answering import NOT_FOUND, AnswerStatus
+from app.answer.rendering import render_answer
 from ingest.records import WorkOrder
 from tests.conftest import ROOT, make_services, make_settings
 

@@ -140,7 +140,7 @@ def test_sigkill_mid_ingest_then_rerun_ends_exactly_right(
                  "klipper_bed_level.pdf"):
         (manuals / name).write_bytes((shared_corpus / "manuals" / name).read_bytes())
     env = {**os.environ, "PLANTOPS_DATA_DIR": str(data)}
-    cmd = [sys.executable, "-m", "app.cli", "ingest", str(manuals)]
+    cmd = [sys.executable, "-m", "app.commands.cli", "ingest", str(manuals)]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     manifest = data / "manifest.sqlite3"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from app.answering import source_label
+from app.answer.answering import source_label
 from ingest.ocr import PageOcr
 from ingest.pipeline import Outcome
 from ingest.settings import IngestSettings, OcrSettings

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.answering import AnswerStatus
+from app.answer.answering import AnswerStatus
 from tests.conftest import ON_CI, SAMPLES, make_services, make_settings
 
 

@@ -1,4 +1,4 @@
-"""Ranking rules of app.retrieval on a small real index (real Chroma, real embeddings)."""
+"""Ranking rules of app.answer.retrieval on a small real index (real Chroma, real embeddings)."""
 
 from pathlib import Path
 

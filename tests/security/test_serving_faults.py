@@ -16,6 +16,7 @@ import pytest
 from serving.client import ChatMessage, ModelClient
 from serving.errors import ModelServerUnavailable
 from serving.launch import OFFLINE_ENV
+from serving.processes import group_members
 from serving.settings import ServingSettings
 from tests.conftest import ROOT, free_port
 
@@ -27,30 +28,122 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def test_serve_exits_non_zero_when_its_vllm_dies(model_dir: Path, tmp_path: Path) -> None:
-    """Before: `plantops serve` slept on with its model server gone, so no supervisor
-    restarted it."""
-    port = free_port()
-    env = {**os.environ, "PLANTOPS_DATA_DIR": str(tmp_path / "data")}
+def _serve(port: int, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """`plantops serve` on ``port``, once vLLM is ready; what it printed until then."""
     serve = subprocess.Popen([str(ROOT / ".venv/bin/plantops"), "serve", "--port", str(port)],
                              env=env, cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    seen = ""
+    out = serve.stdout.fileno()  # type: ignore[union-attr]
+    while "vLLM ready" not in seen:  # serving, past its start-up check
+        assert serve.poll() is None, seen
+        assert time.monotonic() < deadline, f"vLLM did not become ready: {seen[-2000:]}"
+        # Raw reads: a buffered readline() can hold the next line where select() cannot see
+        # it (two lines written at once), and the loop then waits out its deadline.
+        if select.select([out], [], [], 1.0)[0]:
+            seen += os.read(out, 65536).decode("utf-8", "replace")
+    assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+    return serve, seen
+
+
+def _gone_within(pgid: int, seconds: float) -> list[int]:
+    """The members of group ``pgid`` still alive after ``seconds`` ([] once none is)."""
+    deadline = time.monotonic() + seconds
+    while (alive := group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return alive
+
+
+def test_a_dead_model_server_leaves_no_engine_behind(model_dir: Path, tmp_path: Path) -> None:
+    """Before: `plantops serve` slept on with its model server gone; then, once it exited 4,
+    SIGKILLing the API server alone (as the OOM killer does) left vLLM's EngineCore, Worker and
+    resource_tracker running as orphans, 2.3-2.5 GB each; and a serve killed itself left its
+    whole vLLM behind, so the next start on that port failed."""
+    port, grace = free_port(), 5
+    env = {**os.environ, "PLANTOPS_DATA_DIR": str(tmp_path / "data"),
+           "PLANTOPS_SERVING__STOP_GRACE_S": str(grace)}
+    started: list[subprocess.Popen[str]] = []
     try:
-        deadline = time.monotonic() + 300
-        seen = ""
-        while "vLLM ready" not in seen:  # serving, past its start-up check
-            assert serve.poll() is None, seen
-            assert time.monotonic() < deadline, f"vLLM did not become ready: {seen[-2000:]}"
-            if select.select([serve.stdout], [], [], 1.0)[0]:
-                seen += serve.stdout.readline()  # type: ignore[union-attr]
-        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
-        [vllm] = children(serve.pid)
-        os.killpg(vllm, signal.SIGKILL)  # as the OOM killer would
-        assert serve.wait(timeout=30) == 4
+        serve, _ = _serve(port, env)
+        started.append(serve)
+        [api] = children(serve.pid)
+        assert len(group_members(api)) >= 2  # the API server and the engine it started
+        os.kill(api, signal.SIGKILL)  # the API server only, as the OOM killer would
+        assert serve.wait(timeout=60) == 4
         assert "vLLM exited with code" in serve.stdout.read()  # type: ignore[union-attr]
+        assert _gone_within(api, 2) == []  # serve ended the rest of the group before exiting
+
+        second, _ = _serve(port, env)  # the port is free again
+        started.append(second)
+        [api] = children(second.pid)
+        second.kill()  # serve itself dies: its vLLM group lives on, recorded in the pid file
+        second.wait(timeout=10)
+        assert group_members(api)
+        third, seen = _serve(port, env)  # ends the leftovers first, then starts
+        started.append(third)
+        assert "ended" in seen and "an earlier model server of ours left" in seen
+        assert group_members(api) == []
+        [api] = children(third.pid)
+        third.terminate()  # a supervisor's stop: the whole group goes with it
+        third.wait(timeout=grace + 30)
+        assert _gone_within(api, 2) == []
     finally:
-        if serve.poll() is None:
-            serve.kill()
+        for serve in started:
+            if serve.poll() is None:
+                serve.kill()
+
+
+def test_up_ends_a_dead_model_servers_engine_and_starts_it_again(model_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    """Before: `plantops up` kept its UI running with the API server gone and vLLM's
+    EngineCore, Worker and resource_tracker orphaned (2.3-2.5 GB each) until up itself
+    stopped; nothing started the model again."""
+    vllm_port, grace = free_port(), 5
+    env = {**os.environ, "PLANTOPS_DATA_DIR": str(tmp_path / "data"),
+           "PLANTOPS_SERVING__STOP_GRACE_S": str(grace),
+           "PLANTOPS_SERVING__PORT": str(vllm_port),
+           "PLANTOPS_SERVING__BASE_URLS": f'["http://127.0.0.1:{vllm_port}/v1"]',
+           "PLANTOPS_UI__PORT": str(free_port())}
+    up = subprocess.Popen([str(ROOT / ".venv/bin/plantops"), "up"], env=env, cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _read_until(up, "PlantOps Assistant UI:", 400)
+        [api] = [p for p in children(up.pid) if group_members(p)]
+        os.kill(api, signal.SIGKILL)  # the API server only, as the OOM killer would
+        said = _read_until(up, "starting it again", 60)
+        assert "vLLM exited with code -9; its processes are ended" in said
+        assert group_members(api) == []  # the engine went with it, before the restart
+        deadline = time.monotonic() + 300
+        while not _answers(f"http://127.0.0.1:{vllm_port}/health"):
+            assert up.poll() is None and time.monotonic() < deadline, "no new vLLM"
+            time.sleep(1)
+        [again] = [p for p in children(up.pid) if group_members(p)]
+        up.terminate()  # a supervisor's stop: up ends its vLLM's whole group
+        up.wait(timeout=grace + 30)
+        assert _gone_within(again, 2) == []
+    finally:
+        if up.poll() is None:
+            up.kill()
+
+
+def _read_until(proc: subprocess.Popen[str], text: str, seconds: float) -> str:
+    """What ``proc`` printed until a line holding ``text`` (raw reads, as in _serve)."""
+    deadline, seen = time.monotonic() + seconds, ""
+    out = proc.stdout.fileno()  # type: ignore[union-attr]
+    while text not in seen:
+        assert proc.poll() is None, seen[-2000:]
+        assert time.monotonic() < deadline, f"no {text!r} within {seconds:.0f} s: {seen[-2000:]}"
+        if select.select([out], [], [], 1.0)[0]:
+            seen += os.read(out, 65536).decode("utf-8", "replace")
+    return seen
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_a_hung_model_server_costs_one_timeout_not_every_question(vllm_server) -> None:  # type: ignore[no-untyped-def]

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import statistics
+import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import PASSWORDS
+from tests.conftest import ROOT, free_port
+from tests.e2e.conftest import PASSWORDS, wait_http
 from tests.security.conftest import IDLE_S, GuardedUi, call, sign_in_http
 
 
@@ -66,7 +70,7 @@ def test_no_data_file_is_served_by_path(guarded_ui) -> None:  # type: ignore[no-
     """Gradio serves any file under allowed_paths to anyone signed in: originals, exports and
     the databases must not be reachable that way, whatever the role."""
     [original] = list((guarded_ui.data / "originals").iterdir())[:1]
-    targets = [original, guarded_ui.data / "users.sqlite3", guarded_ui.data / "audit.sqlite3",
+    targets = [original, guarded_ui.data / "records.sqlite3",
                guarded_ui.data / "exports" / "plantops-audit-x.csv"]
     for name in ("op", "tech", "boss"):
         session = sign_in_http(guarded_ui.url, name)
@@ -91,6 +95,41 @@ def test_guessing_a_password_is_throttled(guarded_ui) -> None:  # type: ignore[n
     refused = httpx.post(f"{guarded_ui.url}/login",
                          data={"username": "GuessMe", "password": "guessme-pass"})
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+
+
+def test_behind_haproxy_each_console_is_throttled_on_its_own(guarded_ui, tmp_path: Path  # type: ignore[no-untyped-def]
+                                                            ) -> None:
+    """Before: behind the shipped HAProxy every request came from the balancer's address, so
+    20 failed sign-ins from anyone (one script, one careless console) made every operator in
+    the plant wait up to 15 minutes to sign in. Now HAProxy appends the client's address and
+    the UI trusts it from the balancer alone: what the client itself writes there is not
+    believed."""
+    ui = urlparse(guarded_ui.url).netloc
+    lb = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "PLANTOPS_LB_BIND": lb, "PLANTOPS_UI_1": ui, "PLANTOPS_UI_2": ui}
+    with (tmp_path / "haproxy.log").open("wb") as log:
+        haproxy = subprocess.Popen(["haproxy", "-db", "-f",
+                                    str(ROOT / "deploy/haproxy/plantops.cfg")],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://{lb}/healthz", haproxy, tmp_path / "haproxy.log")
+
+        def console(address: str) -> httpx.Client:  # another host, as loopback allows
+            return httpx.Client(base_url=f"http://{lb}", timeout=30,
+                                transport=httpx.HTTPTransport(local_address=address))
+
+        with console("127.0.0.2") as script:
+            statuses = [script.post("/login", data={"username": f"nobody-{i}", "password": "x"},
+                                    headers={"X-Forwarded-For": f"10.1.2.{i}"}).status_code
+                        for i in range(22)]
+        assert statuses[:20] == [400] * 20 and set(statuses[20:]) == {429}, statuses
+        with console("127.0.0.3") as operator:
+            signed_in = operator.post("/login", data={"username": "op",
+                                                      "password": PASSWORDS["op"]})
+        assert signed_in.status_code == 200, signed_in.text
+    finally:
+        haproxy.kill()
+        haproxy.wait(timeout=10)
 
 
 def test_an_unknown_name_takes_as_long_as_a_known_one(guarded_ui) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +173,7 @@ def test_data_files_are_private(guarded_ui) -> None:  # type: ignore[no-untyped-
     """Made by `plantops users add`, `plantops ingest` and `plantops ui` as they run."""
     call(sign_in_http(guarded_ui.url, "tech"), "search", "alarm", "all", "all", "", "", "")
     assert guarded_ui.data.stat().st_mode & 0o777 == 0o700
-    for name in ("users.sqlite3", "audit.sqlite3", "manifest.sqlite3"):
+    for name in ("records.sqlite3", "manifest.sqlite3"):
         assert (guarded_ui.data / name).stat().st_mode & 0o777 == 0o600, name
     for kept in (guarded_ui.data / "originals").iterdir():
         assert kept.stat().st_mode & 0o077 == 0, kept

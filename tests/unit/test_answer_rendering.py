@@ -1,4 +1,4 @@
-from app.answering import (
+from app.answer.answering import (
     NOT_FOUND,
     AnswerStatus,
     AnswerUpdate,
@@ -6,8 +6,8 @@ from app.answering import (
     Quote,
     build_messages,
 )
-from app.rendering import citation_anchor, parse_citation_anchor, render_answer
-from app.verification import Flag
+from app.answer.rendering import citation_anchor, parse_citation_anchor, render_answer
+from app.answer.verification import Flag
 from ingest.contract import Chunk, DocType
 
 

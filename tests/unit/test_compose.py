@@ -7,6 +7,7 @@ import jsonschema
 import pytest
 import yaml
 
+from serving.router import ROUTER_FLAGS
 from tests.conftest import ON_CI, ROOT, SHARED
 
 
@@ -64,3 +65,8 @@ def test_no_egress_and_only_the_app_is_published(compose: dict[str, Any]) -> Non
     assert vllm["environment"]["VLLM_NO_USAGE_STATS"] == "1"
     assert all(v.get("read_only") for v in vllm["volumes"] if isinstance(v, dict))
     assert "vllm_api_key" in vllm["secrets"] and "vllm_api_key" in services["app"]["secrets"]
+
+
+def test_the_router_runs_with_the_flags_the_failover_test_proved(compose: dict[str, Any]) -> None:
+    args = compose["services"]["router"]["command"]
+    assert any(args[i:i + len(ROUTER_FLAGS)] == ROUTER_FLAGS for i in range(len(args)))

@@ -9,7 +9,7 @@ from pathlib import Path
 SCRIPT = textwrap.dedent("""
     import json, socket, sys
     from pathlib import Path
-    from app.egress import EgressBlocked, install_egress_guard, read_blocked
+    from app.ops.egress import EgressBlocked, install_egress_guard, read_blocked
 
     log = Path(sys.argv[1])
     install_egress_guard({"gpu1.plant.local"}, log)

@@ -3,7 +3,7 @@
 
 import subprocess
 
-from app.bundle import BundlePlan, describe_plan, lock_from_pip_report
+from app.ops.bundle import BundlePlan, describe_plan, lock_from_pip_report
 from serving.versions import VLLM_VERSION
 from tests.conftest import ROOT
 
@@ -39,3 +39,17 @@ def test_the_gpu_bundle_lists_the_gpu_lock_instead_of_the_cpu_one() -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"requirements-vllm-gpu.lock: {len(pins(GPU_LOCK.read_text()))} wheels" in done.stdout
+
+
+def test_the_router_is_carried_when_asked_at_the_version_the_tests_ran() -> None:
+    """A plant that runs several vLLM replicas builds its router image offline from the
+    bundle: `--router` carries vllm-router at the pin `make router` installs."""
+    router_lock = ROOT / "offline_wheels/requirements-router.lock"
+    wanted = (ROOT / "serving/router-requirements.txt").read_text().split()
+    assert set(wanted) <= {f"{n}=={v}" for n, v in pins(router_lock.read_text()).items()}
+    done = subprocess.run([str(ROOT / ".venv/bin/plantops"), "bundle", "build", "--router",
+                           "--dry-run", "--no-cpu-model", "--out", "/nonexistent"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (f"requirements-router.lock: {len(pins(router_lock.read_text()))} wheels"
+            in done.stdout)

@@ -1,8 +1,9 @@
 """Work-order history: the rules that need no index."""
 
-from app.answering import AnswerStatus, history_answer
-from app.history import Evidence, History, HistoryQuestion, Match, select, words_of
-from app.rendering import render_answer
+from app.answer.answering import AnswerStatus, history_answer
+from app.answer.history.matches import Evidence, History, Match, select
+from app.answer.history.question import HistoryQuestion, words_of
+from app.answer.rendering import render_answer
 from app.settings import HistorySettings
 from app.ui.history import PER_MONTH, chart_frame
 from ingest.lexicon import Lexicon
@@ -65,7 +66,7 @@ def test_an_unknown_asset_is_named_with_the_closest_known_one() -> None:
 def test_stemming_is_safe_when_questions_are_answered_at_once() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from app.history import stem
+    from app.answer.history.question import stem
 
     words = [f"{w}{n}ing" for n in range(2000) for w in ("crack", "leak", "overheat")]
     with ThreadPoolExecutor(16) as pool:

@@ -4,16 +4,17 @@ by another user's id guess."""
 import json
 from pathlib import Path
 
-from app.answering import AnswerStatus, AnswerUpdate, Quote
-from app.incidents import IncidentStore, title_from
-from app.rendering import render_answer
+from app.answer.answering import AnswerStatus, AnswerUpdate, Quote
+from app.answer.rendering import render_answer
+from app.records.database import Database
+from app.records.incidents import IncidentStore, title_from
 from app.ui.ask import example_questions
 from app.ui.conversation import conversation_from_json, conversation_to_json, record_of
 from tests.unit.test_answer_rendering import citation
 
 
 def test_each_user_reaches_only_their_own_incidents(tmp_path: Path) -> None:
-    store = IncidentStore(tmp_path / "incidents.sqlite3")
+    store = IncidentStore(Database.in_file(tmp_path / "records.sqlite3"))
     mine = store.save("op", None, "grbl keeps throwing ALARM:2", {"messages": [1]})
     theirs = store.save("tech", None, "press guard", {"messages": [2]})
     assert store.save("op", mine, "ignored once named", {"messages": [1, 3]}) == mine

@@ -15,7 +15,7 @@ def test_import_contracts_hold() -> None:
 def test_account_commands_do_not_load_the_search_stack() -> None:
     """`plantops users add` is typed by an admin at a console: it took 5 s when it imported
     Chroma, LangChain and torch for nothing."""
-    probe = ("import sys; from app import cli, account_commands; "
+    probe = ("import sys; from app.commands import cli, accounts; "
              "print(sorted({'chromadb', 'langchain_core', 'torch', 'sentence_transformers'}"
              " & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,

@@ -70,3 +70,25 @@ def test_column_mapping_from_settings_overrides_detection(tmp_path: Path) -> Non
         list(read_units(path, columns=LogColumns(id="Auftrag")))
     with pytest.raises(SourceError, match="name them in ingest.log_columns"):
         list(read_units(path))
+
+
+def test_an_unterminated_quote_names_the_lines_it_swallowed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Before: the row after an unclosed quote vanished into its description, unnamed.
+    from ingest.sources import read_units
+
+    export = tmp_path / "cmms.csv"
+    export.write_text('id,description,date\n'
+                      'WO-1,"Pump P-101 seal leak,2026-01-02\n'
+                      'WO-2,Motor M-7 bearing noise,2026-01-03\n'
+                      'WO-3,Valve V-9 stuck,2026-01-04\n', encoding="utf-8")
+    problems: list[str] = []
+    units = list(read_units(export, problems))
+    assert [u.record_id for u in units] == ["WO-1", "WO-2", "WO-3"]
+    assert units[0].description == "Pump P-101 seal leak"
+    assert any("line 2: a quote is not closed, so lines 2-4 ran together" in p
+               for p in problems), problems
+    multi = tmp_path / "multi.csv"
+    multi.write_text('id,description\nWO-1,"Seal leak.\nReplaced the seal."\n', encoding="utf-8")
+    problems = []
+    assert [u.record_id for u in read_units(multi, problems)] == ["WO-1"]
+    assert problems == []  # a description over two lines is fine

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from app.plan_command import parse_seconds
-from app.planning import Costs, Demand, LoadPoint, ServerProfile, load_measurement, plan
+from app.commands.plan import parse_seconds
+from app.ops.planning import Costs, Demand, LoadPoint, ServerProfile, load_measurement, plan
 
 SERVER = ServerProfile("test", "hand-made", True, prompt_tokens=1000, answer_tokens=100,
                        points=(LoadPoint(1, 10.0, 0.5), LoadPoint(4, 32.0, 1.0)),
@@ -63,10 +63,19 @@ def test_durations_are_read_as_people_write_them() -> None:
 
 
 def test_the_chart_is_one_self_contained_page() -> None:
-    from app.plan_command import chart_html
+    from app.commands.plan import chart_html
 
     met = plan(SERVER, Demand(8, 1000, 100, 1.0, 7), COSTS)
     missed = plan(SERVER, Demand(8, 1000, 100, 1.0, 50), COSTS, max_replicas=2)
     page = chart_html([met, missed], Demand(8, 1000, 100, 1.0, 7))
     assert "test: 2 replica(s), 7,380" in page and "does not meet the targets" in page
     assert "<script" not in page and "http" not in page  # nothing to fetch, nothing to run
+
+
+def test_the_plan_keeps_the_peak_with_one_replica_down() -> None:
+    from app.ops.planning import REFERENCE_PROFILES, Costs, Demand, plan, ui_replicas
+
+    assert ui_replicas(Demand(10, 256, 256, 3.0, 12.0, answers_per_ui=16)) == 2  # never one
+    assert ui_replicas(Demand(40, 256, 256, 3.0, 12.0, answers_per_ui=16)) == 4  # 3 + 1
+    one = plan(REFERENCE_PROFILES[0], Demand(4, 256, 256, 3.0, 12.0), Costs())
+    assert (one.replicas, one.spare_replicas) == (1, 1)  # a lone replica needs a spare

@@ -1,6 +1,6 @@
-from app.answering import AnswerStatus, AnswerUpdate
-from app.rendering import render_answer
-from app.safety import SafetyNotice, find_notices
+from app.answer.answering import AnswerStatus, AnswerUpdate
+from app.answer.rendering import render_answer
+from app.answer.safety import SafetyNotice, find_notices
 from tests.unit.test_answer_rendering import citation
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from app.answering import AnswerStatus, AnswerUpdate, Assistant, Citation, Quote
-from app.audit import AuditEntry, AuditLog
+from app.answer.answering import AnswerStatus, AnswerUpdate, Assistant, Citation, Quote
+from app.answer.evidence import FEATURES, AbstentionModel, Verdict
+from app.answer.verification import Flag, is_repeating, unsupported_claims
 from app.evaluation import QuestionResult, summarise
-from app.evidence import FEATURES, AbstentionModel, Verdict
-from app.verification import Flag, is_repeating, unsupported_claims
+from app.records.audit import AuditEntry, AuditLog
+from app.records.database import Database
 from ingest.chunking import make_splitter, split_into_chunks
 from ingest.contract import Chunk, DocType
 from ingest.sources import TextUnit
@@ -66,7 +67,7 @@ def test_a_finished_answer_carries_its_flags_and_citations() -> None:
 
 
 def test_audit_rows_keep_cited_sources_and_flags(tmp_path: Path) -> None:
-    log = AuditLog(tmp_path / "audit.sqlite3")
+    log = AuditLog(Database.in_file(tmp_path / "records.sqlite3"))
     log.record(AuditEntry("op", "operator", "ask", "q", ["a.pdf, page 1"], ["a.pdf, page 1"],
                           "x", "complete", flags=["number 250 °c", "weak evidence"]))
     [row] = log.rows()

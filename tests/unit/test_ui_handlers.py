@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from app.answering import cited_numbers, condense_question
-from app.evidence import Verdict
-from app.preview import PagePreviews, PreviewError
+from app.answer.answering import cited_numbers, condense_question
+from app.answer.evidence import Verdict
+from app.answer.preview import PagePreviews, PreviewError
 from app.ui.documents import accept_upload, safe_upload_name
 from app.ui.search import FilterError, parse_filters, result_table, search_note
 from ingest.contract import Chunk, DocType

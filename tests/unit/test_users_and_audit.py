@@ -8,15 +8,16 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from app.audit import AuditEntry, AuditLog
+from app.records.audit import AuditEntry, AuditLog
+from app.records.database import Database
+from app.records.users import LOCAL_USER, Permission, Role, UserError, UserStore
 from app.settings import UISettings
 from app.ui.access import Access
-from app.users import LOCAL_USER, Permission, Role, UserError, UserStore
 
 
 @pytest.fixture
 def users(tmp_path: Path) -> UserStore:
-    return UserStore(tmp_path / "users.sqlite3")
+    return UserStore(Database.in_file(tmp_path / "records.sqlite3"))
 
 
 def test_passwords_are_hashed_and_checked(users: UserStore, tmp_path: Path) -> None:
@@ -24,7 +25,7 @@ def test_passwords_are_hashed_and_checked(users: UserStore, tmp_path: Path) -> N
     assert users.verify("ana", "correct horse") == users.get("ana")
     assert users.verify("ana", "wrong password") is None
     assert users.verify("nobody", "correct horse") is None
-    assert b"correct horse" not in (tmp_path / "users.sqlite3").read_bytes()
+    assert not any(b"correct horse" in f.read_bytes() for f in tmp_path.glob("records.*"))
     users.set_password("ana", "battery staple")
     assert users.verify("ana", "correct horse") is None
     assert users.verify("ana", "battery staple") is not None
@@ -81,7 +82,7 @@ def test_single_user_mode_is_the_local_admin_and_only_default_on_loopback(
 
 
 def test_audit_keeps_answers_feedback_and_exports_safe_csv(tmp_path: Path) -> None:
-    log = AuditLog(tmp_path / "audit.sqlite3")
+    log = AuditLog(Database.in_file(tmp_path / "records.sqlite3"))
     first = log.record(AuditEntry(user="op", role="operator", action="ask",
                                   question="=HYPERLINK(\"http://x\")", retrieved=["a.pdf, page 1"],
                                   cited=["a.pdf, page 1"], answer="Check the seal [1].",
@@ -95,3 +96,26 @@ def test_audit_keeps_answers_feedback_and_exports_safe_csv(tmp_path: Path) -> No
     assert (row["feedback"], row["comment"], row["cited"]) == ("down", "wrong page",
                                                                "a.pdf, page 1")
     assert row["first_token_s"] == "0.5" and row["model"] == "m"
+
+
+@pytest.mark.parametrize("prefix", ["\u00a0", "\v", "\f", "\u200b", "\ufeff", "\u3000", ""])
+@pytest.mark.parametrize("sign", ["=", "+", "@", "＝"])
+def test_formulas_behind_invisible_characters_are_defused(tmp_path: Path, prefix: str,
+                                                          sign: str) -> None:
+    # Before: a no-break space, vertical tab, form feed, zero-width space, BOM or a
+    # full-width ＝ in front of the formula let it through to the spreadsheet.
+    log = AuditLog(Database.in_file(tmp_path / "records.sqlite3"))
+    log.record(AuditEntry("op", "operator", "search", f"{prefix}{sign}HYPERLINK(\"x\")"))
+    out = io.StringIO()
+    log.export_csv(out)
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["question"].startswith("'")
+
+
+def test_utf16_cut_short_is_named_not_a_raw_decode_error() -> None:
+    from ingest.errors import SourceError
+    from ingest.sources import decode_text
+
+    raw = "Pumpe P-101".encode("utf-16")[:-1]  # BOM, then an odd number of bytes
+    with pytest.raises(SourceError, match="starts like UTF-16 text but breaks off"):
+        decode_text(raw, "pumpe.txt", [])

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from app.preview import PagePreviews
+from app.answer.preview import PagePreviews
 from ingest.originals import OriginalStore
 
 

@@ -1,0 +1,247 @@
+"""Finding every work order that answers a history question, from the records ingest keeps.
+
+"What has been done on QR0218?", "how many times has a machine needed a jump start?",
+"parkbrake door alarm keeps playing up - been fixed on other trucks b4?": retrieval shows the
+best five passages and a model guesses a number; here the answer is the complete list of
+matching work orders, grouped by asset, counted, each one cited.
+
+Matching (``HistoryFinder.find``), on the records ingest keeps (``ingest.records``):
+
+1. The asset ids the question names pick that asset's work orders; an id no work order
+   carries is reported ("no work order names PH693; did you mean PH639?"), not guessed.
+2. The rest of the question, minus its history phrasing ("which work orders", "seen b4?"),
+   is the subject. No subject: the asset's whole history.
+3. A work order matches the subject when its normalised text (abbreviations expanded) holds
+   every subject word (stemmed, Snowball; a shortened form counts), or when it is close in
+   meaning: dense similarity at least ``similarity_floor``, within ``similarity_window`` of the
+   best work order, and at least the ``worded_quantile`` of the similarities of the work
+   orders holding every word. The numbers are fitted on the development questions
+   (benchmarks/fit_history.py, docs/retrieval.md); each match says which way it matched.
+   The count is always the length of that list: "how many" needs nothing else.
+
+What the logs do not hold (who did a job, its cost, the downtime) is said, with the records
+that match the rest of the question listed for reference.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from app.answer.history.matches import Evidence, History, Match, select
+from app.answer.history.question import (
+    HISTORY,
+    HISTORY_LOOSE,
+    INSTRUCTION,
+    MISSING_DATA,
+    HistoryQuestion,
+    closest_asset,
+    stem,
+    subject_of,
+    word_groups,
+    words_of,
+)
+from app.settings import HistorySettings
+from ingest.contract import DocType
+from ingest.lexicon import Lexicon
+from ingest.records import Snapshot, WorkOrder, WorkOrderStore
+from ingest.tags import identifiers_in_query
+
+if TYPE_CHECKING:
+    from ingest.embedding import Embedder
+    from ingest.search import Candidate, CandidateSearch
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The stemmed words of every live work order, and how many orders hold each word."""
+
+    version: str
+    words: list[frozenset[str]]
+    frequency: Counter[str]
+
+    def forms(self, word: str) -> frozenset[str]:
+        """The work orders' words that stand for ``word``: itself, and those of four letters
+        or more that it begins with, as work orders shorten words ("turbo" for turbocharger,
+        "nois" of "noisey" for noisy). Empty: no work order holds it in any form."""
+        return frozenset(word[:n] for n in range(min(4, len(word)), len(word) + 1)
+                         if self.frequency.get(word[:n]))
+
+
+
+
+class HistoryFinder:
+    def __init__(self, store: WorkOrderStore, search: CandidateSearch, embedder: Embedder,
+                 lexicon: Lexicon, settings: HistorySettings) -> None:
+        self._store = store
+        self._search = search
+        self._embedder = embedder
+        self._lexicon = lexicon
+        self._settings = settings
+        self._terms = _Terms("", [], Counter())
+
+    def _snapshot(self) -> tuple[Snapshot, _Terms]:
+        snapshot = self._store.snapshot()
+        if self._terms.version != snapshot.version:
+            words = [frozenset(words_of(o.normalised)) for o in snapshot.orders]
+            self._terms = _Terms(snapshot.version, words,
+                                 Counter(w for ws in words for w in ws))
+        return snapshot, self._terms
+
+    def recognise(self, question: str, work_orders_only: bool = False,
+                  work_order_first: bool = False) -> HistoryQuestion | None:
+        """The question as a history question, or None when it is not one: no work orders are
+        indexed, or it neither names an asset the work orders carry nor asks for a history,
+        a list or a count. An id that no document carries and that is one slip from an
+        asset's ("QR0281" for QR0218) also makes it one: the answer is that no work order
+        names it. ``work_orders_only``: retrieval found only work orders for it ("jake brake
+        not working"), so the complete list answers it better than five of them.
+        ``work_order_first``: its best passage is a work order, so "jobs" or "past" in it ask
+        for the record."""
+        if not self._settings.enabled:
+            return None
+        snapshot, _ = self._snapshot()
+        if not snapshot.orders:
+            return None
+        known = snapshot.assets
+        named = sorted(n for n in identifiers_in_query(question) if ":" not in n)
+        assets = tuple(n for n in named if n in known)
+        unknown = tuple(n for n in named if n not in known)
+        typo = any(closest_asset(u, known) and not self._search.document_frequency(u)
+                   for u in unknown)
+        worded = HISTORY.search(question) or (work_order_first
+                                               and HISTORY_LOOSE.search(question))
+        if not (assets or typo or work_orders_only or worded):
+            return None
+        subject, alternatives = subject_of(self._lexicon.normalise(question), named)
+        return HistoryQuestion(
+            text=question, assets=assets, unknown=unknown, subject=subject,
+            alternatives=alternatives,
+            missing=tuple(what for what, (pattern, columns) in MISSING_DATA.items()
+                          if pattern.search(question)
+                          and not snapshot.columns & set(columns)))
+
+    def route(self, question: str, hits: Sequence[Candidate]) -> HistoryQuestion | None:
+        """The question as a history question, given what retrieval found for it (its top
+        passages): by its wording, or because every one of them is a work order."""
+        recognised = self.recognise(
+            question, work_order_first=bool(hits) and hits[0].chunk.doc_type is DocType.LOG)
+        if (recognised is None and hits and not INSTRUCTION.search(question)
+                and all(h.chunk.doc_type is DocType.LOG for h in hits)):
+            recognised = self.recognise(question, work_orders_only=True)
+        return recognised
+
+    def pool(self, question: HistoryQuestion) -> tuple[list[tuple[int, WorkOrder]], _Terms]:
+        """The work orders a question is about (its assets', or all), with their places in
+        the snapshot, and the snapshot's words."""
+        snapshot, terms = self._snapshot()
+        if not question.assets:
+            return list(enumerate(snapshot.orders)), terms
+        wanted = set(question.assets)
+        return [(i, o) for i, o in enumerate(snapshot.orders) if wanted & set(o.assets)], terms
+
+    def find(self, question: HistoryQuestion) -> History:
+        snapshot, _ = self._snapshot()
+        suggestions = {u: c.upper() for u in question.unknown
+                       if (c := closest_asset(u, snapshot.assets))}
+        notes: list[str] = []
+        if question.unknown and not question.assets:
+            return History(question, [], notes, suggestions)
+        pool, terms = self.pool(question)
+        if not question.subject:
+            return History(question, [Match(o, "asset") for _, o in pool], notes, suggestions)
+        evidence = self.evidence(question, pool, terms)
+        matches = select(evidence, self._settings)
+        held = {w for w in question.subject
+                if any(terms.forms(p) for p in self._split([stem(w)], terms))}
+        either = {a: b for pair in question.alternatives for a, b in (pair, pair[::-1])}
+        absent = tuple(w for w in question.subject if w not in held and either.get(w) not in held)
+        if not matches and question.assets:
+            names = ", ".join(a.upper() for a in question.assets)
+            notes.append(f"No work order of {names} mentions “{' '.join(question.subject)}”: "
+                         "all of its work orders are listed.")
+            matches = [Match(o, "asset") for _, o in pool]
+        return History(question, matches, notes, suggestions, absent,
+                       open_ended=self._open_ended(question, evidence, matches))
+
+    def _open_ended(self, question: HistoryQuestion, evidence: Sequence[Evidence],
+                    matches: Sequence[Match]) -> bool:
+        """Whether the least similar of the ``nearest`` work orders read still matched in
+        meaning: then the threshold lies beyond what was read, and the count is a lower
+        bound. (An asset's work orders are all read.)"""
+        read = [e for e in evidence if e.similarity is not None]
+        if question.assets or len(read) < self._settings.nearest:
+            return False
+        last = min(read, key=lambda e: e.similarity or 0.0).order
+        return any(m.order is last and m.how == "meaning" for m in matches)
+
+    def evidence(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]],
+                 terms: _Terms) -> list[Evidence]:
+        """How well each work order of ``pool`` matches the question's subject."""
+        subject = self._split(words_of(" ".join(question.subject)), terms)
+        forms = {w: terms.forms(w) for w in subject}
+        groups = [frozenset(w for w in group if forms[w])
+                  for group in word_groups(question, subject)]
+        known = [group for group in groups if group]
+        # across all assets every word (or one of "a or b") must be held; within one asset's
+        # orders, the known ones
+        wanted = known if question.assets or len(known) == len(groups) else []
+        similar = self._similarities(question, pool)
+        return [Evidence(order, similar.get((order.file, order.record_id)),
+                         bool(wanted) and all(any(forms[w] & terms.words[i] for w in group)
+                                              for group in wanted))
+                for i, order in pool]
+
+    def _similarities(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]]
+                      ) -> dict[tuple[str, str], float]:
+        vector = self._embedder.embed_query(" ".join(question.subject))
+        if not question.assets:
+            return self._search.similar_work_orders(vector, self._settings.nearest)
+        found: dict[tuple[str, str], float] = {}
+        for asset in question.assets:
+            found |= self._search.similar_work_orders(vector, len(pool), asset)
+        return found
+
+    @staticmethod
+    def _split(words: list[str], terms: _Terms) -> list[str]:
+        """A word no work order holds, split where both halves are words they hold:
+        "parkbrake" -> "park", "brake"; "jumpstart" -> "jump", "start"."""
+        out: list[str] = []
+        for word in words:
+            if terms.frequency.get(word):
+                out.append(word)
+                continue
+            for cut in range(3, len(word) - 2):
+                left, right = stem(word[:cut]), stem(word[cut:])
+                if terms.frequency.get(left) and terms.frequency.get(right):
+                    out += [left, right]
+                    break
+            else:
+                out.append(word)
+        return list(dict.fromkeys(out))
+
+    def asset_history(self, asset: str, words: str = "", component: str = "") -> History:
+        """An asset's whole history for the Search view and the CLI, optionally narrowed to
+        work orders holding every one of ``words`` / naming ``component``."""
+        asset = asset.strip().lower().replace("-", "")
+        orders = self._store.for_asset(asset)
+        wanted = words_of(self._lexicon.normalise(words))
+        part = words_of(self._lexicon.normalise(component))
+        kept = [o for o in orders
+                if all(w in set(words_of(o.normalised)) for w in wanted)
+                and all(w in set(words_of(o.component)) for w in part)]
+        question = HistoryQuestion(text=f"{asset.upper()} {words} {component}".strip(),
+                                   assets=(asset,) if orders else (),
+                                   unknown=() if orders else (asset,))
+        snapshot, _ = self._snapshot()
+        closest = None if orders else closest_asset(asset, snapshot.assets)
+        suggestions = {asset: closest.upper()} if closest else {}
+        return History(question, [Match(o, "asset") for o in kept], [], suggestions)
+
+    def matching(self, text: str) -> History:
+        """Work orders matching ``text`` on every asset (a failure's spread), as a history
+        question about it would."""
+        question = self.recognise(f"work orders {text}") or HistoryQuestion(text=text)
+        return self.find(replace(question, text=text))

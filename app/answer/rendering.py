@@ -1,0 +1,196 @@
+"""Answers and passages as Markdown for the UI; document text is shown as text."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from app.answer.answering import AnswerStatus, AnswerUpdate, Citation
+from ingest.hazards import WARNINGS
+
+_STATUS_NOTE = {
+    AnswerStatus.INCOMPLETE: "⚠️ **Incomplete answer.**",
+    AnswerStatus.MODEL_UNAVAILABLE: "⚠️ **No written answer.**",  # the notice says why
+    AnswerStatus.STOPPED: "⏹️ **Stopped: the answer is incomplete.**",
+    AnswerStatus.ABSTAINED: "ℹ️ **Not found in the documents.**",
+}
+
+
+def escape_text(text: str) -> str:
+    """Neutralise HTML and Markdown control characters in untrusted text."""
+    escaped = html.escape(text, quote=False)
+    for char in "\\`*_{}[]<>#|!":
+        escaped = escaped.replace(char, "\\" + char)
+    return escaped
+
+
+_MARKER = re.compile(r"\\\[(\d+)\\\]")  # an escaped [n]
+
+
+def citation_anchor(answer: int, number: int) -> str:
+    """The link target of source ``number`` of answer ``answer``: the page's script turns a
+    click on it into "open that page beside the answer" (app/ui/ask.py)."""
+    return f"#cite-{answer}-{number}"
+
+
+def parse_citation_anchor(value: str) -> tuple[int, int] | None:
+    """The inverse of citation_anchor, as the page's script reports a click:
+    'cite-<answer>-<number>:<click time>' -> (answer, number); None for anything else."""
+    parts = (value or "").split(":", 1)[0].split("-")
+    if len(parts) != 3 or parts[0] != "cite" or not all(p.isdigit() for p in parts[1:]):
+        return None
+    return int(parts[1]), int(parts[2])
+
+
+def marker(number: int, answer: int | None) -> str:
+    """[n], as a link that opens source n of answer ``answer`` when it is given."""
+    text = f"\\[{number}\\]"
+    return f"[{text}]({citation_anchor(answer, number)})" if answer is not None else text
+
+
+def link_markers(escaped: str, citations: list[Citation], answer: int | None) -> str:
+    """Every [n] of the model's (escaped) text that names a source of this answer, as a link
+    that opens it. Document text is never passed here: a "[3]" in a manual is not ours."""
+    numbers = {c.number for c in citations}
+    return _MARKER.sub(lambda m: marker(int(m.group(1)), answer) if int(m.group(1)) in numbers
+                       else m.group(0), escaped)
+
+
+def render_sources(citations: list[Citation], with_excerpts: bool,
+                   answer: int | None = None) -> str:
+    if not citations:
+        return ""
+    lines = ["", "**Sources**" + (" (click one to open its page)" if answer is not None
+                                  else ""), ""]
+    for c in citations:
+        label = escape_text(c.label)
+        if answer is not None:
+            label = f"[{label}]({citation_anchor(answer, c.number)})"
+        lines.append(f"{c.number}. {label}")
+        if with_excerpts:
+            excerpt = " ".join(c.chunk.text.split())[:300]
+            lines.append(f"    > {escape_text(excerpt)}")
+    return "\n".join(lines)
+
+
+def render_hazards(update: AnswerUpdate, answer: int | None = None) -> str:
+    """Our warning on a cited passage that defeats a safety device or addresses an AI: first
+    on the screen, in the app's words (not the passage's). The sign is ⚠ with a signal word:
+    an emoji such as 🛑 is an empty box on a console without an emoji font."""
+    return "\n\n".join(f"⚠ **WARNING: {WARNINGS[hazard]}** {marker(number, answer)}"
+                        for number, hazard in update.hazards)
+
+
+def render_safety(update: AnswerUpdate, answer: int | None = None) -> str:
+    if not update.safety:
+        return ""
+    lines = ["⚠️ **Safety notices in the cited documents** (verbatim):", ""]
+    lines += [f"> {escape_text(n.text)} {marker(n.citation_number, answer)}"
+              for n in update.safety]
+    return "\n".join(lines)
+
+
+def render_quotes(update: AnswerUpdate, answer: int | None = None) -> str:
+    """The sentences of the cited pages that answer the question, verbatim, above what the
+    model writes: with a weak model they are the useful part of the answer."""
+    if not update.quotes:
+        return ""
+    labels = {c.number: c.label for c in update.citations}
+    lines = ["**From the documents** (quoted word for word):"]
+    for q in update.quotes:
+        lines += ["", f"> {escape_text(q.text)}  \n> — {escape_text(labels.get(q.number, ''))}"
+                      f" {marker(q.number, answer)}"]
+    return "\n".join(lines)
+
+
+def render_flags(update: AnswerUpdate) -> str:
+    """What the cited pages do not back, under the model's answer."""
+    lines = []
+    if any(f.kind == "citation" for f in update.flags):
+        lines.append("⚠️ **The model's answer cites no passage:** check it against the "
+                     "quoted sentences and the sources.")
+    claims = [f for f in update.flags if f.kind != "citation"]
+    if claims:
+        items = "; ".join(escape_text(str(f)) for f in claims)
+        lines.append(f"⚠️ **Not in the cited pages:** {items}. Check these against the "
+                     "sources before acting on them.")
+    return "  \n".join(lines)
+
+
+_HOW = {"words": "every word", "meaning": "meaning", "asset": "asset id"}
+
+
+def _plural(n: int, word: str, shown: str | None = None) -> str:
+    """The count and its noun: 3 work orders; ``shown`` stands for a count that is not exact
+    (400+ work orders)."""
+    return f"{shown or n} {word}" + ("" if n == 1 else "s")
+
+
+def render_history(update: AnswerUpdate, answer: int | None = None) -> str:
+    """A history answer: the count, where and when, and every matching work order in a
+    table, each row a link that opens it."""
+    history = update.history
+    assert history is not None
+    parts = []
+    if update.status is AnswerStatus.ABSTAINED:
+        parts.append(f"ℹ️ **Not in the logs.** {escape_text(update.notice)}".strip())
+    elif update.weak:
+        parts.append(f"⚠️ **{escape_text(update.notice)}**")
+    elif update.notice:
+        parts.append(f"ℹ️ {escape_text(update.notice)}")
+    if not history.matches:
+        return "\n\n".join(parts)
+    asked = history.question
+    about = (f" on {', '.join(a.upper() for a in asked.assets)}" if asked.assets else "")
+    subject = f" matching “{escape_text(' '.join(asked.subject))}”" if asked.subject else ""
+    assets = history.per_asset()
+    spread = ", ".join(f"{escape_text(a)} ({n})" for a, n in assets[:12])
+    more = f" and {len(assets) - 12} more" if len(assets) > 12 else ""
+    dates = history.dates()
+    when = (f"From {dates[0]} to {dates[1]}." if dates
+            else "The export has no dates, so they are listed in file order.")
+    how: dict[str, int] = {}
+    for match in history.matches:
+        how[match.how] = how.get(match.how, 0) + 1
+    matched = ", ".join(f"{n} by {_HOW[k]}" for k, n in how.items())
+    parts.append(f"**{_plural(history.count, 'work order', history.count_label)}**"
+                 f"{about}{subject}, on "
+                 f"{_plural(len(assets), 'asset')}: {spread}{more}. {when}  \n"
+                 f"_Matched: {matched}._")
+    dated = dates is not None
+    rows = ["| # | Asset | Description | Work order |" + (" Date |" if dated else "") + " Match |",
+            "|---|---|---|---|" + ("---|" if dated else "") + "---|"]
+    for citation, match in zip(update.citations, history.grouped(), strict=False):
+        order = match.order
+        date = f" {order.date or '–'} |" if dated else ""
+        rows.append(f"| {marker(citation.number, answer)} | {escape_text(order.asset or '–')} | "
+                    f"{escape_text(order.description)} | {escape_text(order.record_id)} |"
+                    f"{date} {match.how} |")
+    parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
+def render_answer(update: AnswerUpdate, answer: int | None = None) -> str:
+    """The answer as Markdown, evidence first. With ``answer`` (its place in the
+    conversation), its [n] markers and sources are links that open the cited page."""
+    if update.history is not None:
+        return render_history(update, answer)
+    parts = [render_hazards(update, answer), render_safety(update, answer)]
+    note = _STATUS_NOTE.get(update.status)
+    if note:
+        parts.append(f"{note} {escape_text(update.notice)}".strip())
+    elif update.weak:
+        parts.append(f"⚠️ **{escape_text(update.notice)}**")
+    parts.append(render_quotes(update, answer))
+    text = link_markers(escape_text(update.text), update.citations, answer)
+    generated = "**Model's answer** (generated from the passages; check it against the quotes):"
+    if update.status is AnswerStatus.STREAMING:
+        # the cursor says "still writing": sources show early, the answer is not done
+        parts.append(f"{generated}\n\n" + (text + " ▌" if update.text
+                                            else "_Writing the answer…_ ▌"))
+    elif update.text and update.status is not AnswerStatus.ABSTAINED:
+        parts.append(f"{generated}\n\n{text}")
+    parts.append(render_flags(update))
+    show_excerpts = update.status in (AnswerStatus.ABSTAINED, AnswerStatus.MODEL_UNAVAILABLE)
+    parts.append(render_sources(update.citations, with_excerpts=show_excerpts, answer=answer))
+    return "\n\n".join(p for p in parts if p)

@@ -1,0 +1,193 @@
+"""Question -> the passages most likely to answer it.
+
+Hybrid: dense (Chroma, cosine), lexical (BM25 with tag/code tokens) and the
+IDF-weighted coverage of the question's words, fused by reciprocal rank over
+citation units (a page, a record, a section), plus a boost for units that
+carry an equipment tag or fault code named in the question; the best few
+fused units are then ordered by their evidence (similarity plus coverage).
+Every returned passage carries its evidence (dense similarity and coverage), which
+the not-found decision (app.answer.evidence) reads. The candidates come from ``ingest.search``,
+the index's read side: this module fuses and decides, it never touches Chroma or BM25.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from app.answer.evidence import FEATURES, AbstentionModel, Evidence
+from app.settings import RetrievalSettings
+from ingest.contract import Chunk, DocType
+from ingest.embedding import Embedder
+from ingest.search import Candidate, CandidateSearch, SearchFilters
+from ingest.tags import identifiers_in_query, numbered_words, spellings, table_rows
+
+_RRF_K = 60
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n\s*\n|(?<=:)\n")
+_QUOTABLE_CHARS = (25, 400)
+_SECOND_QUOTE_SHARE = 0.8  # a further quote scores at least this share of the best one
+
+
+def split_sentences(text: str, window: int = 2) -> list[str]:
+    """Quotable pieces of a passage, each on one line: single sentences and runs of up to
+    ``window`` consecutive ones (a table row's meaning and its remedy are two sentences:
+    "Could not find limit switch within search distances. Try increasing max travel…")."""
+    sentences = [" ".join(part.split()) for part in _SENTENCE.split(text)]
+    sentences = [s for s in sentences if s]
+    low, high = _QUOTABLE_CHARS
+    pieces = [" ".join(sentences[i:i + n]) for n in range(1, window + 1)
+              for i in range(len(sentences) - n + 1)]
+    return [p for p in dict.fromkeys(pieces) if low <= len(p) <= high]
+
+
+class Retriever:
+    def __init__(self, embedder: Embedder, search: CandidateSearch, settings: RetrievalSettings,
+                 abstention: AbstentionModel | None = None) -> None:
+        self._embedder = embedder
+        self._search = search
+        self._settings = settings
+        self._abstention = abstention or AbstentionModel.load()
+
+    def retrieve(self, question: str, k: int | None = None,
+                 filters: SearchFilters | None = None) -> list[Candidate]:
+        """The best chunk of each of the ``k`` best citation units (page, record, section).
+
+        Ranks are counted in units, not chunks: a page cut into four overlapping chunks
+        would otherwise take four ranks of a list and push other pages out of the top k.
+        """
+        k = k or self._settings.top_k
+        found = self._search.search(question, self._embedder.embed_query(question),
+                                    max(k, self._settings.candidates), filters or SearchFilters())
+        candidates = found.candidates
+        weights = {"dense": 1.0, "lexical": self._settings.lexical_weight}
+        fused: dict[tuple[str, str], float] = {}
+        best: dict[tuple[str, str], Candidate] = {}  # first seen: dense lists come first
+        members: dict[tuple[str, str], dict[str, Candidate]] = {}
+        for method, _, ids in found.lists:
+            ranked_units: dict[tuple[str, str], None] = {}  # insertion-ordered set
+            for chunk_id in ids:
+                hit = candidates[chunk_id]
+                unit = hit.chunk.unit
+                best.setdefault(unit, hit)
+                members.setdefault(unit, {})[chunk_id] = hit
+                ranked_units[unit] = None
+            for rank, unit in enumerate(ranked_units):
+                fused[unit] = fused.get(unit, 0.0) + weights[method] / (_RRF_K + rank + 1)
+
+        # A third list per type: the same candidates by the IDF-weighted share of the
+        # question's words they contain. Unlike BM25 it does not favour short chunks, so an
+        # index page or a long procedure that names every rare word is not pushed down.
+        coverage = {unit: max(c.coverage for c in hits.values())
+                    for unit, hits in members.items()}
+        if self._settings.coverage_weight:
+            for doc_type in DocType:
+                by_coverage = sorted((u for u in coverage if best[u].chunk.doc_type == doc_type),
+                                     key=lambda unit: -coverage[unit])
+                for rank, unit in enumerate(by_coverage):
+                    fused[unit] += self._settings.coverage_weight / (_RRF_K + rank + 1)
+
+        codes = identifiers_in_query(question)
+        named: set[tuple[str, str]] = set()  # units carrying a tag or code the question names
+        if codes:  # tags and codes were extracted once, at ingest, into chunk metadata
+            for unit, hits in members.items():
+                carrying = [h for h in hits.values()
+                            if codes & {*h.chunk.equipment_tags, *h.chunk.fault_codes}]
+                if carrying:
+                    named.add(unit)
+                    fused[unit] += self._settings.tag_boost
+                    best[unit] = max(carrying, key=lambda h: h.similarity)
+        ranked = sorted(fused, key=lambda unit: -fused[unit])
+
+        # Fusion finds the right units but, counting ranks only, cannot order the first few:
+        # first and second place in a list differ by 1/61 against 1/62 whatever the gap in
+        # score, and the best work order gets the same credit as the best manual page. The
+        # top units are therefore put in the order of their evidence — the two measures
+        # abstention reads, comparable across pages and work orders — the rest keep theirs.
+        depth = self._settings.rerank_depth
+        weight = self._settings.rerank_coverage_weight
+        named_weight = self._settings.rerank_identifier_weight
+        head = sorted(ranked[:depth],
+                      key=lambda unit: -(best[unit].similarity + weight * coverage[unit]
+                                         + named_weight * (unit in named)))
+        return [best[unit] for unit in (head + ranked[depth:])[:k]]
+
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for: the index files into the
+        page cache, the HNSW graphs, the BM25 index and the embedding model."""
+        self._search.read_into_page_cache()
+        self.retrieve("warm up")
+
+    def best_sentences(self, question: str, hits: list[Candidate], n: int = 2,
+                       passages: int = 3) -> list[tuple[int, str]]:
+        """The ``n`` sentences of the first ``passages`` hits that best answer the question,
+        as (hit index, sentence), best first: what an operator reads first, quoted verbatim
+        (line breaks of the page folded into spaces)."""
+        chosen: list[tuple[int, str]] = []
+        scored = self._sentence_scores(question, hits, passages)
+        for i, sentence, similarity, coverage in scored:
+            if similarity + 0.5 * coverage < _SECOND_QUOTE_SHARE * (scored[0][2]
+                                                                   + 0.5 * scored[0][3]):
+                break  # far behind the best: a quote that does not answer is noise
+            words = set(sentence.lower().split())
+            if all(len(words & set(other.lower().split())) < len(words) / 2
+                   for _, other in chosen):  # not the same lines again
+                chosen.append((i, sentence))
+            if len(chosen) == n:
+                break
+        return chosen
+
+    def matching_sentence(self, question: str, chunk: Chunk, limit: int = 300) -> str:
+        """The sentence (or two) of ``chunk`` holding most of the question's IDF-weighted words:
+        a search hit's excerpt shows why it matched, not the first lines of its page."""
+        sentences = split_sentences(chunk.text) or [" ".join(chunk.text.split())]
+        shares = self._search.coverages(question, sentences)
+        best = sentences[max(range(len(sentences)), key=lambda i: (shares[i], -i))]
+        return best if len(best) <= limit else best[:limit - 1].rstrip() + "…"
+
+    def _sentence_scores(self, question: str, hits: list[Candidate],
+                         passages: int = 3) -> list[tuple[int, str, float, float]]:
+        """(hit index, sentence, similarity, coverage) of the sentences of the first hits,
+        best (similarity + half the coverage) first."""
+        codes = identifiers_in_query(question)
+        rows = [(i, row) for i, hit in enumerate(hits[:passages])
+                for row in table_rows(hit.chunk.text, {int(c.split(":")[1]) for c in codes
+                                                      if c in hit.chunk.fault_codes})]
+        candidates = rows + [(i, sentence) for i, hit in enumerate(hits[:passages])
+                             for sentence in split_sentences(hit.chunk.text)]
+        if not candidates:
+            return []
+        texts = [sentence for _, sentence in candidates]
+        query = tuple(self._embedder.embed_query(question))
+        similarity = np.asarray(self._embedder.embed(texts)) @ np.asarray(query)
+        coverage = self._search.coverages(question, texts)
+        # The row of a code table that the question names is the answer to "what is ALARM 9"
+        row_bonus = [1.0] * len(rows) + [0.0] * (len(candidates) - len(rows))
+        scored = [(i, text, float(sim) + bonus, cov) for (i, text), sim, cov, bonus
+                  in zip(candidates, similarity, coverage, row_bonus, strict=True)]
+        return sorted(scored, key=lambda item: -(item[2] + 0.5 * item[3]))
+
+    def evidence(self, question: str, hits: list[Candidate]) -> Evidence:
+        """Whether the passages answer the question: answer, answer marked weak, or not
+        found (see app.answer.evidence)."""
+        features, missing = self.evidence_features(question, hits)
+        return self._abstention.decide(features, missing)
+
+    def evidence_features(self, question: str,
+                          hits: list[Candidate]) -> tuple[dict[str, float], tuple[str, ...]]:
+        """The features app.answer.evidence decides on, and the identifiers the question names that
+        the index does not hold: tags, fault codes and numbered words (a model, card or
+        standard number), each in any of its spellings."""
+        known = self._search.document_frequency
+        unknown = tuple(sorted(
+            i for i in identifiers_in_query(question) | numbered_words(question)
+            if not known(i) and not any(known(s) for s in spellings(i))))
+        if not hits:
+            return {name: 0.0 for name in FEATURES} | {
+                "ids_missing_from_index": float(bool(unknown))}, unknown
+        features = {  # coverage was measured once, in the search
+            "top_coverage": max(h.coverage for h in hits),
+            "best_combined": max(h.similarity + 0.5 * h.coverage for h in hits),
+            "ids_missing_from_index": float(bool(unknown)),
+        }
+        return features, unknown

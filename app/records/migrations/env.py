@@ -1,0 +1,11 @@
+"""Alembic's environment: always given a connection by ``Database.upgrade``."""
+
+from alembic import context
+
+from app.records.database import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata,
+                  render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,75 @@
+"""The tabs' handlers as plain methods: called here with a request-like object and the real
+SQLite records, no browser and no Gradio server (the browser tests drive the same methods
+through the page)."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from app.records.users import Role
+from app.services import Services
+from app.settings import Settings
+from app.ui.access import Access
+from app.ui.ask import BUSY_NOTE, CONVERSATION, AskHandlers
+from app.ui.documents import DocumentsHandlers
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass
+class Request:
+    """What the handlers read of gr.Request."""
+
+    username: str | None = None
+    session_hash: str = "s1"
+    query_params: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Services:
+    return Services(Settings(data_dir=tmp_path / "data"))
+
+
+def test_accept_keeps_typing_while_an_answer_streams(services: Services) -> None:
+    on = AskHandlers(services, Access(services.users, single_user=True))
+    history = [{"role": "user", "content": "q1"}]
+    box, shown, pending, busy, note, *_ = on.accept("  next one ", history, True, Request())
+    assert (shown, busy, note) == (history, True, BUSY_NOTE)
+    assert pending != "next one"  # nothing taken: the text stays in the box
+    box, shown, pending, busy, note, *_ = on.accept("   ", history, False, Request())
+    assert (pending, busy, note) == ("", False, "Type a question first.")
+    box, shown, pending, busy, note, *_ = on.accept(" Why ALARM:2? ", [], False, Request())
+    assert (box, pending, busy) == ("", "Why ALARM:2?", True)
+    assert shown[-2] == {"role": "user", "content": "Why ALARM:2?"}
+
+
+def test_incidents_are_the_owners_alone(services: Services) -> None:
+    services.users.add("anna", Role.OPERATOR, "a-long-passphrase-1")
+    services.users.add("bert", Role.OPERATOR, "a-long-passphrase-2")
+    on = AskHandlers(services, Access(services.users, single_user=False))
+    anna, bert = Request("anna"), Request("bert")
+    assert on.rename_incident(None, "pump", anna)[1].startswith("Ask a question first")
+    number = services.incidents.save("anna", None, "P-101 trips", {"messages": []})
+    assert on.rename_incident(number, "Pump P-101", anna)[1] == "Renamed to “Pump P-101”."
+    opened = on.open_incident(number, bert)  # another operator's incident: not opened
+    assert len(opened) == len(CONVERSATION)
+    assert opened[CONVERSATION.index("incident_note")].startswith("That incident is not")
+    assert [i["title"] for i in on.incidents(anna)] == ["Pump P-101"]
+    assert on.incidents(bert) == []
+
+
+def test_comments_need_an_answer(services: Services) -> None:
+    on = AskHandlers(services, Access(services.users, single_user=True))
+    assert on.add_comment("good", {}, -1, Request()) == (
+        "good", "Ask a question first: comments go with an answer.")
+    assert on.add_comment("  ", {}, -1, Request())[1] == "Write a comment first."
+
+
+def test_documents_handlers_refuse_other_roles(services: Services) -> None:
+    services.users.add("olga", Role.OPERATOR, "a-long-passphrase-3")
+    on = DocumentsHandlers(services, Access(services.users, single_user=False))
+    with pytest.raises(Exception, match="operator role cannot"):
+        on.remove_document("manual.pdf", Request("olga"))
+    with pytest.raises(Exception, match="not signed in"):
+        on.ask_to_remove("manual.pdf", Request(None))
