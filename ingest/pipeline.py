@@ -98,6 +98,13 @@ def _hazards(chunks: Sequence[Chunk], shown: int = 5) -> str:
                      "carry a warning" for h, w in found.items())
 
 
+def _size(source: SourceFile) -> int:
+    try:
+        return source.path.stat().st_size
+    except OSError:  # gone since discovery: reported when it is read
+        return 0
+
+
 def _describe(problems: list[str], shown: int = 3) -> str:
     if not problems:
         return ""
@@ -161,7 +168,7 @@ class Ingestor:
             result = FileResult(refusal.name, Outcome.FAILED, reason=refusal.reason)
             report.results.append(result)
             observer.file_finished(result)
-        for source in files:
+        for source in sorted(files, key=_size):  # smallest first: a huge file holds no other
             result = self._ingest_one(source, dry_run, observer)
             report.results.append(result)
             observer.file_finished(result)

@@ -301,3 +301,31 @@ def test_an_ingest_killed_mid_file_leaves_no_chunks_of_it(tmp_path: Path) -> Non
     assert services.index.ids_for_file("long.md") == []
     assert services.manifest.get("long.md") is None
     assert len(list((data / "originals").iterdir())) == 1  # kiln.md's copy alone
+
+
+def test_odd_text_files_are_named_and_a_huge_one_holds_no_other(tmp_path: Path) -> None:
+    # Before: UTF-16 cut short gave a raw UnicodeDecodeError; an unclosed CSV quote swallowed
+    # the next rows unnamed; a long single-line file was cut and embedded before the files
+    # named after it (a 10 MB one held the batch for ~20 min).
+    usb, report = tmp_path / "usb", tmp_path / "report.json"
+    usb.mkdir()
+    (usb / "pumpe.txt").write_bytes("Pumpe P-101 Dichtung".encode("utf-16")[:-1])
+    (usb / "cmms.csv").write_text('id,description,date\n'
+                                  'WO-1,"Pump P-101 seal leak,2026-01-02\n'
+                                  'WO-2,Motor M-7 bearing noise,2026-01-03\n', encoding="utf-8")
+    (usb / "a_dump.txt").write_text(" ".join(f"reading{n} ok" for n in range(12_000)))
+    (usb / "z_manual.md").write_text("# Kiln K-9\nCheck the flame rod of burner 2 weekly.\n")
+    done = subprocess.run([PLANTOPS, "ingest", str(usb), "--report", str(report)],
+                          env={**os.environ, "PLANTOPS_DATA_DIR": str(tmp_path / "data")},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "Traceback" not in done.stdout + done.stderr
+    files = json.loads(report.read_text())["files"]
+    by_name = {f["file"]: f for f in files}
+    assert by_name["pumpe.txt"]["outcome"] == "failed"
+    assert "starts like UTF-16 text but breaks off" in by_name["pumpe.txt"]["reason"]
+    assert "line 2: a quote is not closed, so lines 2-3 ran together" in \
+        by_name["cmms.csv"]["reason"]
+    assert by_name["a_dump.txt"]["outcome"] == by_name["z_manual.md"]["outcome"] == "indexed"
+    order = [f["file"] for f in files]
+    assert order.index("z_manual.md") < order.index("a_dump.txt")  # the small one first

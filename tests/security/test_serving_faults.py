@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from serving.client import ChatMessage, ModelClient
-from serving.errors import ModelServerUnavailable
+from serving.errors import ModelServerUnavailable, StreamInterrupted
 from serving.launch import OFFLINE_ENV
 from serving.processes import group_members
 from serving.settings import ServingSettings
@@ -173,6 +173,19 @@ def test_a_hung_model_server_costs_one_timeout_not_every_question(vllm_server) -
     next(reading)
     reading.close()  # the app stops reading a looping answer: the replica is not at fault
     assert client.replica_status()[vllm_server.base_url]
+    # Hung mid-answer: one read timeout, then the next question is not kept waiting too.
+    reading = client.stream([ChatMessage("user", "Count from 1 to 200, one number a line.")])
+    next(reading)
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        with pytest.raises(StreamInterrupted):
+            "".join(reading)
+        started = time.monotonic()
+        with pytest.raises(ModelServerUnavailable):
+            "".join(client.stream(question))
+        assert time.monotonic() - started < 0.5
+    finally:
+        os.killpg(group, signal.SIGCONT)
 
 
 def test_the_printed_serve_command_runs_as_is_offline_and_keeps_its_key_private(

@@ -181,7 +181,10 @@ def test_data_files_are_private(guarded_ui) -> None:  # type: ignore[no-untyped-
 
 def test_search_queries_cannot_plant_formulas_in_the_export(guarded_ui) -> None:  # type: ignore[no-untyped-def]
     tech = sign_in_http(guarded_ui.url, "tech")
-    planted = ["\t=HYPERLINK(\"http://x\")", " =1+1", "\r=cmd|'/c calc'!A0", "@SUM(A1)"]
+    planted = ["\t=HYPERLINK(\"http://x\")", " =1+1", "\r=cmd|'/c calc'!A0", "@SUM(A1)",
+               # Before issue 32: these passed behind a no-break space, vertical tab, form
+               # feed, zero-width space, BOM, and as a full-width equals sign.
+               "\u00a0=1+1", "\v=1+1", "\f=1+1", "\u200b=1+1", "\ufeff=1+1", "＝1+1"]
     for query in planted:
         call(tech, "search", query, "all", "all", "", "", "")
     boss = sign_in_http(guarded_ui.url, "boss")
