@@ -122,9 +122,8 @@ def score_question(q: EvalQuestion, retriever: Retriever, k: int = 5,
     records = {str(s["record"]) for s in q.sources if "record" in s}
     shown = [(h.chunk.record_id, h.chunk.text) for h in hits[:k] if h.chunk.record_id]
     verdict, routed = evidence.verdict, False
-    asked = history.route(q.question, hits[:k]) if history else None
-    if asked is not None and history is not None:
-        found = history.find(asked)
+    found = history.answer(q.question, hits[:k]) if history else None
+    if found is not None:
         shown = [(m.order.record_id, m.order.description) for m in found.matches]
         verdict = (Verdict.NOT_FOUND if not found.answered
                    else Verdict.WEAK if found.cautions() else Verdict.ANSWER)

@@ -78,6 +78,10 @@ class HistorySettings(Section):
         "least as similar as this quantile of them (-1: off).")
     nearest: int = Field(default=400, ge=10, le=5000,
                          description="Work orders read from the dense index per question.")
+    meaning_listed: int = Field(
+        default=50, ge=1, le=5000,
+        description="Most work orders listed that match a question by meaning only (the "
+        "closest); the answer says how many more were close.")
 
 
 class UISettings(Section):

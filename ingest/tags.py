@@ -141,8 +141,8 @@ def numbered_words(text: str) -> set[str]:
         if word.isdigit():
             if len(word) >= 4 and not unit and not re.fullmatch(r"(19|20)\d\d", word):
                 found.add(word)
-        elif len(word) >= 3 and not _QUANTITY.fullmatch(word):
-            found.add(word)
+        elif len(word) >= 3 and not _QUANTITY.fullmatch(word) and not _FAULT.fullmatch(word):
+            found.add(word)  # (a code glued to its word, "alm1", is read as alarm:1 instead)
     return found
 
 

@@ -17,7 +17,7 @@ from functools import partial
 
 from langchain_core.prompts import ChatPromptTemplate
 
-from app.answer.evidence import Verdict
+from app.answer.evidence import Evidence, Verdict
 from app.answer.history.finder import HistoryFinder
 from app.answer.history.matches import History
 from app.answer.retrieval import Retriever
@@ -177,6 +177,9 @@ def history_answer(history: History, timings: dict[str, float]) -> AnswerUpdate:
         return AnswerUpdate(NOT_FOUND, [], AnswerStatus.ABSTAINED,
                             f"No work order matches “{' '.join(asked.subject)}”.", timings,
                             history=history)
+    if history.weak:  # asked for the records of something none of them mentions
+        return AnswerUpdate(NOT_FOUND, citations, AnswerStatus.ABSTAINED,
+                            " ".join(history.cautions()), timings, history=history)
     cautions = history.cautions()
     if cautions:
         return AnswerUpdate("", citations, AnswerStatus.COMPLETE,
@@ -184,6 +187,17 @@ def history_answer(history: History, timings: dict[str, float]) -> AnswerUpdate:
                             weak=True, history=history)
     return AnswerUpdate("", citations, AnswerStatus.COMPLETE, " ".join(history.notes), timings,
                         history=history)
+
+
+def not_found_notice(evidence: Evidence) -> str:
+    """Why the documents do not answer, in the operator's words."""
+    if evidence.reason:
+        return (f"{evidence.reason} The closest passages are listed below: check them, or ask "
+                "the equipment's maker.")
+    named = ", ".join(m.upper() for m in evidence.missing)
+    missing = f" The documents do not mention {named}." if named else ""
+    return ("No passage in the documents answers this question well enough." + missing
+            + " The closest passages are listed below.")
 
 
 def passage_hazards(citations: Sequence[Citation]) -> list[tuple[int, Hazard]]:
@@ -228,9 +242,8 @@ class Assistant:
         started = time.monotonic()
         question = condense_question(question, earlier)
         hits: list[Candidate] = self._retriever.retrieve(question)
-        asked = self._history.route(question, hits) if self._history else None
-        if asked is not None and self._history is not None:
-            history = self._history.find(asked)
+        history = self._history.answer(question, hits) if self._history else None
+        if history is not None:
             timings = {"retrieval": time.monotonic() - started}
             listed = history_answer(history, timings)
             yield replace(listed, hazards=passage_hazards(listed.citations))
@@ -239,11 +252,8 @@ class Assistant:
         timings = {"retrieval": time.monotonic() - started}
         evidence = self._retriever.evidence(question, hits)
         if not evidence.answerable:
-            named = ", ".join(m.upper() for m in evidence.missing)
-            missing = f" The documents do not mention {named}." if named else ""
             yield AnswerUpdate(NOT_FOUND, citations, AnswerStatus.ABSTAINED,
-                               "No passage in the documents answers this question well enough."
-                               + missing + " The closest passages are listed below.", timings)
+                               not_found_notice(evidence), timings)
             return
         weak = evidence.verdict is Verdict.WEAK
         notice = WEAK_NOTICE if weak else ""

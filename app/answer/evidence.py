@@ -37,6 +37,9 @@ class Evidence:
     p_answerable: float
     features: dict[str, float] = field(default_factory=dict)
     missing: tuple[str, ...] = ()  # identifiers the question names that the passages lack
+    # why the documents do not answer, when a rule found it: a kind of value asked for that
+    # no passage holds, a code its table does not list
+    reason: str = ""
 
     @property
     def answerable(self) -> bool:

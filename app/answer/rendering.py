@@ -153,8 +153,10 @@ def render_history(update: AnswerUpdate, answer: int | None = None) -> str:
     for match in history.matches:
         how[match.how] = how.get(match.how, 0) + 1
     matched = ", ".join(f"{n} by {_HOW[k]}" for k, n in how.items())
-    parts.append(f"**{_plural(history.count, 'work order', history.count_label)}**"
-                 f"{about}{subject}, on "
+    headline = (f"For reference, the {_plural(history.count, 'closest work order')}"
+                if update.status is AnswerStatus.ABSTAINED else
+                f"**{_plural(history.count, 'work order', history.count_label)}**{about}{subject}")
+    parts.append(f"{headline}, on "
                  f"{_plural(len(assets), 'asset')}: {spread}{more}. {when}  \n"
                  f"_Matched: {matched}._")
     dated = dates is not None

@@ -13,10 +13,12 @@ the index's read side: this module fuses and decides, it never touches Chroma or
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 
-from app.answer.evidence import FEATURES, AbstentionModel, Evidence
+from app.answer.evidence import FEATURES, AbstentionModel, Evidence, Verdict
+from app.answer.fact_kinds import FactKind, asked_kind
 from app.settings import RetrievalSettings
 from ingest.contract import Chunk, DocType
 from ingest.embedding import Embedder
@@ -39,6 +41,14 @@ def split_sentences(text: str, window: int = 2) -> list[str]:
     pieces = [" ".join(sentences[i:i + n]) for n in range(1, window + 1)
               for i in range(len(sentences) - n + 1)]
     return [p for p in dict.fromkeys(pieces) if low <= len(p) <= high]
+
+
+def _numbers(listed: list[int]) -> str:
+    """1-10 for a run, else the numbers (the first twelve)."""
+    if len(listed) > 2 and listed == list(range(listed[0], listed[-1] + 1)):
+        return f"{listed[0]}–{listed[-1]}"
+    shown = ", ".join(map(str, listed[:12]))
+    return shown + (" …" if len(listed) > 12 else "")
 
 
 class Retriever:
@@ -169,9 +179,46 @@ class Retriever:
 
     def evidence(self, question: str, hits: list[Candidate]) -> Evidence:
         """Whether the passages answer the question: answer, answer marked weak, or not
-        found (see app.answer.evidence)."""
+        found (see app.answer.evidence) — also when the question asks for a kind of value
+        (a torque, an interval) that no sentence of the passages about it holds
+        (app.answer.fact_kinds)."""
         features, missing = self.evidence_features(question, hits)
-        return self._abstention.decide(features, missing)
+        found = self._abstention.decide(features, missing)
+        if not found.answerable:
+            return found
+        if unlisted := self.unlisted_codes(question, hits):
+            return replace(found, verdict=Verdict.NOT_FOUND, reason=" ".join(unlisted))
+        kind = asked_kind(question)
+        if kind and not self.holds_value(question, kind, hits):
+            return replace(found, verdict=Verdict.NOT_FOUND, reason=(
+                f"The documents found are about this subject but give no {kind.name} for it."))
+        return found
+
+    @staticmethod
+    def unlisted_codes(question: str, hits: list[Candidate], passages: int = 5) -> list[str]:
+        """A code table is a closed set: a code the question names (ALARM:14) that the table
+        among the first passages does not list, while no passage names it either, is not in
+        the documents - even when the table's page is the best match. Said per code."""
+        said = []
+        for code in sorted(c for c in identifiers_in_query(question) if ":" in c):
+            family = code.split(":")[0] + ":"
+            tables = [h.chunk for h in hits[:passages]
+                      if sum(c.startswith(family) for c in h.chunk.fault_codes) >= 3]
+            if not tables or any(code in h.chunk.fault_codes for h in hits[:passages]):
+                continue
+            listed = sorted({int(c.split(":")[1]) for t in tables for c in t.fault_codes
+                             if c.startswith(family) and c.split(":")[1].isdigit()})
+            said.append(f"{tables[0].file} lists {family[:-1]} codes {_numbers(listed)}; "
+                        f"{code.upper()} is not among them.")
+        return said
+
+    def holds_value(self, question: str, kind: FactKind, hits: list[Candidate],
+                    passages: int = 5) -> bool:
+        """Whether a sentence of the first passages holds a value of ``kind`` and a word
+        of the question (a value in a sentence about something else does not count)."""
+        sentences = [" ".join(s.split()) for hit in hits[:passages]
+                     for s in _SENTENCE.split(hit.chunk.text) if kind.held_in(s)]
+        return bool(sentences) and max(self._search.coverages(question, sentences)) > 0
 
     def evidence_features(self, question: str,
                           hits: list[Candidate]) -> tuple[dict[str, float], tuple[str, ...]]:

@@ -114,6 +114,32 @@ def test_a_count_that_is_only_a_lower_bound_says_at_least(tmp_path, services, em
     assert not exact.open_ended and exact.count_label == str(exact.count)
 
 
+def test_records_of_something_no_work_order_mentions_are_not_found(services) -> None:  # type: ignore[no-untyped-def]
+    # Before issue 29: "Weak match: no work order mentions “demister”" and the whole list of
+    # work orders matching the rest, as if it were an answer.
+    asked = answer(services, "park brake demister faulty - seen b4?")
+    assert asked.status is AnswerStatus.ABSTAINED
+    assert "No work order mentions “demister”" in asked.notice
+    assert "For reference, the" in render_answer(asked)
+    # not asking for the records, it is a question for the documents, not a list of orders
+    question = "park brake demister faulty"
+    assert services.history.answer(question, services.retriever.retrieve(question)) is None
+
+
+def test_a_list_matched_by_meaning_is_capped_and_says_how_many_more(services, embedder) -> None:  # type: ignore[no-untyped-def]
+    from app.settings import HistorySettings
+
+    loose = HistorySettings(similarity_floor=-1, similarity_window=2, meaning_listed=3)
+    capped = make_services(services.settings.model_copy(update={"history": loose}), embedder)
+    found = capped.history.matching("coolant leaking at the compressor")
+    assert found.by_meaning_only and found.count == 3 and found.unlisted == 12 - 3
+    assert found.count_label == "3+"
+    assert "9 more work orders are close in meaning and not listed" in " ".join(found.cautions())
+    kept = sorted((m.similarity for m in found.matches), reverse=True)
+    everything = services.history.matching("coolant leaking at the compressor")
+    assert kept[-1] >= max(m.similarity for m in everything.matches) - 2  # the closest kept
+
+
 def test_what_the_logs_do_not_hold_is_said_not_guessed(services) -> None:  # type: ignore[no-untyped-def]
     unknown = answer(services, "PH693 history pls")
     assert unknown.status is AnswerStatus.ABSTAINED and unknown.text == NOT_FOUND

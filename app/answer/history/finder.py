@@ -72,6 +72,18 @@ class _Terms:
 
 
 
+def _capped(matches: list[Match], most: int) -> tuple[list[Match], int]:
+    """Every exact match, and the ``most`` closest of those matched by meaning only; and how
+    many more were close in meaning. A list of hundreds of work orders that only resemble
+    the question is no answer to it."""
+    meaning = sorted((m for m in matches if m.how == "meaning"),
+                     key=lambda m: -(m.similarity or 0.0))
+    if len(meaning) <= most:
+        return matches, 0
+    kept = {id(m) for m in meaning[:most]}
+    return [m for m in matches if m.how != "meaning" or id(m) in kept], len(meaning) - most
+
+
 class HistoryFinder:
     def __init__(self, store: WorkOrderStore, search: CandidateSearch, embedder: Embedder,
                  lexicon: Lexicon, settings: HistorySettings) -> None:
@@ -118,7 +130,7 @@ class HistoryFinder:
         subject, alternatives = subject_of(self._lexicon.normalise(question), named)
         return HistoryQuestion(
             text=question, assets=assets, unknown=unknown, subject=subject,
-            alternatives=alternatives,
+            alternatives=alternatives, asks_for_records=bool(HISTORY.search(question)),
             missing=tuple(what for what, (pattern, columns) in MISSING_DATA.items()
                           if pattern.search(question)
                           and not snapshot.columns & set(columns)))
@@ -132,6 +144,18 @@ class HistoryFinder:
                 and all(h.chunk.doc_type is DocType.LOG for h in hits)):
             recognised = self.recognise(question, work_orders_only=True)
         return recognised
+
+    def answer(self, question: str, hits: Sequence[Candidate]) -> History | None:
+        """The work orders that answer ``question``, or None when the records are not its
+        answer: it is no history question, or it names something no work order mentions
+        ("alm1 mid job…", "jake brake not working") without asking for the records — then
+        the documents' passages answer it. (Asked for the records, the answer is that none
+        mentions it.)"""
+        asked = self.route(question, hits)
+        if asked is None:
+            return None
+        found = self.find(asked)
+        return None if found.weak and not asked.asks_for_records else found
 
     def pool(self, question: HistoryQuestion) -> tuple[list[tuple[int, WorkOrder]], _Terms]:
         """The work orders a question is about (its assets', or all), with their places in
@@ -163,8 +187,10 @@ class HistoryFinder:
             notes.append(f"No work order of {names} mentions “{' '.join(question.subject)}”: "
                          "all of its work orders are listed.")
             matches = [Match(o, "asset") for _, o in pool]
+        open_ended = self._open_ended(question, evidence, matches)
+        matches, unlisted = _capped(matches, self._settings.meaning_listed)
         return History(question, matches, notes, suggestions, absent,
-                       open_ended=self._open_ended(question, evidence, matches))
+                       open_ended=open_ended, unlisted=unlisted)
 
     def _open_ended(self, question: HistoryQuestion, evidence: Sequence[Evidence],
                     matches: Sequence[Match]) -> bool:

@@ -30,6 +30,7 @@ class History:
     absent: tuple[str, ...] = ()  # subject words no work order holds
     # every work order read from the dense index was close enough: more may be, unread
     open_ended: bool = False
+    unlisted: int = 0  # close in meaning too, beyond the ones listed (history.meaning_listed)
 
     @property
     def weak(self) -> bool:
@@ -53,7 +54,7 @@ class History:
     @property
     def count_label(self) -> str:
         """The count as a reader should take it: "400+" when it is only a lower bound."""
-        return f"{self.count}+" if self.open_ended else str(self.count)
+        return f"{self.count}+" if self.open_ended or self.unlisted else str(self.count)
 
     def cautions(self) -> list[str]:
         """What the reader must know before trusting the list or its count, in sentences."""
@@ -61,13 +62,17 @@ class History:
         out = []
         if self.weak:
             named = ", ".join(f"“{w}”" for w in self.absent)
-            out.append(f"Weak match: no work order mentions {named}. These match the rest of "
-                       "the question and may be about something else.")
+            out.append(f"No work order mentions {named}. The work orders closest to the rest "
+                       "of the question are listed for reference; they may be about something "
+                       "else.")
         elif self.by_meaning_only:
             out.append(f"Matched by meaning only: no work order holds every word of "
                        f"“{subject}”. These are the closest in meaning and may include "
                        "unrelated work orders; check each one before counting on it.")
-        if self.open_ended:
+        if self.unlisted:
+            out.append(f"{self.unlisted} more work orders are close in meaning and not "
+                       "listed. Name an asset or a part to narrow the question.")
+        elif self.open_ended:
             out.append(f"At least {self.count}: every one of the {self.count} work orders "
                        "read was this close, so more may match. Name an asset or a part to "
                        "narrow the question.")
@@ -76,7 +81,8 @@ class History:
     @property
     def answered(self) -> bool:
         """Whether the logs answer it: something matched and nothing asked is missing."""
-        return bool(self.matches) and not self.question.missing and not self.question.unknown
+        return (bool(self.matches) and not self.question.missing and not self.question.unknown
+                and not self.weak)
 
     def per_asset(self) -> list[tuple[str, int]]:
         """(asset, work orders) most first; orders naming no asset as "(no asset id)"."""
@@ -95,7 +101,8 @@ class History:
         dates = self.dates()
         return {
             "question": self.question.text, "count": self.count,
-            "count_is_lower_bound": self.open_ended,
+            "count_is_lower_bound": self.open_ended or bool(self.unlisted),
+            "close_in_meaning_not_listed": self.unlisted,
             "matched_by_meaning_only": self.by_meaning_only, "cautions": self.cautions(),
             "assets": dict(self.per_asset()), "first_date": dates[0] if dates else None,
             "last_date": dates[1] if dates else None, "notes": self.notes,

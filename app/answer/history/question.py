@@ -95,6 +95,9 @@ class HistoryQuestion:
     missing: tuple[str, ...] = ()  # what the question asks that the logs do not hold
     # subject words the question joins with "or" ("smashed or broken mirror"): either will do
     alternatives: tuple[tuple[str, str], ...] = ()
+    # its words ask for the record ("history", "seen b4?", "which work orders"), rather than
+    # its passages being work orders ("jake brake not working")
+    asks_for_records: bool = False
 
 
 
