@@ -240,9 +240,12 @@ class Assistant:
         """Stream the answer to `question`; `earlier` are this incident's previous
         questions, oldest first."""
         started = time.monotonic()
-        question = condense_question(question, earlier)
+        asked, question = question, condense_question(question, earlier)
         hits: list[Candidate] = self._retriever.retrieve(question)
-        history = self._history.answer(question, hits) if self._history else None
+        # a history question's subject is its own words (and the asset the one before named,
+        # when it refers back), never the words of the question before
+        history = (self._history.answer(asked, hits, earlier[-1:]) if self._history
+                   else None)
         if history is not None:
             timings = {"retrieval": time.monotonic() - started}
             listed = history_answer(history, timings)

@@ -140,6 +140,20 @@ def test_a_list_matched_by_meaning_is_capped_and_says_how_many_more(services, em
     assert kept[-1] >= max(m.similarity for m in everything.matches) - 2  # the closest kept
 
 
+def test_a_follow_up_keeps_its_own_subject(services) -> None:  # type: ignore[no-untyped-def]
+    # Before issue 29: the subject took in the words of the question before it ("6 work
+    # orders matching '<the previous question> air conditioner'").
+    *_, final = services.assistant.answer("QR0218 aircon - whats been done on it",
+                                          earlier=["How many times has a machine needed a "
+                                                   "jumpstart?"])
+    assert {m.order.record_id for m in final.history.matches} == {"WO-1", "WO-2", "WO-3", "WO-4"}
+    # "it" is the machine the question before named
+    *_, final = services.assistant.answer("whats been done on it",
+                                          earlier=["PH639 coolant level sensor keeps faulting"])
+    assert final.history.question.assets == ("ph639",)
+    assert {m.order.record_id for m in final.history.matches} == {"WO-6", "WO-9"}
+
+
 def test_what_the_logs_do_not_hold_is_said_not_guessed(services) -> None:  # type: ignore[no-untyped-def]
     unknown = answer(services, "PH693 history pls")
     assert unknown.status is AnswerStatus.ABSTAINED and unknown.text == NOT_FOUND

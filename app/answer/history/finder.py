@@ -36,6 +36,7 @@ from app.answer.history.question import (
     HISTORY_LOOSE,
     INSTRUCTION,
     MISSING_DATA,
+    REFERS_BACK,
     HistoryQuestion,
     closest_asset,
     stem,
@@ -145,15 +146,21 @@ class HistoryFinder:
             recognised = self.recognise(question, work_orders_only=True)
         return recognised
 
-    def answer(self, question: str, hits: Sequence[Candidate]) -> History | None:
+    def answer(self, question: str, hits: Sequence[Candidate],
+               earlier: Sequence[str] = ()) -> History | None:
         """The work orders that answer ``question``, or None when the records are not its
         answer: it is no history question, or it names something no work order mentions
         ("alm1 mid job…", "jake brake not working") without asking for the records — then
         the documents' passages answer it. (Asked for the records, the answer is that none
-        mentions it.)"""
+        mentions it.) A question naming no asset that refers back ("what's been done on
+        it?") is about the asset the ``earlier`` question named."""
         asked = self.route(question, hits)
         if asked is None:
             return None
+        if not asked.assets and not asked.unknown and earlier and REFERS_BACK.search(question):
+            known = self._snapshot()[0].assets
+            before = tuple(sorted(n for n in identifiers_in_query(earlier[-1]) if n in known))
+            asked = replace(asked, assets=before) if before else asked
         found = self.find(asked)
         return None if found.weak and not asked.asks_for_records else found
 

@@ -38,6 +38,10 @@ INSTRUCTION = re.compile(
     r"\b(how\s+(?:do|does|should|to|can|much|far|high|long|tight)\b(?!\s+(?:times|did|has|have))|"
     r"what\s+(?:is|are|should)\s+the|should\s+(?:i|we|it|be)|recommended|spec|specs|"
     r"tolerances?|interval)\b", re.IGNORECASE)
+# A follow-up about the machine the question before named: "what's been done on it?"
+REFERS_BACK = re.compile(r"\b(it|its|it's|that\s+(?:one|machine|truck|unit)|this\s+(?:one|"
+                         r"machine|truck|unit)|the\s+same\s+(?:one|machine|truck|unit))\b",
+                         re.IGNORECASE)
 # Words of the history phrasing and of the question's grammar: not the subject.
 _NOT_SUBJECT_WORDS = """
 a again an and any anyone anything are as at b4 be been before booked by can could did do
