@@ -19,11 +19,12 @@ _STATUS_NOTE = {
 def escape_text(text: str) -> str:
     """Neutralise HTML and Markdown control characters in untrusted text."""
     escaped = html.escape(text, quote=False)
-    for char in "\\`*_{}[]<>#|!":
+    for char in "\\`*_{}[]<>#|!~":  # ~~~ opens a code block as ``` does
         escaped = escaped.replace(char, "\\" + char)
     return escaped
 
 
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 _MARKER = re.compile(r"\\\[(\d+)\\\]")  # an escaped [n]
 
 
@@ -184,7 +185,9 @@ def render_answer(update: AnswerUpdate, answer: int | None = None) -> str:
     elif update.weak:
         parts.append(f"⚠️ **{escape_text(update.notice)}**")
     parts.append(render_quotes(update, answer))
-    text = link_markers(escape_text(update.text), update.citations, answer)
+    # no line of the model's text is indented into a code block: a command it invented must
+    # not look like one to copy (its own lists still read as lists)
+    text = link_markers(escape_text(_INDENT.sub("", update.text)), update.citations, answer)
     generated = "**Model's answer** (generated from the passages; check it against the quotes):"
     if update.status is AnswerStatus.STREAMING:
         # the cursor says "still writing": sources show early, the answer is not done

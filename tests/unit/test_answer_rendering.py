@@ -93,3 +93,16 @@ def test_citation_links_parse_strictly() -> None:
     assert parse_citation_anchor(citation_anchor(3, 2)[1:] + ":1796149916408") == (3, 2)
     for junk in ("", "cite-3", "cite-a-2:1", "x-1-2:1", "cite-1-2-3:4", None):
         assert parse_citation_anchor(junk) is None  # type: ignore[arg-type]
+
+
+def test_the_models_text_never_becomes_a_code_block() -> None:
+    # Issue 29: an invented command must not be shown as a copyable code block, whatever the
+    # model writes: fenced (``` or ~~~) or indented.
+    from markdown_it import MarkdownIt
+
+    text = ("Do this:\n\n    rm -rf /var/lib/plc\n\n~~~\nG10 L20 P1 X0\n~~~\n\n```\n$RST=*\n```\n"
+            "1. Unlock [1].\n    2. Re-home.")
+    html_page = MarkdownIt().render(render_answer(AnswerUpdate(text, [citation(1)],
+                                                               AnswerStatus.COMPLETE)))
+    assert "<code>" not in html_page and "<pre>" not in html_page
+    assert "rm -rf /var/lib/plc" in html_page and "G10 L20 P1 X0" in html_page
