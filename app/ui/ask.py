@@ -63,7 +63,7 @@ CONVERSATION = ("chat", "records", "incident", "title", "incident_list", "showin
                 "confirm", "chart")
 # What the streaming answer fills, in this order.
 STREAMED = ("chat", "cited", "records", "showing", "live", "incident", "incident_list", "title",
-            "busy", "pending", "ask_note", "send", "stop", "chart")
+            "busy", "pending", "ask_note", "send", "stop", "chart", "preview", "passage")
 
 
 class AskHandlers:
@@ -116,7 +116,7 @@ class AskHandlers:
         # take the question at once, so that a question refused meanwhile finds none; Stop
         # reads it from `live`
         yield (*(gr.update(),) * 4, (text, None), *(gr.update(),) * 4, "",
-               *(gr.update(),) * 4)
+               *(gr.update(),) * 6)
         unchanged = (gr.update(), gr.update(), gr.update(), gr.update(), gr.update())
         index = len(history) - 1  # the assistant message being written
         earlier = [kept[i].question for i in sorted(kept)]
@@ -131,10 +131,12 @@ class AskHandlers:
             listed: Any = gr.update()
             named: Any = gr.update()
             charted: Any = gr.update()
+            page: tuple[Any, Any] = (gr.update(), gr.update())
             if update.citations and not sources_shown:  # known before the model writes
                 sources_shown = True
                 radio = gr.update(choices=record.labels, value=None)
                 charted = chart_update(update.history)  # hidden unless a history answer
+                page = (None, "")  # not the page of the answer before
             if update.status in _FINAL:
                 record = replace(record, audit_row=self.services.audit.record(
                     audit_entry(user, text, update, self.services.assistant.model_name)))
@@ -146,15 +148,17 @@ class AskHandlers:
                 listed = self.incident_choices(user, current)
             if update.status in _FINAL and not update.citations:
                 charted = chart_update(update.history)
+            if update.status in _FINAL and update.cited:  # its first cited page, opened
+                radio, page = self.first_cited(kept[index], update.cited[0])
             yield (shown, radio, kept, index, (text, update), current, listed, named,
-                   *unchanged, charted)
+                   *unchanged, charted, *page)
         if session in self.stopping:
             self.stopping.discard(session)
             return
         # ended: ready for the next question (here, not in a step after it, which a question
         # refused while this one streamed would also have run)
         yield (*(gr.update(),) * 4, None, *(gr.update(),) * 3, False, "", "",
-               gr.update(visible=True), gr.update(visible=False), gr.update())
+               gr.update(visible=True), gr.update(visible=False), *(gr.update(),) * 3)
 
     def stop_answer(self, history: list[Message], streaming: tuple[str, AnswerUpdate | None] | None,
                     kept: dict[int, AnswerRecord], current: int | None,
@@ -178,6 +182,15 @@ class AskHandlers:
             listed = self.incident_choices(user, current)
         return (history, kept, current, listed, named, False, "", None, "",
                 gr.update(visible=True), gr.update(visible=False))
+
+    def first_cited(self, record: AnswerRecord, number: int) -> tuple[Any, tuple[Any, Any]]:
+        """The sources list with source ``number`` chosen, and its page and passage: the page
+        an answer rests on is open beside it without a click."""
+        if not 1 <= number <= len(record.chunks):
+            return gr.update(choices=record.labels, value=None), (None, "")
+        return (gr.update(choices=record.labels, value=record.labels[number - 1]),
+                source_view(self.services.previews, record.chunks[number - 1],
+                            record.quotes.get(number)))
 
     def open_source(self, number: int | None, answer: int, kept: dict[int, AnswerRecord],
                     request: gr.Request) -> tuple[Any, Any]:
@@ -234,9 +247,17 @@ class AskHandlers:
     def opened(self, user: User, number: int, stored: dict[str, Any],
                name: str) -> tuple[Any, ...]:
         history, kept = conversation_from_json(stored)
+        # its last answer's sources, and the page it quoted first, as they were left
+        last = max(kept) if kept else -1
+        record = kept.get(last)
+        radio: Any = gr.update(choices=[], value=None)
+        page: tuple[Any, Any] = (None, "")
+        if record is not None:
+            radio, page = (self.first_cited(record, min(record.quotes)) if record.quotes
+                           else (gr.update(choices=record.labels, value=None), (None, "")))
         return (gr.Chatbot(value=history), kept, number, name,
                 self.incident_choices(user, number),
-                -1, -1, gr.update(choices=[], value=None), None, "", "", "", "",
+                last, -1, radio, *page, "", "", "",
                 gr.update(visible=False), gr.update(visible=False))
 
     def restore(self, request: gr.Request) -> tuple[Any, ...]:

@@ -20,10 +20,15 @@ OPEN_CITATION_LINKS = """() => {
     box.value = link.getAttribute('href').slice(1) + ':' + Date.now();
     box.dispatchEvent(new Event('input', {bubbles: true}));
     // on a phone the page sits below the answers: bring it up once it has arrived (scroll
-    // back for the answer)
+    // back for the answer); at once when a page is open already (the answer's first cited
+    // page opens by itself: tapping it changes nothing that could be waited for)
     if (window.innerWidth < 700) {
       const shown = () => document.querySelector('#preview img')?.getAttribute('src');
       const before = shown();
+      if (before) {
+        document.querySelector('#preview').scrollIntoView({block: 'start'});
+        return;
+      }
       const started = Date.now();
       const timer = setInterval(() => {
         if (shown() !== before || Date.now() - started > 5000) {

@@ -73,3 +73,25 @@ def test_documents_handlers_refuse_other_roles(services: Services) -> None:
         on.remove_document("manual.pdf", Request("olga"))
     with pytest.raises(Exception, match="not signed in"):
         on.ask_to_remove("manual.pdf", Request(None))
+
+
+def test_a_reopened_incident_shows_its_sources_and_the_page_it_quoted(services: Services) -> None:
+    # Before issue 30: the sources list came back empty while the page of the answer before
+    # lingered beside it.
+    from app.ui.conversation import AnswerRecord, conversation_to_json
+    from ingest.contract import Chunk, DocType
+
+    chunks = [Chunk(text=f"Step {n}: unlock with $X, then re-home.", file="grbl.md",
+                    file_sha256="s", doc_type=DocType.MANUAL, chunk_index=n, section=f"S{n}")
+              for n in (1, 2)]
+    record = AnswerRecord("Why ALARM:2?", chunks, ["[1] grbl.md, S1", "[2] grbl.md, S2"],
+                          {2: "Step 2: unlock with $X, then re-home."})
+    history = [{"role": "user", "content": "Why ALARM:2?"}, {"role": "assistant", "content": "…"}]
+    number = services.incidents.save("local", None, "ALARM:2",
+                                     conversation_to_json(history, {1: record}))
+    on = AskHandlers(services, Access(services.users, single_user=True))
+    opened = dict(zip(CONVERSATION, on.open_incident(number, Request()), strict=True))
+    assert opened["cited"]["choices"] == record.labels
+    assert opened["cited"]["value"] == "[2] grbl.md, S2"  # the quoted one, chosen
+    assert opened["showing"] == 1
+    assert "Quoted in the answer" in opened["passage"] and "S2" in opened["passage"]
