@@ -54,8 +54,14 @@ class IncidentStore:
                     conversation=body, updated=now)).rowcount
                 if updated:
                     return incident
+            name = title_from(title) or "Incident"
+            taken = set(db.execute(select(incidents.c.title).where(
+                incidents.c.user == user, incidents.c.title.like(f"{name[:60]}%"))).scalars())
+            # the same first question twice (a fault that came back): two names, not one
+            name = next(f"{name} ({n})" if n > 1 else name for n in range(1, len(taken) + 2)
+                        if (f"{name} ({n})" if n > 1 else name) not in taken)
             created = db.execute(insert(incidents).values(
-                user=user, title=title_from(title) or "Incident", created=now, updated=now,
+                user=user, title=name, created=now, updated=now,
                 conversation=body).returning(incidents.c.id))
             return int(created.scalar_one())
 

@@ -89,6 +89,12 @@ class AskHandlers:
         return self.services.incidents.save(user.name, incident_number(current), first,
                                        conversation_to_json(history, kept))
 
+    def title_of(self, user: User, number: int) -> str:
+        """The name the incident was saved under ("P-101 trips (2)" for the second of one
+        first question)."""
+        return next((i.title for i in self.services.incidents.list(user.name) if i.id == number),
+                    "")
+
     def accept(self, text: str, history: list[Message], running: bool, request: gr.Request
                ) -> tuple[Any, ...]:
         self.access.require(request, Permission.ASK)
@@ -142,9 +148,9 @@ class AskHandlers:
                     audit_entry(user, text, update, self.services.assistant.model_name)))
             kept = {**kept, index: record}
             if update.status in _FINAL:
-                if current is None:  # a new incident, named after its first question
-                    named = title_from(kept[min(kept)].question)
+                created = current is None  # a new incident, named after its first question
                 current = self.keep(user, current, shown, kept)
+                named = self.title_of(user, current) if created else named
                 listed = self.incident_choices(user, current)
             if update.status in _FINAL and not update.citations:
                 charted = chart_update(update.history)
@@ -176,9 +182,9 @@ class AskHandlers:
             row = self.services.audit.record(audit_entry(user, text, stopped,
                                                     self.services.assistant.model_name))
             kept = {**kept, index: record_of(text, update, row)}
-            if current is None:
-                named = title_from(kept[min(kept)].question)
+            created = current is None
             current = self.keep(user, current, history, kept)
+            named = self.title_of(user, current) if created else named
             listed = self.incident_choices(user, current)
         return (history, kept, current, listed, named, False, "", None, "",
                 gr.update(visible=True), gr.update(visible=False))
@@ -221,7 +227,8 @@ class AskHandlers:
             return "Feedback can be given once the answer is complete.", -1
         rating = {True: "up", False: "down"}.get(data.liked, str(data.liked))  # type: ignore[call-overload]
         self.services.audit.set_feedback(record.audit_row, user.name, rating)
-        return f"Thanks: feedback stored with the answer to “{record.question}”.", index
+        said = {"up": "👍 helpful", "down": "👎 not helpful"}.get(rating, rating)
+        return f"Thanks: “{said}” stored with the answer to “{record.question}”.", index
 
     def add_comment(self, text: str, kept: dict[int, AnswerRecord], last_rated: int,
                     request: gr.Request) -> tuple[str, str]:
@@ -276,9 +283,7 @@ class AskHandlers:
         stored = self.services.incidents.load(user.name, number) if number is not None else None
         if stored is None:
             return self.empty(user, "That incident is not among yours (or was deleted).")
-        name = next((i.title for i in self.services.incidents.list(user.name) if i.id == number),
-                    "")
-        return self.opened(user, number, stored, name)  # type: ignore[arg-type]
+        return self.opened(user, number, stored, self.title_of(user, number))  # type: ignore[arg-type]
 
     def new(self, request: gr.Request) -> tuple[Any, ...]:
         return self.empty(self.access.require(request, Permission.ASK))

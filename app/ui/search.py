@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,9 +40,19 @@ class FilterError(ValueError):
 def parse_filters(doc_type: str, file: str, tag: str, date_from: str,
                   date_to: str) -> SearchFilters:
     """The filter form as SearchFilters; a malformed date is refused with what to type."""
+    days = {}
     for label, value in (("from", date_from), ("to", date_to)):
         if value and not _ISO_DATE.match(value.strip()):
             raise FilterError(f"Date {label} '{value}' is not a date: write it as YYYY-MM-DD.")
+        if value:
+            try:  # 2026-02-30 has the form but is no day: it would silently find nothing
+                days[label] = datetime.date.fromisoformat(value.strip())
+            except ValueError:
+                raise FilterError(f"Date {label} '{value}' is not a day of the calendar: "
+                                  "check the month and day.") from None
+    if len(days) == 2 and days["from"] > days["to"]:
+        raise FilterError(f"Date from ({days['from']}) is after date to ({days['to']}): "
+                          "swap them.")
     return SearchFilters(
         doc_type=DocType(doc_type) if doc_type and doc_type != _ALL else None,
         file=file if file and file != _ALL else None,

@@ -112,7 +112,7 @@ def test_hostile_manual_text_runs_nothing_and_the_answer_keeps_its_sources(  # t
 
     # feedback on that answer lands in the audit log, next to the question and its sources
     page.locator("#answers button[aria-label='Dislike']").first.click()
-    page.locator("#feedback-note").get_by_text("feedback stored").wait_for(timeout=10_000)
+    page.locator("#feedback-note").get_by_text("not helpful” stored").wait_for(timeout=10_000)
     page.locator("#comment textarea").fill("the answer ignored the 200 h interval")
     page.locator("#send-comment").click()
     page.locator("#feedback-note").get_by_text("comment stored").wait_for(timeout=10_000)

@@ -59,3 +59,14 @@ def test_messages_are_stored_as_text_whatever_shape_the_page_sent() -> None:
     stored = conversation_to_json(history, {})
     assert stored["messages"] == [{"role": "user", "content": "ALARM:9?"},
                                   {"role": "assistant", "content": "See [1]."}]
+
+
+def test_incidents_of_one_first_question_get_names_apart(tmp_path: Path) -> None:
+    # Before issue 30: a fault that came back made a second incident of the same name.
+    store = IncidentStore(Database.in_file(tmp_path / "records.sqlite3"))
+    for _ in range(3):
+        store.save("anna", None, "P-101 trips on start", {"messages": []})
+    store.save("bert", None, "P-101 trips on start", {"messages": []})
+    assert sorted(i.title for i in store.list("anna")) == [
+        "P-101 trips on start", "P-101 trips on start (2)", "P-101 trips on start (3)"]
+    assert [i.title for i in store.list("bert")] == ["P-101 trips on start"]  # per user

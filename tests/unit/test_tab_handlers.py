@@ -95,3 +95,17 @@ def test_a_reopened_incident_shows_its_sources_and_the_page_it_quoted(services: 
     assert opened["cited"]["value"] == "[2] grbl.md, S2"  # the quoted one, chosen
     assert opened["showing"] == 1
     assert "Quoted in the answer" in opened["passage"] and "S2" in opened["passage"]
+
+
+def test_the_thumbs_confirmation_says_which(services: Services) -> None:
+    from types import SimpleNamespace
+
+    from app.records.audit import AuditEntry
+    from app.ui.conversation import AnswerRecord
+
+    row = services.audit.record(AuditEntry("local", "admin", "ask", "Why ALARM:2?"))
+    kept = {1: AnswerRecord("Why ALARM:2?", audit_row=row)}
+    on = AskHandlers(services, Access(services.users, single_user=True))
+    said, rated = on.rate(kept, SimpleNamespace(index=1, liked=False), Request())
+    assert said == "Thanks: “👎 not helpful” stored with the answer to “Why ALARM:2?”."
+    assert rated == 1

@@ -65,6 +65,12 @@ def test_filters_select_type_file_tag_and_date_range() -> None:
     assert parse_filters("all", "all", "", "", "") == SearchFilters()
     with pytest.raises(FilterError, match="YYYY-MM-DD"):
         parse_filters("all", "all", "", "1/2/2026", "")
+    # Before issue 30 these found "Nothing" without a word: a day that does not exist, and
+    # a range backwards
+    with pytest.raises(FilterError, match="'2026-02-30' is not a day of the calendar"):
+        parse_filters("all", "all", "", "2026-02-30", "")
+    with pytest.raises(FilterError, match="is after date to .* swap them"):
+        parse_filters("all", "all", "", "2026-03-01", "2026-01-31")
 
 
 def test_results_show_section_and_date_only_when_some_hit_has_one() -> None:
