@@ -33,6 +33,7 @@ QUESTIONS = [
 ]
 
 _PLACEHOLDERS = ("Searching the documents", "Writing the answer")
+_UNWRITTEN = "No written answer"  # the model was busy or down: the passages alone
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Request:
     first_text: float | None  # monotonic time the first answer text arrived
     finished: float
     error: str = ""
+    written: bool = True  # False: the model did not answer (busy or down), passages only
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class LoadResult:
     @property
     def errors(self) -> list[str]:
         return [r.error for r in self.requests if r.error]
+
+    @property
+    def unwritten(self) -> int:
+        """Users who got the passages without the model's answer (model busy or down)."""
+        return sum(not r.written for r in self.requests if not r.error)
 
     @property
     def ttft_s(self) -> list[float]:
@@ -76,7 +83,8 @@ class LoadResult:
 
     def summary(self) -> str:
         busy = sum(r.finished - r.started for r in self.requests)
-        return (f"{len(self.requests)} users: errors {len(self.errors)}, time to first answer "
+        return (f"{len(self.requests)} users: errors {len(self.errors)}, without the model's "
+                f"answer {self.unwritten}, time to first answer "
                 f"text p50 {self.percentile(50):.1f} s / p95 {self.percentile(95):.1f} s, "
                 f"max in flight {self.max_in_flight}, max streaming at once "
                 f"{self.max_streaming}, wall {self.wall_s:.1f} s, "
@@ -107,15 +115,18 @@ def ask(url: str, question: str, auth: tuple[str, str] | None,
         time.sleep(0.005)
     started = time.monotonic()
     first = None
+    last: object = ""
     try:
         job = client.submit(question, api_name="/ask")
         for output in job:
+            last = output
             if first is None and _has_answer_text(output):
                 first = time.monotonic()
         job.result()
     except Exception as exc:  # a load test reports errors, it does not stop at one
         return Request(started, first, time.monotonic(), f"{type(exc).__name__}: {exc}")
-    return Request(started, first, time.monotonic())
+    return Request(started, first, time.monotonic(),
+                   written=_UNWRITTEN not in (last if isinstance(last, str) else ""))
 
 
 def run_load(url: str, users: int, auth: tuple[str, str] | None = None) -> LoadResult:

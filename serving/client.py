@@ -23,7 +23,7 @@ import httpx
 import openai
 from langchain_openai import ChatOpenAI
 
-from serving.errors import ModelServerUnavailable, StreamInterrupted
+from serving.errors import ModelServerBusy, ModelServerUnavailable, StreamInterrupted
 from serving.settings import ServingSettings
 
 Role = Literal["system", "user", "assistant"]
@@ -108,15 +108,17 @@ class ModelClient:
             if not down:
                 return
             for replica in down:
-                try:
-                    healthy = httpx.get(replica.root + "/health",
-                                        timeout=self.settings.connect_timeout_s).status_code == 200
-                except httpx.HTTPError:
-                    healthy = False
-                if healthy:
+                if self._health_answers(replica):
                     with self._lock:
                         replica.down_since = None
             time.sleep(_PROBE_EVERY_S)
+
+    def _health_answers(self, replica: _Replica) -> bool:
+        try:
+            return httpx.get(replica.root + "/health",
+                             timeout=self.settings.connect_timeout_s).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def any_answers(self, timeout_s: float = 1.0) -> bool:
         """Whether some replica's /health answers now (the page's "model down" banner)."""
@@ -154,6 +156,7 @@ class ModelClient:
         payload = [(m.role, m.content) for m in messages]
         tried: set[str] = set()
         errors: list[str] = []
+        busy: list[str] = []
         alone = len(self._replicas) == 1
         for attempt in range(2):
             replica = self._pick(set() if alone else tried)
@@ -192,12 +195,26 @@ class ModelClient:
                     raise StreamInterrupted(f"model server {replica.base_url} failed "
                                             f"mid-answer ({type(exc).__name__})") from exc
                 errors.append(f"{replica.base_url}: {type(exc).__name__}")
+                timed_out = isinstance(exc, openai.APITimeoutError | httpx.TimeoutException)
+                if timed_out and self._health_answers(replica):
+                    # Busy, not hung: its /health answers while the prompts ahead of this
+                    # one are computed (a CPU server under a burst of questions). Not marked
+                    # down — that would turn away the questions it is about to answer.
+                    failed = False
+                    busy.append(replica.base_url)
+                    if alone:
+                        break
+                    continue
                 # A timeout is not retried at the same address: a hung server would cost
                 # the question its timeout twice.
-                failed = not (alone and attempt == 0 and not isinstance(
-                    exc, openai.APITimeoutError | httpx.TimeoutException))
+                failed = not (alone and attempt == 0 and not timed_out)
             finally:
                 self._release(replica, failed)
+        if busy:
+            raise ModelServerBusy(
+                f"{', '.join(busy)} did not start the answer within "
+                f"{self.settings.first_token_timeout_s:.0f} s (serving.first_token_timeout_s) "
+                "but answers /health: busy with other questions")
         if not errors:
             errors = [f"{url}: down, re-checked every {_PROBE_EVERY_S:.0f} s"
                       for url, up in self.replica_status().items() if not up]

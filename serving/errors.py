@@ -1,7 +1,8 @@
 """Errors of the serving package.
 
 ``ServingError`` is the base. ``ModelFolderError``: a model folder is missing,
-partial or tampered with. ``ModelServerUnavailable``: no replica answered.
+partial or tampered with. ``ModelServerUnavailable``: no replica answered; ``ModelServerBusy``: one
+answered its health check but not the question in time.
 ``StreamInterrupted``: a replica failed after the answer had started.
 """
 
@@ -18,6 +19,11 @@ class ModelFolderError(ServingError):
 
 class ModelServerUnavailable(ServingError):
     """No model server replica could be reached."""
+
+
+class ModelServerBusy(ModelServerUnavailable):
+    """A replica answers /health but did not start the answer within the first-token timeout:
+    overloaded, not down (it is not marked down)."""
 
 
 class StreamInterrupted(ServingError):

@@ -27,7 +27,7 @@ from ingest.contract import Chunk
 from ingest.hazards import Hazard, hazards_in
 from ingest.search import Candidate
 from serving.client import ChatMessage, ModelClient
-from serving.errors import ModelServerUnavailable, StreamInterrupted
+from serving.errors import ModelServerBusy, ModelServerUnavailable, StreamInterrupted
 
 _log = logging.getLogger(__name__)
 
@@ -62,6 +62,9 @@ class AnswerStatus(StrEnum):
 
 MODEL_DOWN = ("The language model is unreachable: the passages below are the closest in the "
               "documents. An admin sees the cause in the Documents tab.")
+MODEL_BUSY = ("The language model is busy with other questions and did not start this answer "
+              "in time: the passages below are the closest in the documents. Ask again in a "
+              "minute for the model's answer.")
 
 
 @dataclass(frozen=True)
@@ -304,8 +307,10 @@ class Assistant:
                 yield answer(text, status=AnswerStatus.STREAMING, notice=notice)
         except ModelServerUnavailable as exc:
             # the cause (URLs, exception names) is for the admin's log, not the operator
-            _log.warning("model server unreachable: %s", exc)
-            yield answer("", status=AnswerStatus.MODEL_UNAVAILABLE, notice=MODEL_DOWN)
+            busy = isinstance(exc, ModelServerBusy)
+            _log.warning("model server %s: %s", "busy" if busy else "unreachable", exc)
+            yield answer("", status=AnswerStatus.MODEL_UNAVAILABLE,
+                         notice=MODEL_BUSY if busy else MODEL_DOWN)
             return
         except StreamInterrupted as exc:
             yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE,

@@ -11,6 +11,7 @@ once, every row with its id, then renamed ``*.imported``.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -99,13 +100,30 @@ UNREACHABLE = (DatabaseError, SQLAlchemyError)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-    """WAL (readers never wait for the writer), a wait instead of 'database is locked', and
+    """A wait instead of 'database is locked', WAL (readers never wait for the writer), and
     autocommit at the driver, so that SQLAlchemy's transactions are the only ones."""
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    _into_wal(cursor)
     cursor.close()
+
+
+def _into_wal(cursor: Any, wait_s: float = 10.0) -> None:
+    """Switch a fresh file to WAL (the mode is kept in the file, so this is once per file).
+    Processes opening a new file together race for the switch, and SQLite answers the losers
+    'database is locked' without calling its busy handler (seen in CI: four replicas started
+    at once), so the switch is retried here for as long as the busy timeout would wait."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_begin(connection: Connection) -> None:

@@ -16,6 +16,7 @@ def test_twenty_users_at_once_get_answers_without_errors_and_overlap(
     result = run_load(signed_in_ui, USERS, auth=("op", PASSWORDS["op"]))
     print("\nload:", result.summary())
     assert result.errors == []
+    assert result.unwritten == 0, result.summary()  # the model answered everyone
     assert len(result.requests) == USERS
     assert result.max_in_flight == USERS, result.summary()
     assert result.max_streaming >= 4, result.summary()  # answers were written side by side

@@ -64,3 +64,35 @@ def test_model_down_gives_retrieval_only_quickly(tmp_path: Path, sample_services
     assert final.status is AnswerStatus.MODEL_UNAVAILABLE
     assert "unreachable" in final.notice and "http" not in final.notice and final.citations
     assert time.monotonic() - started < settings.serving.first_token_timeout_s
+
+
+def test_a_busy_model_server_is_said_busy_and_stays_in_use(sample_services, vllm_server) -> None:  # type: ignore[no-untyped-def]
+    """Several long prompts ahead of the question on the real CPU server: the first token
+    comes later than the timeout while /health answers. Before: the replica was marked down
+    and the operator read "unreachable", and questions arriving next were turned away."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    words = [f"w{n}" for n in range(5000)]
+
+    def long_prompt(seed: int) -> None:  # distinct prompts: no shared prefix to reuse
+        text = " ".join(random.Random(seed).choices(words, k=1200))
+        httpx.post(vllm_server.base_url + "/chat/completions", timeout=300, json={
+            "model": sample_services.client.model_name, "max_tokens": 8,
+            "messages": [{"role": "user", "content": text}]})
+
+    settings = sample_services.settings.model_copy(update={"serving": ServingSettings(
+        base_urls=[vllm_server.base_url], first_token_timeout_s=0.05)})
+    services = make_services(settings, sample_services.embedder)
+    with ThreadPoolExecutor(4) as pool:
+        burst = [pool.submit(long_prompt, seed) for seed in range(4)]
+        time.sleep(0.5)  # the burst reaches the server first
+        final = list(services.assistant.answer("Homing fail ALARM 9: what should I check?"))[-1]
+        assert final.status is AnswerStatus.MODEL_UNAVAILABLE
+        assert "busy" in final.notice and "unreachable" not in final.notice, final.notice
+        assert final.citations  # the passages are still given
+        assert services.client.replica_status() == {vllm_server.base_url: True}
+        for done in burst:
+            done.result()
