@@ -6,6 +6,7 @@ import html
 import re
 
 from app.answer.answering import AnswerStatus, AnswerUpdate, Citation
+from app.answer.verification import Flag
 from ingest.hazards import WARNINGS
 
 _STATUS_NOTE = {
@@ -105,17 +106,59 @@ def render_quotes(update: AnswerUpdate, answer: int | None = None) -> str:
 
 
 def render_flags(update: AnswerUpdate) -> str:
-    """What the cited pages do not back, under the model's answer."""
-    lines = []
-    if any(f.kind == "citation" for f in update.flags):
-        lines.append("⚠️ **The model's answer cites no passage:** check it against the "
-                     "quoted sentences and the sources.")
-    claims = [f for f in update.flags if f.kind != "citation"]
-    if claims:
-        items = "; ".join(escape_text(str(f)) for f in claims)
-        lines.append(f"⚠️ **Not in the cited pages:** {items}. Check these against the "
-                     "sources before acting on them.")
-    return "  \n".join(lines)
+    """What the cited pages do not back and could not be marked where it stands."""
+    unplaced = [f for f in update.flags if f.kind != "citation" and f.at is None]
+    if not unplaced:
+        return ""
+    items = "; ".join(escape_text(str(f)) for f in unplaced)
+    return (f"⚠️ **Not in the cited pages:** {items}. Check these against the sources before "
+            "acting on them.")
+
+
+# The end of the sentence a flagged fact stands in: a full stop before a space, or a line end.
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+_PLACE = re.compile("\x00(\\d+)\x00")
+
+
+def _marked(text: str, flags: list[Flag]) -> tuple[str, list[list[Flag]]]:
+    """``text`` with a placeholder after each sentence holding a fact the cited pages lack,
+    and the facts of each placeholder. Placeholders (NUL, number, NUL) survive escaping."""
+    text = text.replace("\x00", "")
+    at_end: dict[int, list[Flag]] = {}
+    for flag in flags:
+        if flag.kind == "citation" or flag.at is None or flag.at >= len(text):
+            continue
+        end = _SENTENCE_END.search(text, flag.at)
+        where = len(text) if end is None else end.end() if end.group() != "\n" else end.start()
+        at_end.setdefault(where, []).append(flag)
+    groups: list[list[Flag]] = []
+    for where in sorted(at_end, reverse=True):
+        text = f"{text[:where]}\x00{len(groups)}\x00{text[where:]}"
+        groups.append(at_end[where])
+    return text, groups
+
+
+def render_draft(update: AnswerUpdate, answer: int | None = None) -> str:
+    """The model's words, apart from the documents': labelled a draft, in a quieter box of
+    their own, each sentence holding a fact the cited pages lack marked where it stands."""
+    streaming = update.status is AnswerStatus.STREAMING
+    if not streaming and (not update.text or update.status is AnswerStatus.ABSTAINED):
+        return ""
+    raw, groups = _marked(update.text, update.flags)
+    # no line of the model's text is indented into a code block: a command it invented must
+    # not look like one to copy (its own lists still read as lists)
+    text = link_markers(escape_text(_INDENT.sub("", raw)), update.citations, answer)
+    text = _PLACE.sub(lambda m: " ⚠️ *not in the cited pages: " + "; ".join(
+        escape_text(str(f)) for f in groups[int(m.group(1))]) + "*", text)
+    if streaming:  # the cursor says "still writing": sources show early, the answer is not done
+        text = text + " ▌" if update.text else "_Writing the answer…_ ▌"
+    uncited = any(f.kind == "citation" for f in update.flags)
+    label = ("**Model's draft**: written by the language model from the passages, not the "
+             "documents' words" + (" (it cites none of them)" if uncited else "")
+             + ". Check it against the quotes.")
+    doubtful = " doubtful" if any(f.kind != "citation" for f in update.flags) else ""
+    # our own wrapper (sanitised HTML keeps a class): the page styles the draft apart
+    return f'{label}\n\n<div class="model-draft{doubtful}">\n\n{text}\n\n</div>'
 
 
 _HOW = {"words": "every word", "meaning": "meaning", "asset": "asset id"}
@@ -185,16 +228,7 @@ def render_answer(update: AnswerUpdate, answer: int | None = None) -> str:
     elif update.weak:
         parts.append(f"⚠️ **{escape_text(update.notice)}**")
     parts.append(render_quotes(update, answer))
-    # no line of the model's text is indented into a code block: a command it invented must
-    # not look like one to copy (its own lists still read as lists)
-    text = link_markers(escape_text(_INDENT.sub("", update.text)), update.citations, answer)
-    generated = "**Model's answer** (generated from the passages; check it against the quotes):"
-    if update.status is AnswerStatus.STREAMING:
-        # the cursor says "still writing": sources show early, the answer is not done
-        parts.append(f"{generated}\n\n" + (text + " ▌" if update.text
-                                            else "_Writing the answer…_ ▌"))
-    elif update.text and update.status is not AnswerStatus.ABSTAINED:
-        parts.append(f"{generated}\n\n{text}")
+    parts.append(render_draft(update, answer))
     parts.append(render_flags(update))
     show_excerpts = update.status in (AnswerStatus.ABSTAINED, AnswerStatus.MODEL_UNAVAILABLE)
     parts.append(render_sources(update.citations, with_excerpts=show_excerpts, answer=answer))

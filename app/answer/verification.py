@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.contract import Chunk
 from ingest.tags import all_codes, equipment_tags, fault_codes
@@ -50,6 +50,8 @@ class Flag:
 
     kind: str  # number, fault code, tag, part number, command, path
     text: str
+    # where it starts in the answer (marked there, in place); not part of what it is
+    at: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.text}"
@@ -85,10 +87,13 @@ def unsupported_claims(answer: str, passages: Sequence[Chunk]) -> list[Flag]:
     flags: list[Flag] = []
     for number, unit in sorted(_quantities(answer)):
         if not _supports_quantity(number, unit, joined):
-            flags.append(Flag("number", f"{number} {unit}"))
-    flags += [Flag("fault code", c.upper()) for c in sorted(fault_codes(answer) - codes)
-              if c != "e-stop"]
-    flags += [Flag("tag", t.upper()) for t in sorted(equipment_tags(answer) - codes)]
+            first = next((m.start() for m in _QUANTITY.finditer(answer)
+                          if _quantities(m.group(0)) == {(number, unit)}), None)
+            flags.append(Flag("number", f"{number} {unit}", first))
+    flags += [Flag("fault code", c.upper(), _find(c, answer))
+              for c in sorted(fault_codes(answer) - codes) if c != "e-stop"]
+    flags += [Flag("tag", t.upper(), _find(t, answer))
+              for t in sorted(equipment_tags(answer) - codes)]
     seen = {f.text.lower() for f in flags}
     for kind, pattern in (("command", _CODE_SPAN), ("command", _COMMAND), ("path", _PATH),
                           ("command", _GCODE), ("part number", _PART)):
@@ -99,8 +104,20 @@ def unsupported_claims(answer: str, passages: Sequence[Chunk]) -> list[Flag]:
                     or _folded(item) in folded):
                 continue
             seen.add(item.lower())
-            flags.append(Flag(kind, item))
+            flags.append(Flag(kind, item, _find(item, answer, m.start())))
     return flags
+
+
+def _find(item: str, answer: str, start: int = 0) -> int | None:
+    """Where ``item`` (as found, or as normalised by the code readers) stands in the answer."""
+    found = answer.lower().find(item.lower(), start)
+    if found >= 0:
+        return found
+    # normalised by the code readers ("P101A" for "P-101A", "alarm 9" for "ALARM:9")
+    letters = re.sub(r"[\W_]", "", item)
+    loose = re.compile(r"[\s:_-]?".join(map(re.escape, letters)), re.IGNORECASE)
+    match = loose.search(answer, start) if letters else None
+    return match.start() if match else None
 
 
 def is_repeating(text: str, times: int = 3) -> bool:

@@ -67,10 +67,18 @@ def test_quoted_evidence_flags_and_a_follow_up(browser, ui_url: str, screenshots
     page.locator("#ask").click()
     first = wait_for_answer(page, 1)
     # the table row that answers it, verbatim, above what the model wrote
-    assert first.index("From the documents") < first.index("Model's answer"), first
+    assert first.index("From the documents") < first.index("Model's draft"), first
     assert "Soft limit alarm. G-code motion target exceeds machine travel." in first
-    # the 135M CPU model cites no [n]: said under its answer (deterministic at temperature 0)
-    assert "cites no passage" in first or "Not in the cited pages" in first, first
+    # the 135M CPU model cites no [n]: said in the draft's label (deterministic at temperature 0)
+    assert "cites none of them" in first or "not in the cited pages" in first, first
+    # two voices: the manual's words and the model's draft look different at a glance
+    row = page.locator("#answers .bot-row").last
+    quote, draft = row.locator("blockquote").first, row.locator(".model-draft")
+    style = "e => { const s = getComputedStyle(e); return [s.color, s.fontStyle, s.fontSize," \
+            " s.borderLeftStyle]; }"
+    assert draft.count() == 1, "the model's words are not in a box of their own"
+    assert quote.evaluate(style) != draft.evaluate(style)
+    assert draft.evaluate(style)[1:4:2] == ["italic", "dashed"]
     # the page the answer quotes is open beside it without a click (issue 30)
     page.locator("#passage").get_by_text("Quoted in the answer").wait_for(timeout=30_000)
     page.locator("#preview img").wait_for(timeout=30_000)

@@ -132,7 +132,7 @@ def test_stop_labels_the_partial_answer_and_feedback_lands_on_its_own_answer(  #
     page.locator("#ask").click()
     second = page.locator("#answers .bot-row").nth(1)
     for _ in range(300):  # until the model is writing
-        if "Model's answer" in second.inner_text():
+        if "Model's draft" in second.inner_text():
             break
         page.wait_for_timeout(100)
     page.locator("#stop").click()

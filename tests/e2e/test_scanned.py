@@ -14,7 +14,7 @@ def test_a_quote_from_a_scanned_two_column_page_reads_as_words(  # type: ignore[
     page.locator("#ask").click()
     answer = " ".join(wait_for_answer(page, 1).split())
     assert "glossary_scan.pdf, page 1 (OCR text)" in answer, answer
-    quoted = answer[answer.index("From the documents"):answer.index("Model's answer")]
+    quoted = answer[answer.index("From the documents"):answer.index("Model's draft")]
     # the left column's sentence, whole, word by word: not run into the line beside it
     # ("…exposed toto produce rotation…")
     assert "closes a circuit when it is exposed to a specified high temperature" in quoted, quoted

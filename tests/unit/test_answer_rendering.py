@@ -49,17 +49,31 @@ def test_streaming_answer_shows_it_is_still_being_written() -> None:
     assert "▌" not in render_answer(AnswerUpdate("Check", [citation(1)], AnswerStatus.COMPLETE))
 
 
-def test_quotes_come_before_the_generated_answer_and_flags_after_it() -> None:
-    update = AnswerUpdate("Heat to 250 °C.", [citation(1)], AnswerStatus.COMPLETE,
-                          "Weak evidence — check the cited page.",
+def test_quotes_come_first_and_the_models_draft_is_apart_with_its_flags_in_place() -> None:
+    update = AnswerUpdate("Heat to 250 °C. Then wait.\nRun $H now", [citation(1)],
+                          AnswerStatus.COMPLETE, "Weak evidence — check the cited page.",
                           quotes=[Quote(1, "Check wiring.")], weak=True,
                           flags=[Flag("citation", "the answer cites no passage"),
-                                 Flag("number", "250 °c")])
+                                 Flag("number", "250 °c", 8), Flag("command", "$H", 31),
+                                 Flag("tag", "P-7", None)])
     md = render_answer(update)
-    order = [md.index(s) for s in ("Weak evidence", "From the documents", "> Check wiring.",
-                                   "Model's answer", "Heat to 250", "cites no passage",
-                                   "Not in the cited pages:** number 250 °c")]
+    order = [md.index(s) for s in (
+        "Weak evidence", "From the documents", "> Check wiring.", "Model's draft",
+        "cites none of them", '<div class="model-draft doubtful">',
+        "Heat to 250 °C. ⚠️ *not in the cited pages: number 250 °c* Then wait.",
+        "Run $H now ⚠️ *not in the cited pages: command $H*", "</div>",
+        "Not in the cited pages:** tag P-7")]  # one it could not place: under the draft
     assert order == sorted(order), md
+    assert md.count("not in the cited pages") == 2 and "cites no passage" not in md
+
+
+def test_a_draft_with_nothing_flagged_is_apart_but_not_doubtful() -> None:
+    md = render_answer(AnswerUpdate("Check the switch [1].", [citation(1)],
+                                    AnswerStatus.COMPLETE))
+    assert '<div class="model-draft">' in md and "cites none" not in md
+    model_text = AnswerUpdate("a \x00 0 \x00 b <div>", [citation(1)], AnswerStatus.COMPLETE)
+    assert "\x00" not in render_answer(model_text)  # no placeholder forged by the model
+    assert "&lt;div&gt;" in render_answer(model_text)  # nor HTML of its own
 
 
 def test_citation_markers_link_to_their_own_answer_and_document_brackets_do_not() -> None:
