@@ -340,6 +340,10 @@ class AskHandlers:
         return (gr.update(visible=True), "Delete this incident and its answers from your list? "
                 "(The audit log keeps its questions.)")
 
+    @staticmethod
+    def keep_incident() -> tuple[Any, str]:
+        return gr.update(visible=False), "Not deleted: the incident stays in your list."
+
 
 def _ask_layout() -> SimpleNamespace:
     """The Ask tab's components, laid out: answers and question on the left, the cited
@@ -353,11 +357,13 @@ def _ask_layout() -> SimpleNamespace:
                     title = gr.Textbox(label="Name of this incident", scale=4,
                                        elem_id="incident-title")
                     rename = gr.Button("Rename", scale=1, elem_id="incident-rename")
-                with gr.Row():
-                    delete = gr.Button("Delete this incident", variant="stop", size="sm",
-                                       elem_id="incident-delete")
-                    confirm = gr.Button("Yes, delete it for good", variant="stop", size="sm",
-                                        visible=False, elem_id="incident-confirm")
+                delete = gr.Button("Delete this incident", variant="stop", size="sm",
+                                   elem_id="incident-delete")
+                # the question Delete asks, with both answers: shown and hidden together
+                with gr.Row(visible=False, elem_id="incident-confirm-row") as confirm:
+                    delete_now = gr.Button("Yes, delete it for good", variant="stop",
+                                           size="sm", elem_id="incident-confirm")
+                    keep = gr.Button("Cancel: keep it", size="sm", elem_id="incident-keep")
                 incident_note = gr.Markdown(elem_id="incident-note")
             chat = gr.Chatbot(label="Answers", height="58vh", elem_id="answers",
                               sanitize_html=True, buttons=["copy"], autoscroll=False,
@@ -403,9 +409,10 @@ def _ask_layout() -> SimpleNamespace:
 
     return SimpleNamespace(
         incident_list=incident_list, title=title, rename=rename, delete=delete,
-        confirm=confirm, incident_note=incident_note, chat=chat, question=question,
-        send=send, stop=stop, ask_note=ask_note, new_incident=new_incident, comment=comment,
-        send_comment=send_comment, feedback_note=feedback_note, cited=cited,
+        confirm=confirm, delete_now=delete_now, keep=keep, incident_note=incident_note,
+        chat=chat, question=question, send=send, stop=stop, ask_note=ask_note,
+        new_incident=new_incident, comment=comment, send_comment=send_comment,
+        feedback_note=feedback_note, cited=cited,
         preview=preview, passage=passage, chart=chart, open_citation=open_citation,
         pending=pending, busy=busy, live=live, records=records, showing=showing,
         rated=rated, incident=incident)
@@ -448,8 +455,9 @@ def build_ask_tab(services: Services, access: Access
     ui.rename.click(on.rename_incident, inputs=[ui.incident, ui.title],
                     outputs=[ui.incident_list, ui.incident_note], api_name=False)
     ui.delete.click(on.ask_to_delete, outputs=[ui.confirm, ui.incident_note], api_name=False)
-    ui.confirm.click(on.delete_incident, inputs=[ui.incident], outputs=shown_conversation,
-                     api_name=False).then(**remember)
+    ui.delete_now.click(on.delete_incident, inputs=[ui.incident], outputs=shown_conversation,
+                        api_name=False).then(**remember)
+    ui.keep.click(on.keep_incident, outputs=[ui.confirm, ui.incident_note], api_name=False)
     ui.cited.input(on.open_source, inputs=[ui.cited, ui.showing, ui.records],
                    outputs=[ui.preview, ui.passage], api_name=False)
     ui.open_citation.change(on.open_link, inputs=[ui.open_citation, ui.records],

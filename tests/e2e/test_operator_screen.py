@@ -210,6 +210,10 @@ def test_incidents_are_kept_renamed_reopened_and_deleted_after_a_confirmation(  
     assert FIRST in page.locator("#answers .user-row").first.inner_text()
 
     page.locator("#incident-delete").click()
+    page.locator("#incident-keep").click()  # changed their mind: nothing is gone
+    page.locator("#incident-note").get_by_text("Not deleted").wait_for(timeout=10_000)
+    expect(page.locator("#incident-confirm")).to_be_hidden()
+    page.locator("#incident-delete").click()
     assert page.locator("#answers .bot-row").count() == 1  # nothing gone before confirming
     page.locator("#incident-confirm").click()
     page.locator("#incident-note").get_by_text("Incident deleted").wait_for(timeout=10_000)
