@@ -33,11 +33,12 @@ def chart_frame(history: History | None, by: str = PER_ASSET) -> pd.DataFrame:
 
 
 def chart_update(history: History | None, by: str = PER_ASSET) -> dict[str, Any]:
-    """The bar chart of a history, hidden when there is none."""
+    """The bar chart of a history, hidden when it would hold fewer than two bars: one asset's
+    (or one month's) single full-width bar compares nothing, and the count is in the text."""
     frame = chart_frame(history, by)
     x = frame.columns[0]
     top = int(frame["work orders"].max()) if not frame.empty else 1
-    return gr.update(value=frame, x=x, y="work orders", visible=not frame.empty,
+    return gr.update(value=frame, x=x, y="work orders", visible=len(frame) >= 2,
                      sort=None if x == "month" else "-y", y_lim=[0, top],
                      x_title=x, x_label_angle=-45 if len(frame) > 6 else 0)
 
