@@ -51,6 +51,9 @@ class _RichObserver:
         console.print(f"[yellow]another ingest is writing this index ({holder}); this one "
                       "starts when it ends[/yellow]")
 
+    def file_reading(self, file: str) -> None:
+        self._progress.update(self._chunks, description=f"reading {file}")
+
     def file_started(self, file: str, chunks: int, pages: int) -> None:
         self._pages += pages
         self._progress.update(self._files, description=f"files · {self._pages} pages")

@@ -120,9 +120,15 @@ class _GradioProgress:
         self._file = ""
 
     def _show(self) -> None:
-        within = self._embedded / self._chunks if self._chunks else 0.0
+        # a file's share: a fifth once read, the rest as its chunks are embedded
+        within = 0.2 + 0.8 * self._embedded / self._chunks if self._chunks else 0.0
         self._progress((self._done + within) / self._files,
                        desc=f"{self._file}: {self._embedded}/{self._chunks} chunks embedded")
+
+    def file_reading(self, file: str) -> None:
+        """Parsing a long PDF takes seconds with no chunk yet: say which file, not a bare 0%."""
+        self._progress(self._done / self._files, desc=f"reading {file} (file {self._done + 1} "
+                       f"of {self._files}): text, tables and pages")
 
     def waiting(self, holder: str) -> None:
         self._progress(0.0, desc=f"waiting: another ingest is writing the index ({holder})")
@@ -210,6 +216,7 @@ class DocumentsHandlers:
         if not paths:  # said next to the button; nothing else changes
             return ("⚠️ Choose one or more files to add first.",
                     *(gr.update() for _ in range(2 + SHOWN)))
+        progress(0.0, desc=f"checking {len(paths)} file(s): type, size, name")
         rows: list[list[Any]] = []
         accepted: list[Path] = []
         for raw in paths:
@@ -344,6 +351,8 @@ def build_documents_tab(services: Services,
     on = DocumentsHandlers(services, access)
     ui = _documents_layout(on.max_mb)
     shown = [ui.documents, ui.remove_file, ui.status, ui.audit]
+    # the last run's note ("Choose … first") goes at once, not when this run ends
+    ui.ingest_run.click(lambda: "", outputs=[ui.upload_note], queue=False, api_name=False)
     ui.ingest_run.click(on.ingest, inputs=[ui.files],
                         outputs=[ui.upload_note, ui.report, ui.files, *shown],
                         api_name="ingest_files", concurrency_limit=1,

@@ -288,3 +288,24 @@ def test_a_manifest_from_before_recipes_opens_and_recuts(tmp_path: Path) -> None
     assert entry is not None and entry.status is Status.DONE and entry.recipe == ""
     manifest.complete("a.pdf", "abc", 4, "manual", "3:200:40:")
     assert manifest.get("a.pdf").recipe == "3:200:40:"  # type: ignore[union-attr]
+
+
+def test_progress_names_each_file_while_it_is_read_before_its_chunks(
+        tmp_path: Path, services) -> None:  # type: ignore[no-untyped-def]
+    """Before: nothing was said while a file was parsed (a long PDF: seconds at a bare 0%)."""
+    from app.ui.documents import _GradioProgress
+
+    docs = tmp_path / "usb"
+    docs.mkdir()
+    factories.text_pdf(docs / "pump_manual.pdf", ["Seal replacement for P-101A."] * 3)
+    (docs / "notes.md").write_text("# Pumps\nPrime before start.\n")
+    shown: list[tuple[float, str]] = []
+    page = _GradioProgress(lambda share, desc: shown.append((share, desc)), files=2)
+    services.ingestor.ingest([docs], observer=page)
+    said = [desc.split(" ")[0] for _, desc in shown]
+    assert said[0] == "reading" and "notes.md" in shown[0][1]  # the smaller file first
+    reading_pdf = said.index("reading", 1)
+    assert "pump_manual.pdf (file 2 of 2)" in shown[reading_pdf][1]
+    assert shown[reading_pdf][0] == 0.5  # one of two files done
+    shares = [share for share, _ in shown]
+    assert shares == sorted(shares) and shares[-1] == 1.0  # it only moves forward
