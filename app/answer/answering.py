@@ -120,6 +120,8 @@ class AnswerUpdate:
     timings_s: dict[str, float] = field(default_factory=dict)
     safety: list[SafetyNotice] = field(default_factory=list)
     quotes: list[Quote] = field(default_factory=list)
+    # the page's own instructions, for a question that asks what to do (app.answer.steps)
+    steps: list[Quote] = field(default_factory=list)
     weak: bool = False  # answered on weak evidence: check the cited page
     flags: list[Flag] = field(default_factory=list)  # what the cited passages do not back
     # passages that defeat a safety device or address an AI: (citation number, hazard)
@@ -267,8 +269,9 @@ class Assistant:
         hazards = passage_hazards(citations)
         yield AnswerUpdate("", citations, AnswerStatus.STREAMING, notice, timings, safety,
                            weak=weak, hazards=hazards)  # the sources, while quotes are picked
-        quotes = [Quote(i + 1, sentence)
-                  for i, sentence in self._retriever.best_sentences(question, hits)]
+        best, instructions = self._retriever.quotes_and_steps(question, hits)
+        quotes = [Quote(i + 1, sentence) for i, sentence in best]
+        steps = [Quote(i + 1, sentence) for i, sentence in instructions]
         # a passage that addresses an AI is shown to the operator, never given to the model
         unsafe = {n for n, h in hazards if h is Hazard.ADDRESSES_AI}
         messages, fitted = self._fit_prompt(question, model_passages(citations, hazards))
@@ -276,7 +279,8 @@ class Assistant:
         citations = [c for c in citations if c.number <= last or c.number in unsafe]
         safety = [n for n in safety if n.citation_number <= len(citations)]
         answer = partial(AnswerUpdate, citations=citations, timings_s=timings, safety=safety,
-                         quotes=[q for q in quotes if q.number <= len(citations)], weak=weak,
+                         quotes=[q for q in quotes if q.number <= len(citations)],
+                         steps=[q for q in steps if q.number <= len(citations)], weak=weak,
                          hazards=[(n, h) for n, h in hazards if n <= len(citations)])
         yield answer("", status=AnswerStatus.STREAMING, notice=notice)
         yield from self._generate(messages, answer, notice, started, timings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from app.answer.answering import AnswerStatus, AnswerUpdate, Citation
+from app.answer.answering import AnswerStatus, AnswerUpdate, Citation, Quote
 from app.answer.verification import Flag
 from ingest.hazards import WARNINGS
 
@@ -94,15 +94,20 @@ def render_safety(update: AnswerUpdate, answer: int | None = None) -> str:
 
 def render_quotes(update: AnswerUpdate, answer: int | None = None) -> str:
     """The sentences of the cited pages that answer the question, verbatim, above what the
-    model writes: with a weak model they are the useful part of the answer."""
-    if not update.quotes:
-        return ""
+    model writes: with a weak model they are the useful part of the answer. Then, for a
+    question that asks what to do, the pages' own instructions, verbatim too."""
     labels = {c.number: c.label for c in update.citations}
-    lines = ["**From the documents** (quoted word for word):"]
-    for q in update.quotes:
-        lines += ["", f"> {escape_text(q.text)}  \n> — {escape_text(labels.get(q.number, ''))}"
-                      f" {marker(q.number, answer)}"]
-    return "\n".join(lines)
+
+    def quoted(heading: str, quotes: list[Quote]) -> list[str]:
+        lines = [heading] if quotes else []
+        for q in quotes:
+            lines += ["", f"> {escape_text(q.text)}  \n> — "
+                          f"{escape_text(labels.get(q.number, ''))} {marker(q.number, answer)}"]
+        return lines
+
+    return "\n\n".join("\n".join(part) for part in (
+        quoted("**From the documents** (quoted word for word):", update.quotes),
+        quoted("**What the pages say to do** (quoted word for word):", update.steps)) if part)
 
 
 def render_flags(update: AnswerUpdate) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 
 from app.answer.evidence import FEATURES, AbstentionModel, Evidence, Verdict
 from app.answer.fact_kinds import FactKind, asked_kind
+from app.answer.steps import asks_what_to_do, is_instruction
 from app.settings import RetrievalSettings
 from ingest.contract import Chunk, DocType
 from ingest.embedding import Embedder
@@ -29,6 +30,8 @@ _RRF_K = 60
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n\s*\n|(?<=:)\n")
 _QUOTABLE_CHARS = (25, 400)
 _SECOND_QUOTE_SHARE = 0.8  # a further quote scores at least this share of the best one
+_STEP_SHARE = 0.7  # an instruction quoted scores at least this share of the best sentence
+_STEPS = 3
 
 
 def split_sentences(text: str, window: int = 2) -> list[str]:
@@ -133,8 +136,41 @@ class Retriever:
         """The ``n`` sentences of the first ``passages`` hits that best answer the question,
         as (hit index, sentence), best first: what an operator reads first, quoted verbatim
         (line breaks of the page folded into spaces)."""
-        chosen: list[tuple[int, str]] = []
+        return self._quotes(self._sentence_scores(question, hits, passages), n)
+
+    def quotes_and_steps(self, question: str, hits: list[Candidate], n: int = 2,
+                         passages: int = 3) -> tuple[list[tuple[int, str]],
+                                                     list[tuple[int, str]]]:
+        """The best sentences (as best_sentences), and — when the question asks what to do —
+        up to three instruction sentences of the same passages that are about it
+        (app.answer.steps), best first; both as (hit index, sentence)."""
         scored = self._sentence_scores(question, hits, passages)
+        quotes = self._quotes(scored, n)
+        if not asks_what_to_do(question):
+            return quotes, []
+        # another code's row of a code table tells what to do about that code: a table whose
+        # row the question names gives that row (quoted already), nothing else of it
+        named = identifiers_in_query(question)
+        tables = {i for i, hit in enumerate(hits[:passages]) if table_rows(
+            hit.chunk.text, {int(c.split(":")[1]) for c in named if c in hit.chunk.fault_codes})}
+        plain = [item for item in scored if item[0] not in tables]
+        if not plain:
+            return quotes, []
+        best = plain[0][2] + 0.5 * plain[0][3]
+        steps: list[tuple[int, str]] = []
+        for i, sentence, similarity, coverage in plain:
+            if similarity + 0.5 * coverage < _STEP_SHARE * best or len(steps) == _STEPS:
+                break
+            words = set(sentence.lower().split())
+            if is_instruction(sentence) and all(  # not the same lines again
+                    len(words & set(text.lower().split())) < len(words) / 2
+                    for _, text in quotes + steps):
+                steps.append((i, sentence))
+        return quotes, steps
+
+    @staticmethod
+    def _quotes(scored: list[tuple[int, str, float, float]], n: int) -> list[tuple[int, str]]:
+        chosen: list[tuple[int, str]] = []
         for i, sentence, similarity, coverage in scored:
             if similarity + 0.5 * coverage < _SECOND_QUOTE_SHARE * (scored[0][2]
                                                                    + 0.5 * scored[0][3]):

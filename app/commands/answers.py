@@ -36,6 +36,8 @@ def cmd_ask(services: Services, question: str) -> int:
         print(f"\n[{last.status}] {last.notice}")
     for quote in last.quotes:
         print(f"QUOTE [{quote.number}]: {quote.text}")
+    for step in last.steps:
+        print(f"STEP [{step.number}]: {step.text}")
     if last.flags:
         print("NOT IN THE CITED PAGES: " + "; ".join(str(f) for f in last.flags))
     print("\n\nSources:")
