@@ -123,11 +123,16 @@ def cmd_ui(services: Services, block: bool = True) -> int:
     services.previews.prune(kept)
     for stale in ("downloads", "exports"):  # copies older versions kept; links replace them
         shutil.rmtree(services.settings.data_dir / stale, ignore_errors=True)
-    threading.Thread(target=services.retriever.warm_up, name="warm-up", daemon=True).start()
     demo = build_ui(services, access)
     mode = "single-user, no sign-in" if access.single_user else "sign-in required"
     console.print(f"PlantOps Assistant UI: http://{ui.host}:{ui.port}/ ({mode})")
-    launch_ui(demo, services, access, block=block)
+    launch_ui(demo, services, access, block=False)
+    # Warmed up once the server is up: Gradio's launch asks its own address with a 3 s
+    # timeout and gives up on the first timeout; loading the embedding model beside it
+    # (the GIL, two busy cores) made that check time out and the UI exit (seen in CI).
+    threading.Thread(target=services.retriever.warm_up, name="warm-up", daemon=True).start()
+    if block:
+        demo.block_thread()
     return 0
 
 
