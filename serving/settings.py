@@ -74,8 +74,9 @@ class ServingSettings(Section):
     vllm_python: Path = Field(default=Path(".venv-vllm/bin/python"),
                               description="Python of the environment where vLLM is installed.")
     connect_timeout_s: float = Field(default=3.0, gt=0, description="TCP connect timeout.")
-    first_token_timeout_s: float = Field(default=30.0, gt=0,
-                                         description="Max wait for the first streamed token.")
+    first_token_timeout_s: float = Field(
+        default=30.0, gt=0, description="Max wait for the first streamed token. A replica that "
+        "misses it but answers /health is busy: not marked down, the operator told so.")
     total_timeout_s: float = Field(default=180.0, gt=0, description="Max time for one answer.")
     stop_grace_s: float = Field(default=10.0, gt=0, le=300, description="Seconds the model "
                                 "server's processes get to exit after SIGTERM before SIGKILL "
