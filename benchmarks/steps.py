@@ -34,7 +34,13 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("questions", type=Path, nargs="+")
     parser.add_argument("--show", type=int, default=0, help="print this many examples per set")
+    parser.add_argument("--share", type=float, help="try another app.answer.retrieval."
+                        "_STEP_SHARE (fit on dev only)")
     args = parser.parse_args()
+    if args.share is not None:
+        import app.answer.retrieval
+
+        app.answer.retrieval._STEP_SHARE = args.share
     retriever = Services(Settings(data_dir=args.data_dir)).retriever
     retriever.retrieve("warm up")
     for path in args.questions:

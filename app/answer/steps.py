@@ -18,7 +18,8 @@ from ingest.hazards import hazards_in
 # What a question says when it wants an action, not a meaning.
 _ASKS_WHAT_TO_DO = re.compile(
     r"\b(?:what\s+(?:should|do|can|must)\s+(?:i|we|you)\s+do|what\s+now|what\s+next|"
-    r"how\s+(?:do|can|should|would)\s+(?:i|we|you)|how\s+to|\bsteps?\b(?!/)|procedure|fix|"
+    r"how\s+(?:do|can|should|would)\s+(?:i|we|you)|how\s+to|(?:the|what|which)\s+steps\b(?!/)|"
+    r"steps\s+(?:to|for)|procedure|fix|"
     r"recover|clear|reset|unlock|resolve|get\s+rid|troubleshoot|what\s+(?:should|do)\s+i\s+check)",
     re.IGNORECASE)
 
@@ -28,7 +29,7 @@ _VERBS = frozenset({
     "clean", "clear", "close", "confirm", "connect", "consult", "contact", "cycle",
     "de-energize", "decrease", "disable", "disconnect", "drain", "enable", "ensure", "fill",
     "follow", "grease", "home", "increase", "inspect", "install", "isolate", "jog", "keep",
-    "lock", "lockout", "loosen", "lower", "lubricate", "make", "measure", "mount", "move",
+    "lock", "lockout", "loosen", "lubricate", "make", "measure", "mount", "move",
     "open", "perform", "power", "press", "pull", "push", "raise", "re-home", "reconnect",
     "record", "reduce", "refer", "refill", "rehome", "reinstall", "release", "remove",
     "repeat", "replace", "report", "reseat", "reset", "restart", "restore", "retighten",
@@ -54,6 +55,8 @@ def is_instruction(sentence: str) -> bool:
     words = sentence.split()
     if len(words) < _MIN_WORDS or hazards_in(sentence):
         return False
-    text = _NUMBERING.sub("", sentence.strip())
-    first = re.split(r"[\s,:;]", text.lower(), maxsplit=1)[0].strip("\"'(")
+    text = _NUMBERING.sub("", sentence.strip()).lstrip("\"'(")
+    if not text[:1].isupper():  # the middle of a sentence cut at a passage's start
+        return False
+    first = re.split(r"[\s,:;]", text.lower(), maxsplit=1)[0]
     return first in _VERBS or bool(_TO_DO.match(text))

@@ -15,6 +15,7 @@ from ingest.contract import Chunk, DocType
     ("steps to replace the P-101A seal", True),
     ("What does ALARM 2 mean?", False),
     ("what is the steps/mm setting for the X axis", False),
+    ("stepper only moves one step each way when I jog. why?", False),
     ("Which guards protect a press point of operation?", False),
 ])
 def test_a_question_asks_what_to_do_or_what_something_means(question: str, wants: bool) -> None:
@@ -51,3 +52,12 @@ def test_the_pages_instructions_follow_the_quotes_verbatim_with_their_source() -
         "> Send $X to unlock the \\*machine\\*.",  # as text: the page's words, not markup
         "grbl\\_interface\\_protocol.pdf, page 10 [\\[2\\]](#cite-1-2)", "Model's draft")]
     assert order == sorted(order), md
+
+
+@pytest.mark.parametrize("sentence", [
+    "stop everything and force you to acknowledge the problem until you reset it.",
+    "Lower values makes the acceleration manager more careful in corners.",
+])
+def test_a_cut_sentence_or_an_adjective_is_not_an_instruction(sentence: str) -> None:
+    """Seen on dev: a passage starting mid-sentence, and "Lower values …" read as a verb."""
+    assert not is_instruction(sentence)
