@@ -13,6 +13,7 @@ the index's read side: this module fuses and decides, it never touches Chroma or
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -155,33 +156,30 @@ class Retriever:
         tables = {i for i, hit in enumerate(hits[:passages]) if table_rows(
             hit.chunk.text, {int(c.split(":")[1]) for c in named if c in hit.chunk.fault_codes})}
         plain = [item for item in scored if item[0] not in tables]
-        if not plain:
-            return quotes, []
-        best = plain[0][2] + 0.5 * plain[0][3]
-        steps: list[tuple[int, str]] = []
-        for i, sentence, similarity, coverage in plain:
-            if similarity + 0.5 * coverage < _STEP_SHARE * best or len(steps) == _STEPS:
-                break
-            words = set(sentence.lower().split())
-            if is_instruction(sentence) and all(  # not the same lines again
-                    len(words & set(text.lower().split())) < len(words) / 2
-                    for _, text in quotes + steps):
-                steps.append((i, sentence))
-        return quotes, steps
+        return quotes, self._pick(plain, _STEPS, _STEP_SHARE, is_instruction, taken=quotes)
 
     @staticmethod
     def _quotes(scored: list[tuple[int, str, float, float]], n: int) -> list[tuple[int, str]]:
+        return Retriever._pick(scored, n, _SECOND_QUOTE_SHARE)
+
+    @staticmethod
+    def _pick(scored: list[tuple[int, str, float, float]], n: int, share: float,
+              keep: Callable[[str], bool] = lambda _: True,
+              taken: Sequence[tuple[int, str]] = ()) -> list[tuple[int, str]]:
+        """Up to ``n`` of the scored sentences (best first) that ``keep`` accepts, each within
+        ``share`` of the best one's score (far behind it, a sentence does not answer) and not
+        the same lines again as one already taken or chosen."""
         chosen: list[tuple[int, str]] = []
+        if not scored:
+            return chosen
+        best = scored[0][2] + 0.5 * scored[0][3]
         for i, sentence, similarity, coverage in scored:
-            if similarity + 0.5 * coverage < _SECOND_QUOTE_SHARE * (scored[0][2]
-                                                                   + 0.5 * scored[0][3]):
-                break  # far behind the best: a quote that does not answer is noise
-            words = set(sentence.lower().split())
-            if all(len(words & set(other.lower().split())) < len(words) / 2
-                   for _, other in chosen):  # not the same lines again
-                chosen.append((i, sentence))
-            if len(chosen) == n:
+            if similarity + 0.5 * coverage < share * best or len(chosen) == n:
                 break
+            words = set(sentence.lower().split())
+            if keep(sentence) and all(len(words & set(other.lower().split())) < len(words) / 2
+                                      for _, other in [*taken, *chosen]):
+                chosen.append((i, sentence))
         return chosen
 
     def matching_sentence(self, question: str, chunk: Chunk, limit: int = 300) -> str:
