@@ -84,8 +84,9 @@ models: $(VENV)/.installed
 	$(PLANTOPS) models prepare
 
 # What the tests start for real: Chromium (browser tests), PostgreSQL (the shared records
-# database), HAProxy (UI replicas behind a load balancer). Installed only when missing.
-TEST_SYSTEM_PACKAGES := chromium postgresql haproxy
+# database), HAProxy (UI replicas behind a load balancer), OpenLDAP's slapd and ldap-utils
+# (directory sign-in). Installed only when missing.
+TEST_SYSTEM_PACKAGES := chromium postgresql haproxy slapd ldap-utils
 system-test-packages:
 	@missing=$$(for p in $(TEST_SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # imported where built: `plantops users` needs none of them (
     from app.answer.answering import Assistant
     from app.answer.history.finder import HistoryFinder
     from app.answer.retrieval import Retriever
+    from app.records.directory import Directory
     from ingest.embedding import Embedder
     from ingest.index import ChunkIndex
     from ingest.lexical import LexicalIndex
@@ -136,6 +137,19 @@ class Services:
     @cached_property
     def users(self) -> UserStore:
         return UserStore(self.database)
+
+    @cached_property
+    def directory(self) -> Directory | None:
+        """The plant's directory when directory.url names one, else None (local accounts)."""
+        chosen = self.settings.directory
+        if chosen.url is None:
+            return None
+        from app.records.directory import Directory, DirectoryConfig
+
+        return Directory(DirectoryConfig(
+            **chosen.model_dump(exclude={"bind_password_file", "ca_file"}),
+            ca_file=str(chosen.ca_file) if chosen.ca_file else None,
+            bind_password=chosen.bind_password()))
 
     @cached_property
     def incidents(self) -> IncidentStore:

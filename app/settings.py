@@ -157,6 +157,72 @@ class DatabaseSettings(Section):
                              "service account") from None
 
 
+class DirectorySettings(Section):
+    """The plant's directory (Active Directory or OpenLDAP): people sign in with their
+    directory account, their groups give the role. Local accounts (`plantops users`) still
+    sign in first, so the break-glass admin never depends on the directory."""
+
+    url: str | None = Field(
+        default=None, description="ldaps://dc1.plant.local or ldap://ldap.plant.local:389 "
+        "(then start_tls). Unset: local accounts only.")
+    start_tls: bool = Field(default=False, description="Upgrade an ldap:// connection with "
+                            "StartTLS before anything is sent (ldaps:// needs none).")
+    ca_file: Path | None = Field(
+        default=None, description="CA certificate(s) (PEM) that signed the directory's "
+        "certificate. Certificates are always checked; unset: the system's CAs.")
+    bind_dn: str | None = Field(
+        default=None, description="Service account that looks people up, e.g. "
+        "CN=svc-plantops,OU=Service,DC=plant,DC=local. Unset: anonymous lookups.")
+    bind_password_file: Path | None = Field(
+        default=None, description="File holding the service account's password (a secret, "
+        "mode 0600); never on a command line.")
+    user_base: str = Field(default="", description="Where people are searched, e.g. "
+                           "OU=People,DC=plant,DC=local.")
+    user_attribute: str = Field(
+        default="uid", description="The attribute a person signs in with: uid (OpenLDAP), "
+        "sAMAccountName or userPrincipalName (Active Directory).")
+    user_filter: str = Field(
+        default="(objectClass=person)", description="Only accounts matching it may sign in; "
+        "leave disabled ones out here. AD: (&(objectCategory=person)(!(userAccountControl:"
+        "1.2.840.113556.1.4.803:=2))).")
+    group_base: str = Field(default="", description="Where groups are searched, e.g. "
+                            "OU=Groups,DC=plant,DC=local.")
+    member_attribute: str = Field(default="member", description="The group attribute that "
+                                  "lists members by DN (member, uniqueMember).")
+    nested_groups: Literal["walk", "in_chain"] = Field(
+        default="walk", description="How groups within groups are found: 'walk' asks for "
+        "the groups of each group found, up to 8 levels (any server); 'in_chain' asks "
+        "Active Directory once (LDAP_MATCHING_RULE_IN_CHAIN).")
+    roles: dict[str, Literal["operator", "technician", "admin"]] = Field(
+        default_factory=dict, description="Group DN -> role; a person in several gets the "
+        "highest, in none may not sign in.")
+    timeout_s: float = Field(default=5.0, gt=0, description="Connect and answer timeout of "
+                             "each directory request.")
+    revalidate_s: float = Field(
+        default=300.0, ge=0, description="A signed-in directory user is looked up again at "
+        "the first request after this long: someone disabled or taken out of the groups "
+        "loses access then, not at their next sign-in.")
+    unreachable_grace_s: float = Field(
+        default=3600.0, ge=0, description="While the directory does not answer, a signed-in "
+        "user keeps the role last confirmed for this long (an operator mid-incident is not "
+        "signed out by a directory outage); then signed out.")
+
+    @field_validator("url", "bind_dn", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def bind_password(self) -> str | None:
+        if self.bind_password_file is None:
+            return None
+        try:
+            return self.bind_password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"directory.bind_password_file {self.bind_password_file} cannot "
+                             f"be read ({exc.strerror}): mount the secret there, readable by "
+                             "the service account") from None
+
+
 class PlanningSettings(Section):
     """Cost inputs of `plantops plan` (planning defaults, not quotes: set the plant's own)."""
 
@@ -193,6 +259,7 @@ class Settings(BaseSettings):
     ui: UISettings = Field(default_factory=UISettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    directory: DirectorySettings = Field(default_factory=DirectorySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -137,6 +137,22 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def slapd() -> Iterator[object]:
+    """A real OpenLDAP directory (Debian's slapd) with StartTLS, people and nested groups
+    (tests/slapd.py), for this test session."""
+    import shutil
+    import tempfile
+
+    from tests.slapd import start_slapd
+
+    folder = Path(tempfile.mkdtemp(prefix="plantops-slapd-"))
+    try:
+        yield from start_slapd(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[object]:
     """A real PostgreSQL (Debian's package), started for this test session (in a folder of
     /tmp: pytest's own is closed to the postgres account the server runs as)."""

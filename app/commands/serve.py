@@ -83,11 +83,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _sign_in_possible(services: Services) -> bool:
     ui = services.settings.ui
-    if ui.single_user() or services.users.count():
+    if ui.single_user() or services.users.count() or services.directory is not None:
         return True
-    console.print(f"[red]The UI on {ui.host} requires sign-in, and there are no users yet."
-                  "[/red] Add one first: `plantops users add NAME --role admin` (or, on a "
-                  "laptop only, bind to 127.0.0.1 or set PLANTOPS_UI__AUTH=single-user).")
+    console.print(f"[red]The UI on {ui.host} requires sign-in, and there are no users yet "
+                  "and no directory.[/red] Add one first: `plantops users add NAME --role "
+                  "admin`, or set directory.url (docs/admin.md); on a laptop only, bind to "
+                  "127.0.0.1 or set PLANTOPS_UI__AUTH=single-user.")
     return False
 
 
@@ -112,7 +113,7 @@ def cmd_ui(services: Services, block: bool = True) -> int:
     from app.ui.access import Access
 
     ui = services.settings.ui
-    access = Access(services.users, single_user=ui.single_user())
+    access = Access(services.users, single_user=ui.single_user(), directory=services.directory)
     if not _sign_in_possible(services):
         return 2
     if access.single_user and ui.host not in LOOPBACK_HOSTS:

@@ -145,6 +145,21 @@ def _records(services: Services) -> Check:
         return Check("records database", False, str(exc))
 
 
+def _directory(services: Services) -> Check:
+    """The plant's directory: the service account binds, accounts are found, every group
+    mapped to a role exists. Names what is wrong, never a password."""
+    from app.records.directory import DirectoryUnavailable
+
+    if services.settings.directory.url is None:
+        return Check("directory", True, "not set: local accounts only")
+    try:
+        directory = services.directory
+        assert directory is not None
+        return Check("directory", True, directory.check())
+    except (DirectoryUnavailable, ValueError) as exc:
+        return Check("directory", False, str(exc))
+
+
 def _disk(services: Services) -> Check:
     from ingest.errors import disk_full
 
@@ -172,4 +187,4 @@ def run_checks(services: Services, guard_log: Path) -> list[Check]:
     return [_offline_switches(), _versions(), _gpu(), _disk(services), _ocr(services),
             _model_folder(services), _preflight(services),
             _guarded("index", lambda: _index(services), services), _records(services),
-            _model_server(services), _egress(guard_log)]
+            _directory(services), _model_server(services), _egress(guard_log)]

@@ -156,10 +156,11 @@ class Guard:
             return self._access.user(None)
         for cookie, token in request.cookies.items():
             if cookie.startswith("access-token") and token in gradio_app.tokens:
-                if not self._sessions.still_active(token):
+                user = (self._access.user_named(gradio_app.tokens[token])
+                        if self._sessions.still_active(token) else None)
+                if user is None:  # idle, removed, or disabled in the directory: signed out
                     gradio_app.tokens.pop(token, None)
-                    return None
-                return self._access.user_named(gradio_app.tokens[token])
+                return user
         return None
 
     async def _serve_file(self, path: str, user: User | None, scope: Scope, receive: Any,
@@ -202,21 +203,26 @@ class Guard:
                 {"detail": f"Too many failed sign-ins: try again in {math.ceil(wait)} s."},
                 status_code=429, headers={"Retry-After": str(math.ceil(wait))})
             return await refusal(scope, receive, send)
-        status: list[int] = []
+        answer: list[dict[str, Any]] = []  # Gradio's response: small, kept until judged
 
         async def replay() -> dict[str, Any]:
             return {"type": "http.request", "body": body, "more_body": False}
 
         async def observe(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status.append(message["status"])
-            await self._cookie_filter(send)(message)
+            answer.append(message)
 
         await self.app(scope, replay, observe)
-        if status and status[0] == 200:
+        status = next((m["status"] for m in answer if m["type"] == "http.response.start"), 500)
+        refusal = self._access.refusal(name) if status != 200 else None
+        if refusal:  # not a wrong password: the directory is down, or no group gives a role
+            code, detail = refusal
+            return await JSONResponse({"detail": detail}, status_code=code)(scope, receive, send)
+        if status == 200:
             self._throttle.succeeded(name, address)
         else:
             self._throttle.failed(name, address)
+        for message in answer:
+            await self._cookie_filter(send)(message)
 
     def _cookie_filter(self, send: Any) -> Any:
         """Served over TLS, the session cookie goes only with the Secure flag: Gradio's

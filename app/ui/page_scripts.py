@@ -51,7 +51,8 @@ REMEMBER_INCIDENT = """(id) => {
 
 # Gradio's sign-in form reacts to 400 (wrong password) and 200 only: the guard's 429 ("Too
 # many failed sign-ins: try again in N s.") left the page silent, so operators kept trying and
-# lengthened their wait. Put into the sign-in page by the guard (guard._with_script).
+# lengthened their wait; so would its 503 (the directory does not answer) and 403 (a directory
+# account in no PlantOps group). Put into the sign-in page by the guard (guard._with_script).
 SAY_SIGN_IN_WAIT = """<script>
 (() => {
   const fetched = window.fetch;
@@ -60,8 +61,9 @@ SAY_SIGN_IN_WAIT = """<script>
     const target = args[0] instanceof Request ? args[0].url : String(args[0]);
     if (!new URL(target, location.href).pathname.endsWith('/login')) return response;
     const wrong = document.querySelector('p.creds');  // Gradio's "Incorrect Credentials"
-    if (wrong) wrong.style.display = response.status === 429 ? 'none' : '';
-    if (response.status !== 429) {
+    const said = [403, 429, 503].includes(response.status);  // the guard's own refusals
+    if (wrong) wrong.style.display = said ? 'none' : '';
+    if (!said) {
       document.getElementById('sign-in-wait')?.remove();
     } else {
       const body = await response.clone().json().catch(() => ({}));
@@ -74,7 +76,7 @@ SAY_SIGN_IN_WAIT = """<script>
         const form = document.querySelector('h2')?.parentElement || document.body;
         form.insertBefore(note, form.children[1] || null);
       }
-      note.textContent = body.detail || 'Too many failed sign-ins: wait before trying again.';
+      note.textContent = body.detail || 'Sign-in refused: wait a minute and try again.';
     }
     return response;
   };

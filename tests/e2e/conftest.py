@@ -63,9 +63,10 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:  # type: ign
 
 
 @pytest.fixture(scope="session")
-def signed_in_ui(vllm_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """`plantops ui` with sign-in required: users made with `plantops users add`, the samples
-    and a hostile manual ingested with `plantops ingest`."""
+def signed_in_ui(vllm_server, slapd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`plantops ui` with sign-in required: users made with `plantops users add`, directory
+    accounts in a real slapd (tests/slapd.py), the samples and a hostile manual ingested with
+    `plantops ingest`."""
     data = tmp_path_factory.mktemp("signed-in-data")
     docs = tmp_path_factory.mktemp("signed-in-docs")
     (docs / "cv12_lubrication.md").write_text(HOSTILE_MANUAL)
@@ -77,7 +78,9 @@ def signed_in_ui(vllm_server, tmp_path_factory: pytest.TempPathFactory) -> Itera
            # the default 30 s, and the load test is about overlap, not about a busy server
            "PLANTOPS_SERVING__FIRST_TOKEN_TIMEOUT_S": "300",
            "PLANTOPS_SERVING__BASE_URLS": json.dumps([vllm_server.base_url]),
-           "PLANTOPS_UI__PORT": str(port)}
+           "PLANTOPS_UI__PORT": str(port),
+           **{f"PLANTOPS_DIRECTORY__{key.upper()}": value if isinstance(value, str)
+              else json.dumps(value) for key, value in slapd.settings().items()}}
     plantops = str(ROOT / ".venv/bin/plantops")
     for name, password in PASSWORDS.items():
         subprocess.run([plantops, "users", "add", name, "--role", ROLES[name],

@@ -201,3 +201,41 @@ def test_a_locked_sign_in_says_how_long_to_wait(browser, signed_in_ui: str,  # t
     assert re.fullmatch(r"Too many failed sign-ins: try again in \d+ s\.", said.inner_text())
     assert not page.get_by_text("Incorrect Credentials").is_visible()  # not both at once
     page.screenshot(path=str(screenshots / "sign-in-wait-phone.png"))
+
+
+def test_a_directory_account_signs_in_with_its_groups_role_and_an_outage_is_said(  # type: ignore[no-untyped-def]
+        browser, signed_in_ui: str, slapd, screenshots: Path) -> None:
+    """Alice is in no local account: the plant's directory (a real slapd) checks her password
+    and her nested group makes her an operator. With the directory stopped, the sign-in page
+    says so — not "Incorrect Credentials" — and the local admin still signs in."""
+    from tests.slapd import password
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(signed_in_ui)
+    page.get_by_label("username").fill("Alice")
+    page.get_by_label("password").fill(password("alice"))
+    page.get_by_role("button", name="Login").click()
+    page.locator("#who").get_by_text("Signed in as alice").wait_for(timeout=30_000)
+    assert page.get_by_role("tab", name="Ask").is_visible()
+    assert not page.get_by_role("tab", name="Search").is_visible()  # an operator's tabs
+    page.close()
+
+    slapd.stop()
+    try:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(signed_in_ui)
+        page.get_by_label("username").fill("bob")
+        page.get_by_label("password").fill(password("bob"))
+        with page.expect_response(lambda r: r.url.endswith("/login")) as answered:
+            page.get_by_role("button", name="Login").click()
+        assert answered.value.status == 503
+        said = page.locator("#sign-in-wait")
+        said.wait_for(timeout=10_000)
+        assert "Directory accounts cannot sign in now" in said.inner_text()
+        assert "Local accounts still can" in said.inner_text()
+        assert not page.get_by_text("Incorrect Credentials").is_visible()
+        page.screenshot(path=str(screenshots / "sign-in-directory-down-phone.png"))
+        page.close()
+        sign_in(browser, signed_in_ui, "boss").close()  # the break-glass admin
+    finally:
+        slapd.start()
