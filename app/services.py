@@ -157,4 +157,4 @@ class Services:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.database)
+        return AuditLog(self.database, keep_text=self.settings.audit.keep_question_text)

@@ -223,6 +223,15 @@ class DirectorySettings(Section):
                              "the service account") from None
 
 
+class AuditSettings(Section):
+    """What the audit log keeps (the records database; Documents tab, `plantops audit`)."""
+
+    keep_question_text: bool = Field(
+        default=True, description="Keep the text of questions, search queries and answers. "
+        "Off: who asked, when, the sources shown, flags and feedback are kept, the text is "
+        "not (a works council's condition at some sites).")
+
+
 class PlanningSettings(Section):
     """Cost inputs of `plantops plan` (planning defaults, not quotes: set the plant's own)."""
 
@@ -260,6 +269,7 @@ class Settings(BaseSettings):
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     directory: DirectorySettings = Field(default_factory=DirectorySettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @classmethod
     def settings_customise_sources(

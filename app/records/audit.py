@@ -17,16 +17,18 @@ from sqlalchemy import func, insert, select, update
 
 from app.records.database import Database, audit
 
+WITHHELD = "(not kept: audit.keep_question_text is off)"
+
 COLUMNS = ("id", "time_utc", "user", "role", "action", "question", "retrieved", "cited",
            "answer", "status", "flags", "model", "first_token_s", "total_s", "feedback",
-           "comment")
+           "comment", "address", "account")
 
 
 @dataclass(frozen=True)
 class AuditEntry:
     user: str
     role: str
-    action: str  # ask | search | upload | ingest | remove
+    action: str  # ask | search | upload | ingest | remove | sign-in
     question: str = ""
     retrieved: list[str] = field(default_factory=list)  # citation labels, best first
     cited: list[str] = field(default_factory=list)  # labels the answer referred to
@@ -36,20 +38,30 @@ class AuditEntry:
     first_token_s: float | None = None
     total_s: float | None = None
     flags: list[str] = field(default_factory=list)  # weak evidence, claims the sources lack
+    address: str | None = None  # sign-ins: the client's address
+    account: str | None = None  # sign-ins: local | directory
 
 
 class AuditLog:
-    def __init__(self, db: Database) -> None:
+    """``keep_text=False`` (audit.keep_question_text): who asked, when, and which sources
+    were shown are kept; the question, search query and answer text are not (a works
+    council's condition at some sites)."""
+
+    def __init__(self, db: Database, keep_text: bool = True) -> None:
         self._db = db
+        self._keep_text = keep_text
 
     def record(self, entry: AuditEntry) -> int:
+        question, answer = ((entry.question, entry.answer) if self._keep_text else
+                            (WITHHELD if entry.question else "", WITHHELD if entry.answer else ""))
         with self._db.begin() as db:
             created = db.execute(insert(audit).values(
                 time=time.time(), user=entry.user, role=entry.role, action=entry.action,
-                question=entry.question, retrieved=json.dumps(entry.retrieved),
-                cited=json.dumps(entry.cited), answer=entry.answer, status=entry.status,
+                question=question, retrieved=json.dumps(entry.retrieved),
+                cited=json.dumps(entry.cited), answer=answer, status=entry.status,
                 flags=json.dumps(entry.flags), model=entry.model,
                 first_token_s=entry.first_token_s, total_s=entry.total_s,
+                address=entry.address, account=entry.account,
             ).returning(audit.c.id))
             return int(created.scalar_one())
 

@@ -59,6 +59,8 @@ audit = Table(
     Column("first_token_s", Float), Column("total_s", Float),
     Column("feedback", Text), Column("comment", Text),
     Column("flags", Text, nullable=False, server_default="[]"),
+    Column("address", String(64)),  # sign-ins: the client's address
+    Column("account", String(16)),  # sign-ins: local | directory
     Index("audit_by_time", "time"))
 
 incidents = Table(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -10,8 +12,20 @@ from app.records.directory import Directory, DirectoryUnavailable, NotInAGroup
 from app.records.users import LOCAL_USER, Permission, User, UserStore
 from app.ui.grants import FileGrants
 
+_log = logging.getLogger(__name__)
+
+DIRECTORY_DOWN = ("The plant directory does not answer, so directory accounts cannot sign in "
+                  "now. Local accounts still can. Tell IT: `plantops doctor` names the cause.")
 NOT_IN_A_GROUP = ("Your directory account is right, but it is in none of the groups that "
                   "may use PlantOps: ask IT to add you to one.")
+
+
+@dataclass(frozen=True)
+class SignIn:
+    account: str | None  # local | directory | None (no such account)
+    user: User | None = None  # signed in as
+    refusal: tuple[int, str] | None = None  # (HTTP status, what the page says) if not a
+    # wrong password
 
 
 class Access:
@@ -25,10 +39,10 @@ class Access:
         self.single_user = single_user
         self.directory = directory
         self.grants = FileGrants()  # files handed to one user, fetched after a role check
-        # Why a sign-in that is not a wrong password failed (the directory is down, the
-        # account is in no group), by name: Gradio's login hears only True/False, the guard
-        # picks the reason up and tells the page.
-        self._refusals: dict[str, tuple[int, str]] = {}
+        # How each sign-in went, by name: Gradio's login hears only True/False; the guard
+        # picks this up, audits it and, for a failure that is not a wrong password (the
+        # directory is down, the account is in no group), tells the page why.
+        self._outcomes: dict[str, SignIn] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -38,30 +52,35 @@ class Access:
 
     def login(self, name: str, password: str) -> bool:
         """Gradio's login check: a local account first (the break-glass admin signs in
-        whatever the directory's state), then the directory for names it does not hold."""
+        whatever the directory's state), then the directory for names it does not hold.
+        How it went is kept for the guard (``outcome``), which audits it."""
         name = self.normalise(name)
-        if self.users.verify(name, password) is not None:
-            return True
+        user = self.users.verify(name, password)
+        if user is not None:
+            return self._said(name, SignIn("local", user))
         if self.directory is None or self.users.get(name) is not None:
-            return False
+            return self._said(name, SignIn("local" if self.directory is None else None))
         try:
-            return self.directory.authenticate(name, password) is not None
+            user = self.directory.authenticate(name, password)
         except DirectoryUnavailable as exc:
-            self._refuse(name, 503, f"Directory accounts cannot sign in now: {exc}. Local "
-                         "accounts still can; tell IT (`plantops doctor` checks the directory).")
+            # The cause (address, TLS, service account) is for IT's log, not for anyone who
+            # can open the sign-in page.
+            _log.warning("directory sign-in of %r failed: %s", name, exc)
+            return self._said(name, SignIn("directory", refusal=(503, DIRECTORY_DOWN)))
         except NotInAGroup:
-            self._refuse(name, 403, NOT_IN_A_GROUP)
-        return False
+            return self._said(name, SignIn("directory", refusal=(403, NOT_IN_A_GROUP)))
+        return self._said(name, SignIn("directory" if user else None, user))
 
-    def refusal(self, name: str) -> tuple[int, str] | None:
-        """(HTTP status, message) of ``name``'s last sign-in that failed for a reason other
-        than its password, taken once."""
+    def outcome(self, name: str) -> SignIn | None:
+        """How ``name``'s last sign-in went, taken once (by the guard, after Gradio's
+        login route answered)."""
         with self._lock:
-            return self._refusals.pop(self.normalise(name), None)
+            return self._outcomes.pop(self.normalise(name), None)
 
-    def _refuse(self, name: str, status: int, message: str) -> None:
+    def _said(self, name: str, outcome: SignIn) -> bool:
         with self._lock:
-            self._refusals[name] = (status, message)
+            self._outcomes[name] = outcome
+        return outcome.user is not None
 
     def user_named(self, name: str | None) -> User | None:
         """The user behind a signed-in session's name (the name as typed at sign-in): a

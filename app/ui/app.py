@@ -99,6 +99,7 @@ def launch_ui(demo: gr.Blocks, services: Services, access: Access,
     guard = Middleware(Guard, access=access, grants=access.grants,
                        throttle=SignInThrottle(SharedFailures(services.database)),
                        sessions=SharedSessions(services.database, ui.session_idle_minutes * 60),
+                       audit=services.audit,
                        secure=ui.served_over_tls(), cookie_id=cookie_id(services),
                        health=services.database.check, sign_in_script=SAY_SIGN_IN_WAIT)
     demo.queue(default_concurrency_limit=ui.concurrency)

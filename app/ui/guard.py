@@ -15,18 +15,18 @@ import math
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
+from app.records.audit import AuditEntry, AuditLog
 from app.records.database import UNREACHABLE
 from app.records.sessions import SharedSessions
 from app.records.sign_ins import SharedFailures
 from app.records.users import Permission, User
-from app.ui.access import Access
+from app.ui.access import Access, SignIn
 from app.ui.grants import FILE_ROUTE, FileGrants
 
 Clock = Callable[[], float]
@@ -35,6 +35,7 @@ UNREACHABLE_TEXT = ("PlantOps cannot reach its records database (sign-ins, incid
                     "log), so it cannot serve this page now. Try again in a minute; if it "
                     "goes on, tell IT: `plantops doctor` names the cause.")
 Scope = dict[str, Any]
+_REFUSED = {503: "directory unreachable", 403: "in no PlantOps group"}
 
 
 class SignInThrottle:
@@ -80,9 +81,11 @@ class Guard:
     """ASGI middleware around the Gradio app; see the module docstring."""
 
     def __init__(self, app: Any, *, access: Access, grants: FileGrants,
-                 throttle: SignInThrottle, sessions: SharedSessions, secure: bool,
-                 cookie_id: str, health: Callable[[], str], sign_in_script: str = "") -> None:
+                 throttle: SignInThrottle, sessions: SharedSessions, audit: AuditLog,
+                 secure: bool, cookie_id: str, health: Callable[[], str],
+                 sign_in_script: str = "") -> None:
         self.app = app
+        self._audit = audit
         self._page_script = sign_in_script.encode("utf-8")
         self._access, self._grants = access, grants
         self._throttle, self._sessions, self._secure = throttle, sessions, secure
@@ -194,28 +197,37 @@ class Guard:
                 return await Response(status_code=413)(scope, receive, send)
             if not message.get("more_body"):
                 break
-        form = parse_qs(body.decode("utf-8", "replace"))
-        name = self._access.normalise(form.get("username", [""])[0])
+        async def replay() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        # Gradio's sign-in page posts multipart/form-data, scripts post urlencoded forms:
+        # read as Gradio reads it, or every browser sign-in counts against the name "".
+        form = await Request(scope, replay).form()
+        typed = form.get("username")
+        name = self._access.normalise(typed if isinstance(typed, str) else "")
         address = (scope.get("client") or ("?", 0))[0]
         wait = self._throttle.wait_s(name, address)
         if wait > 0:
+            await run_in_threadpool(self._audit_sign_in, name, address, "locked out", None)
             refusal = JSONResponse(
                 {"detail": f"Too many failed sign-ins: try again in {math.ceil(wait)} s."},
                 status_code=429, headers={"Retry-After": str(math.ceil(wait))})
             return await refusal(scope, receive, send)
         answer: list[dict[str, Any]] = []  # Gradio's response: small, kept until judged
 
-        async def replay() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
         async def observe(message: dict[str, Any]) -> None:
             answer.append(message)
 
         await self.app(scope, replay, observe)
         status = next((m["status"] for m in answer if m["type"] == "http.response.start"), 500)
-        refusal = self._access.refusal(name) if status != 200 else None
-        if refusal:  # not a wrong password: the directory is down, or no group gives a role
-            code, detail = refusal
+        outcome = self._access.outcome(name)
+        said = ("signed in" if status == 200 else
+                _REFUSED.get(outcome.refusal[0], "refused") if outcome and outcome.refusal
+                else "wrong name or password")
+        await run_in_threadpool(self._audit_sign_in, name, address, said, outcome)
+        if status != 200 and outcome and outcome.refusal:
+            # not a wrong password: the directory is down, or no group gives a role
+            code, detail = outcome.refusal
             return await JSONResponse({"detail": detail}, status_code=code)(scope, receive, send)
         if status == 200:
             self._throttle.succeeded(name, address)
@@ -223,6 +235,15 @@ class Guard:
             self._throttle.failed(name, address)
         for message in answer:
             await self._cookie_filter(send)(message)
+
+    def _audit_sign_in(self, name: str, address: str, status: str,
+                       outcome: SignIn | None) -> None:
+        """Every sign-in in the audit log: who (as typed, normalised), from where, local or
+        directory account, and how it went. Never the password."""
+        user = outcome.user if outcome else None
+        self._audit.record(AuditEntry(
+            user=name[:64], role=user.role.value if user else "", action="sign-in",
+            status=status, address=address[:64], account=outcome.account if outcome else None))
 
     def _cookie_filter(self, send: Any) -> Any:
         """Served over TLS, the session cookie goes only with the Secure flag: Gradio's

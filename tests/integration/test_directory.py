@@ -14,7 +14,7 @@ import pytest
 from app.records.database import Database
 from app.records.directory import Directory, DirectoryConfig, DirectoryUnavailable, NotInAGroup
 from app.records.users import Role, User, UserStore
-from app.ui.access import NOT_IN_A_GROUP, Access
+from app.ui.access import DIRECTORY_DOWN, NOT_IN_A_GROUP, Access, SignIn
 from tests.slapd import SERVICE_DN, Slapd, group, password, person
 
 pytestmark = pytest.mark.integration
@@ -65,8 +65,10 @@ def test_an_account_in_no_mapped_group_is_told_so_after_its_password(slapd: Slap
     access = Access(UserStore(Database(f"sqlite:///{tmp_path / 'r.sqlite3'}")),
                     single_user=False, directory=directory)
     assert access.login("dave", password("dave")) is False
-    assert access.refusal("dave") == (403, NOT_IN_A_GROUP)
-    assert access.login("dave", "wrong") is False and access.refusal("dave") is None
+    said = access.outcome("dave")
+    assert said and said.refusal == (403, NOT_IN_A_GROUP) and said.account == "directory"
+    assert access.login("dave", "wrong") is False
+    assert access.outcome("dave") == SignIn(account=None)  # a wrong password: no reason given
 
 
 def test_someone_taken_out_of_the_group_loses_access_after_the_interval(slapd: Slapd,
@@ -117,10 +119,10 @@ def test_directory_down_is_said_plainly_and_the_break_glass_admin_signs_in(
             directory.authenticate("alice", password("alice"))
         assert access.login("breakglass", "break-glass-2026")  # no directory needed
         assert access.login("alice", password("alice")) is False
-        status, message = access.refusal("alice") or (0, "")
-        assert status == 503 and "cannot sign in now" in message and slapd.url in message
-        assert "Local accounts still can" in message
-        assert password("plantops-svc") not in message
+        outcome = access.outcome("alice")
+        status, message = (outcome and outcome.refusal) or (0, "")
+        assert (status, message) == (503, DIRECTORY_DOWN)  # the cause is for IT's log only
+        assert f"{slapd.port}" not in message and "Local accounts still can" in message
         # signed in already: the last confirmed role holds through the grace period
         clock.now += 61
         assert access.user_named("alice") == User("alice", Role.OPERATOR)
@@ -162,6 +164,7 @@ def test_sign_in_through_gradio_and_the_guard(slapd: Slapd, tmp_path: Path) -> N
     from starlette.middleware import Middleware
     from starlette.testclient import TestClient
 
+    from app.records.audit import AuditLog
     from app.records.sessions import SharedSessions
     from app.records.sign_ins import SharedFailures
     from app.ui.guard import Guard, SignInThrottle
@@ -169,8 +172,9 @@ def test_sign_in_through_gradio_and_the_guard(slapd: Slapd, tmp_path: Path) -> N
     database = Database(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     access = Access(UserStore(database), single_user=False, directory=Directory(config(slapd)))
     failures = SharedFailures(database)
+    audit = AuditLog(database)
     guard = Middleware(Guard, access=access, grants=access.grants,
-                       throttle=SignInThrottle(failures),
+                       throttle=SignInThrottle(failures), audit=audit,
                        sessions=SharedSessions(database, idle_s=3600), secure=False,
                        cookie_id="t", health=database.check)
     with gr.Blocks() as demo:
@@ -182,8 +186,11 @@ def test_sign_in_through_gradio_and_the_guard(slapd: Slapd, tmp_path: Path) -> N
                                                  "password": password("alice")})
         assert signed_in.status_code == 200, signed_in.text
         assert "the plant page" in browser.get("/config").text
-        wrong = TestClient(app).post("/login", data={"username": "alice", "password": "no"})
+        # as Gradio's own sign-in page posts it: multipart/form-data, counted for that name
+        wrong = TestClient(app).post("/login", files={"username": (None, "Alice"),
+                                                      "password": (None, "no")})
         assert wrong.status_code == 400
+        assert (failures.get("name:alice") or (0,))[0] == 1 and failures.get("name:") is None
         slapd.stop()
         try:
             down = TestClient(app).post("/login", data={"username": "bob",
@@ -192,3 +199,10 @@ def test_sign_in_through_gradio_and_the_guard(slapd: Slapd, tmp_path: Path) -> N
             assert failures.get("name:bob") is None  # not the user's fault: not counted
         finally:
             slapd.start()
+    signed = [(r["user"], r["role"], r["status"], r["address"], r["account"])
+              for r in reversed(audit.rows()) if r["action"] == "sign-in"]
+    assert signed == [("alice", "operator", "signed in", "testclient", "directory"),
+                      ("alice", "", "wrong name or password", "testclient", None),
+                      ("bob", "", "directory unreachable", "testclient", "directory")]
+    assert not any(password("alice") in str(r) or password("bob") in str(r)
+                   for r in audit.rows())

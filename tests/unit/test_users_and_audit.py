@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from app.records.audit import AuditEntry, AuditLog
+from app.records.audit import WITHHELD, AuditEntry, AuditLog
 from app.records.database import Database
 from app.records.users import LOCAL_USER, Permission, Role, UserError, UserStore
 from app.settings import UISettings
@@ -119,3 +119,23 @@ def test_utf16_cut_short_is_named_not_a_raw_decode_error() -> None:
     raw = "Pumpe P-101".encode("utf-16")[:-1]  # BOM, then an odd number of bytes
     with pytest.raises(SourceError, match="starts like UTF-16 text but breaks off"):
         decode_text(raw, "pumpe.txt", [])
+
+
+def test_with_question_text_off_the_audit_keeps_who_and_sources_not_the_words(
+        tmp_path: Path) -> None:
+    log = AuditLog(Database.in_file(tmp_path / "records.sqlite3"), keep_text=False)
+    entry = log.record(AuditEntry(user="op", role="operator", action="ask",
+                                  question="Why does press 4 trip on E-17?",
+                                  retrieved=["a.pdf, page 3"], cited=["a.pdf, page 3"],
+                                  answer="E-17 means the clutch is worn [1].", status="complete",
+                                  flags=["weak evidence"]))
+    log.record(AuditEntry(user="op", role="operator", action="sign-in", status="signed in",
+                          address="10.1.2.3", account="local"))
+    assert log.set_feedback(entry, "op", "up")
+    asked, signed = log.rows()[::-1]
+    assert "press 4" not in str(asked) and "clutch" not in str(asked)
+    assert asked["question"] == asked["answer"] == WITHHELD
+    assert (asked["user"], asked["cited"], asked["flags"], asked["feedback"]) == (
+        "op", "a.pdf, page 3", "weak evidence", "up")
+    assert (signed["action"], signed["address"], signed["account"], signed["question"]) == (
+        "sign-in", "10.1.2.3", "local", "")
