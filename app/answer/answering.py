@@ -21,7 +21,7 @@ from app.answer.evidence import Evidence, Verdict
 from app.answer.history.finder import HistoryFinder
 from app.answer.history.matches import History
 from app.answer.retrieval import Retriever
-from app.answer.safety import SafetyNotice, find_notices
+from app.answer.safety import SafetyNotice, about_servicing, find_notices, is_lockout
 from app.answer.verification import Flag, is_repeating, unsupported_claims
 from ingest.contract import Chunk
 from ingest.hazards import Hazard, hazards_in
@@ -277,13 +277,32 @@ class Assistant:
         messages, fitted = self._fit_prompt(question, model_passages(citations, hazards))
         last = max((c.number for c in fitted), default=0)
         citations = [c for c in citations if c.number <= last or c.number in unsafe]
-        safety = [n for n in safety if n.citation_number <= len(citations)]
+        shown = len(citations)
+        safety = [n for n in safety if n.citation_number <= shown]
+        citations, safety = self._pin_lockout(asked, citations, safety)
         answer = partial(AnswerUpdate, citations=citations, timings_s=timings, safety=safety,
-                         quotes=[q for q in quotes if q.number <= len(citations)],
-                         steps=[q for q in steps if q.number <= len(citations)], weak=weak,
-                         hazards=[(n, h) for n, h in hazards if n <= len(citations)])
+                         quotes=[q for q in quotes if q.number <= shown],
+                         steps=[q for q in steps if q.number <= shown], weak=weak,
+                         hazards=[(n, h) for n, h in hazards if n <= shown])
         yield answer("", status=AnswerStatus.STREAMING, notice=notice)
         yield from self._generate(messages, answer, notice, started, timings)
+
+    def _pin_lockout(self, question: str, citations: list[Citation],
+                     safety: list[SafetyNotice]) -> tuple[list[Citation], list[SafetyNotice]]:
+        """A question about servicing a machine that holds energy gets the plant's lockout/
+        tagout sentence pinned, with its page as one more source, when the pages that answer
+        it hold none (app.answer.safety)."""
+        if any(is_lockout(n) for n in safety) or not about_servicing(question):
+            return citations, safety
+        found = self._retriever.lockout()
+        if found is None:
+            return citations, safety
+        hit, sentence = found
+        number = next((c.number for c in citations if c.chunk.id == hit.chunk.id), None)
+        if number is None:
+            number = len(citations) + 1
+            citations = [*citations, Citation(number, hit.chunk, hit.similarity)]
+        return citations, [*safety, SafetyNotice(sentence, number)]
 
     def _generate(self, messages: list[ChatMessage], answer: Callable[..., AnswerUpdate],
                   notice: str, started: float, timings: dict[str, float]

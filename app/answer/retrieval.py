@@ -20,6 +20,7 @@ import numpy as np
 
 from app.answer.evidence import FEATURES, AbstentionModel, Evidence, Verdict
 from app.answer.fact_kinds import FactKind, asked_kind
+from app.answer.safety import lockout_sentences
 from app.answer.steps import asks_what_to_do, is_instruction
 from app.settings import RetrievalSettings
 from ingest.contract import Chunk, DocType
@@ -34,6 +35,10 @@ _SECOND_QUOTE_SHARE = 0.8  # a further quote scores at least this share of the b
 _STEP_SHARE = 0.5  # an instruction quoted scores at least this share of the best sentence
 # (fitted on dev by reading what it adds: 0.7 added none, 0.5 three, two of them useful)
 _STEPS = 3
+# What the plant's safety pages say about locking out energy before servicing (a fixed query:
+# the rule is the same whatever machine the question names).
+_LOCKOUT_QUERY = ("lockout/tagout: isolate and lock out every source of hazardous energy before "
+                  "servicing or maintenance of a machine")
 
 
 def split_sentences(text: str, window: int = 2) -> list[str]:
@@ -181,6 +186,16 @@ class Retriever:
                                       for _, other in [*taken, *chosen]):
                 chosen.append((i, sentence))
         return chosen
+
+    def lockout(self) -> tuple[Candidate, str] | None:
+        """The plant's own lockout/tagout rule: the best manual passage stating it and its
+        sentence (an instruction preferred: "Perform servicing … under an energy control
+        program … (lockout/tagout)"); None when no document states one."""
+        found = [(hit, sentence) for hit in self.retrieve(
+            _LOCKOUT_QUERY, k=10, filters=SearchFilters(doc_type=DocType.MANUAL))
+            for sentence in lockout_sentences(hit.chunk.text)]
+        return next((item for item in found if is_instruction(item[1])),
+                    found[0] if found else None)
 
     def matching_sentence(self, question: str, chunk: Chunk, limit: int = 300) -> str:
         """The sentence (or two) of ``chunk`` holding most of the question's IDF-weighted words:

@@ -96,3 +96,21 @@ def test_a_busy_model_server_is_said_busy_and_stays_in_use(sample_services, vllm
         assert services.client.replica_status() == {vllm_server.base_url: True}
         for done in burst:
             done.result()
+
+
+def test_servicing_question_gets_the_plants_lockout_rule_pinned(sample_services) -> None:  # type: ignore[no-untyped-def]
+    """The pages that answer a jammed conveyor hold no lockout sentence; the samples' OSHA
+    guide does, and it is pinned with its page as one more source. A question about a code's
+    meaning gets none (it would become boilerplate)."""
+    dead = [f"http://127.0.0.1:{free_port()}/v1"]
+    settings = sample_services.settings.model_copy(
+        update={"serving": ServingSettings(base_urls=dead)})
+    services = make_services(settings, sample_services.embedder)
+    final = list(services.assistant.answer("The conveyor is jammed, how do I clear it?"))[-1]
+    [pinned] = [n for n in final.safety if "lockout/tagout" in n.text.lower()]
+    source = final.citations[pinned.citation_number - 1]
+    assert source.number == pinned.citation_number
+    assert source.chunk.file == "osha_3170_safeguarding_equipment_amputations.pdf"
+    assert pinned.text.lower() in " ".join(source.chunk.text.split()).lower()  # verbatim
+    meaning = list(services.assistant.answer("What does ALARM:2 mean?"))[-1]
+    assert not [n for n in meaning.safety if "lockout" in n.text.lower()]

@@ -1,6 +1,8 @@
+import pytest
+
 from app.answer.answering import AnswerStatus, AnswerUpdate
 from app.answer.rendering import render_answer
-from app.answer.safety import SafetyNotice, find_notices
+from app.answer.safety import SafetyNotice, about_servicing, find_notices, lockout_sentences
 from tests.unit.test_answer_rendering import citation
 
 
@@ -29,3 +31,26 @@ def test_notices_are_pinned_above_the_answer_with_their_citation() -> None:
                                     AnswerStatus.COMPLETE, safety=[notice]))
     assert md.index("WARNING: Isolate power") < md.index("Open the cover")
     assert "\\[2\\]" in md.split("Open the cover")[0]
+
+
+@pytest.mark.parametrize(("question", "servicing"), [
+    ("How do I replace the clutch on press 4?", True),
+    ("The conveyor is jammed, how do I clear it?", True),
+    ("Steps to reline the ball mill", True),
+    ("How do I change the belt on the dust collector fan?", True),
+    ("What does ALARM:2 mean?", False),  # a meaning, no work on a machine
+    ("How do I adjust the spindle speed with $30?", False),  # a setting at the panel
+    ("How often should the press brake be inspected?", False),  # a schedule, not the work
+    ("How do I replace the operator's logbook?", False),  # work, but nothing holds energy
+])
+def test_servicing_a_machine_that_holds_energy_is_recognised(question: str,
+                                                              servicing: bool) -> None:
+    assert about_servicing(question) is servicing
+
+
+def test_the_lockout_rule_is_taken_not_its_exceptions() -> None:
+    page = ("Minor servicing may be performed without lockout/tagout if the switch is under "
+            "the exclusive control of the employee. Perform servicing and maintenance under an "
+            "energy control program (lockout/tagout). LOTO.")
+    assert lockout_sentences(page) == [
+        "Perform servicing and maintenance under an energy control program (lockout/tagout)."]
