@@ -72,7 +72,7 @@ def lockout_sentences(text: str) -> list[str]:
     """The sentences of a passage that state the lockout/tagout rule (not an exception to
     it), as written."""
     sentences = _SENTENCE_END.split(" ".join(text.split()))
-    return [s[:_MAX_CHARS] for s in sentences
+    return [s.lstrip("•▪●-–* ")[:_MAX_CHARS] for s in sentences
             if _LOCKOUT.search(s) and not _EXCEPTION.search(s) and len(s.split()) >= 6]
 
 

@@ -82,3 +82,8 @@ SAY_SIGN_IN_WAIT = """<script>
   };
 })();
 </script>"""
+
+# A Search card tapped on a phone: its page opens below the list, out of sight; show it.
+SHOW_SEARCH_PAGE = """() => {
+  document.getElementById('search-preview')?.scrollIntoView({block: 'start'});
+}"""

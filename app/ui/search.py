@@ -15,6 +15,7 @@ from app.records.audit import AuditEntry
 from app.records.users import Permission
 from app.services import Services
 from app.ui.access import Access
+from app.ui.page_scripts import SHOW_SEARCH_PAGE
 from app.ui.sources import source_view
 from ingest.contract import Chunk, DocType
 from ingest.search import SearchFilters
@@ -73,6 +74,20 @@ def result_table(chunks: list[Chunk], sentences: list[str]) -> dict[str, Any]:
             "data": [[row[i] for i in keep] for row in rows]}
 
 
+def result_cards(table: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rows as one line each, for a phone (below 640 px the grid is hidden and these
+    are shown: a six-column grid squeezed each column to a few letters a line). Values are
+    row numbers from 0."""
+    cards = []
+    for n, row in enumerate(table["data"]):
+        cells = dict(zip(table["headers"], row, strict=True))
+        where = " · ".join(str(cells[h]) for h in ("page / record", "section", "date")
+                           if cells.get(h))
+        cards.append((f"[{cells['#']}] {cells['file']} · {where} — {cells['matching sentence']}",
+                      str(n)))
+    return cards
+
+
 def search_note(verdict: Verdict, count: int, missing: tuple[str, ...] = ()) -> str:
     if not count:
         return "Nothing found with these words and filters."
@@ -92,7 +107,7 @@ class SearchHandlers:
     def search(self, text: str, kind: str, name: str, code: str, start: str, end: str,
                request: gr.Request) -> tuple[Any, ...]:
         user = self.access.require(request, Permission.SEARCH)
-        unchanged = tuple(gr.update() for _ in range(5))
+        unchanged = tuple(gr.update() for _ in range(6))
         try:
             filters = parse_filters(kind, name, code, start, end)
         except FilterError as exc:  # said next to the form; nothing else changes
@@ -112,12 +127,23 @@ class SearchHandlers:
         widths = [f"{_WIDTHS[h] * 100 / total:.0f}%" for h in table["headers"]]
         return (search_note(evidence.verdict, len(chunks), evidence.missing),
                 gr.update(value=table, headers=table["headers"], column_widths=widths),
+                gr.update(choices=result_cards(table), value=None),
                 chunks, None, "", gr.update(visible=False))
 
     def select(self, chunks: list[Chunk], event: gr.SelectData,
                request: gr.Request) -> tuple[Any, ...]:
-        user = self.access.require(request, Permission.SEARCH)
+        """A row of the grid chosen: its page, its passage and the original's download."""
         row = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        return self.open_row(chunks, row, request)
+
+    def select_card(self, chunks: list[Chunk], card: str | None,
+                    request: gr.Request) -> tuple[Any, ...]:
+        """The same for a card (a phone)."""
+        row = int(card) if card is not None and str(card).isdigit() else -1
+        return self.open_row(chunks, row, request)
+
+    def open_row(self, chunks: list[Chunk], row: int, request: gr.Request) -> tuple[Any, ...]:
+        user = self.access.require(request, Permission.SEARCH)
         if not 0 <= row < len(chunks):
             return None, "", gr.update(visible=False)
         chunk = chunks[row]
@@ -150,7 +176,10 @@ def _search_layout() -> SimpleNamespace:
             results = gr.Dataframe(headers=RESULT_COLUMNS, datatype="str", interactive=False,
                                    wrap=True, elem_id="search-results",
                                    label="Results (select a row to open its page)",
-                                   column_widths=[f"{w}%" for w in _WIDTHS.values()])
+                                   column_widths=[f"{w}%" for w in _WIDTHS.values()],
+                                   elem_classes=["desk-only"])
+            cards = gr.Radio(choices=[], label="Results (tap one to open its page)",
+                             elem_id="search-cards", elem_classes=["phone-only"])
         with gr.Column(scale=2, min_width=320):
             preview = gr.Image(label="Page", type="filepath", interactive=False,
                                elem_id="search-preview", buttons=["download", "fullscreen"])
@@ -160,8 +189,8 @@ def _search_layout() -> SimpleNamespace:
     found = gr.State([])
     return SimpleNamespace(
         query=query, run=run, doc_type=doc_type, file=file, tag=tag, date_from=date_from,
-        date_to=date_to, summary=summary, results=results, preview=preview, passage=passage,
-        download=download, found=found)
+        date_to=date_to, summary=summary, results=results, cards=cards, preview=preview,
+        passage=passage, download=download, found=found)
 
 
 def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
@@ -169,9 +198,12 @@ def build_search_tab(services: Services, access: Access) -> gr.Dropdown:
     on = SearchHandlers(services, access)
     ui = _search_layout()
     inputs = [ui.query, ui.doc_type, ui.file, ui.tag, ui.date_from, ui.date_to]
-    outputs = [ui.summary, ui.results, ui.found, ui.preview, ui.passage, ui.download]
+    outputs = [ui.summary, ui.results, ui.cards, ui.found, ui.preview, ui.passage, ui.download]
     ui.run.click(on.search, inputs=inputs, outputs=outputs, api_name="search")
     ui.query.submit(on.search, inputs=inputs, outputs=outputs, api_name=False)
-    ui.results.select(on.select, inputs=[ui.found],
-                      outputs=[ui.preview, ui.passage, ui.download], api_name=False)
+    opened = [ui.preview, ui.passage, ui.download]
+    ui.results.select(on.select, inputs=[ui.found], outputs=opened, api_name=False)
+    # on a phone the page opens below all the cards: brought into view once it is there
+    ui.cards.input(on.select_card, inputs=[ui.found, ui.cards], outputs=opened,
+                   api_name=False).then(None, js=SHOW_SEARCH_PAGE)
     return ui.file

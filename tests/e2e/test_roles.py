@@ -239,3 +239,29 @@ def test_a_directory_account_signs_in_with_its_groups_role_and_an_outage_is_said
         sign_in(browser, signed_in_ui, "boss").close()  # the break-glass admin
     finally:
         slapd.start()
+
+
+def test_search_results_read_as_cards_on_a_phone(browser, signed_in_ui: str,  # type: ignore[no-untyped-def]
+                                                 screenshots: Path) -> None:
+    """At 390 px the six-column grid squeezed each cell to a few letters a line; a phone gets
+    one card per result instead, and the page a card opens is brought into view."""
+    page = sign_in(browser, signed_in_ui, "tech")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("tab", name="Search").click()
+    page.locator("#search-query textarea").fill("homing fail limit switch")
+    page.locator("#search-run").click()
+    cards = page.locator("#search-cards label")
+    cards.first.wait_for(timeout=30_000)
+    assert not page.locator("#search-results").is_visible()
+    widths = [cards.nth(i).bounding_box()["width"] for i in range(min(cards.count(), 5))]
+    assert min(widths) > 250, widths  # a whole line of text, not a letter column
+    first = cards.first.inner_text()
+    assert first.startswith("[1] ") and ".pdf" in first and " — " in first
+    page.screenshot(path=str(screenshots / "search-phone.png"))
+    cards.nth(1).click()
+    page.wait_for_function("() => document.querySelector('#search-preview img')?.naturalWidth",
+                           timeout=30_000)
+    page.wait_for_timeout(500)
+    top = page.locator("#search-preview").bounding_box()["y"]
+    assert 0 <= top < 844, top  # in view without scrolling by hand
+    page.close()

@@ -109,3 +109,18 @@ def test_the_thumbs_confirmation_says_which(services: Services) -> None:
     said, rated = on.rate(kept, SimpleNamespace(index=1, liked=False), Request())
     assert said == "Thanks: “👎 not helpful” stored with the answer to “Why ALARM:2?”."
     assert rated == 1
+
+
+def test_search_results_as_phone_cards_keep_every_column_in_one_line() -> None:
+    from app.ui.search import result_cards, result_table
+    from ingest.contract import Chunk, DocType
+
+    page = Chunk(text="Homing fail.", file="grbl.pdf", file_sha256="s", doc_type=DocType.MANUAL,
+                 chunk_index=0, page=4)
+    order = Chunk(text="Replaced limit switch.", file="orders.csv", file_sha256="t",
+                  doc_type=DocType.LOG, chunk_index=0, record_id="WO-7", date="2026-01-05")
+    table = result_table([page, order],
+                         ["Homing will fail if switch isn't cleared.", "Replaced limit switch."])
+    assert result_cards(table) == [
+        ("[1] grbl.pdf · p. 4 — Homing will fail if switch isn't cleared.", "0"),
+        ("[2] orders.csv · WO-7 · 2026-01-05 — Replaced limit switch.", "1")]
