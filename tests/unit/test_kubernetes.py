@@ -87,6 +87,15 @@ def test_the_air_gap_and_hardening_hold(overlay: str) -> None:
             assert "ipBlock" not in peer
             assert "namespaceSelector" not in peer or rule["ports"] == [
                 {"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    for policy in objects:  # any other way out: the UI's, to a directory's LDAP(S) port only
+        if (policy["kind"] == "NetworkPolicy" and policy is not deny
+                and "Egress" in policy["spec"]["policyTypes"]):
+            assert policy["spec"]["podSelector"] == {
+                "matchLabels": {"app.kubernetes.io/name": "plantops-ui"}}, policy
+            for rule in policy["spec"]["egress"]:
+                assert {p["port"] for p in rule["ports"]} <= {389, 636}, rule
+                assert all(set(peer) == {"ipBlock"} and peer["ipBlock"]["cidr"].endswith("/32")
+                           for peer in rule["to"]), rule
     for name, pod in pods(objects).items():
         assert pod["automountServiceAccountToken"] is False, name
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -130,3 +139,22 @@ def test_the_ui_survives_a_node_and_the_model_runs_offline() -> None:
 def _in_order(flags: list[str], args: list[str]) -> bool:
     """``flags`` appear in ``args`` as one run."""
     return any(args[i:i + len(flags)] == flags for i in range(len(args)))
+
+
+def test_the_directory_overlay_gives_settings_the_app_reads_and_its_secret_as_files(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.settings import Settings
+
+    objects = render(ROOT / "deploy/k8s/overlays/with-directory")
+    [config] = [o for o in objects if o["kind"] == "ConfigMap"
+                and o["metadata"]["name"] == "plantops"]
+    for key, value in config["data"].items():
+        monkeypatch.setenv(key, value)
+    directory = Settings().directory  # as the pods read them: the app's own settings model
+    assert directory.url == "ldaps://dc1.plant.local" and directory.nested_groups == "in_chain"
+    assert set(directory.roles.values()) == {"operator", "technician", "admin"}
+    assert str(directory.bind_password_file).startswith("/run/secrets/directory/")
+    ui = pods(objects)["plantops-ui"]
+    mounts = {m["mountPath"]: m["name"] for m in ui["containers"][0]["volumeMounts"]}
+    [volume] = [v for v in ui["volumes"] if v["name"] == mounts["/run/secrets/directory"]]
+    assert volume["secret"]["secretName"] == "plantops-directory"
