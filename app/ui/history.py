@@ -14,6 +14,7 @@ from app.records.audit import AuditEntry
 from app.records.users import Permission
 from app.services import Services
 from app.ui.access import Access
+from app.ui.page_scripts import SHOW_HISTORY_ORDER
 from app.ui.sources import source_view
 from ingest.contract import Chunk
 
@@ -47,6 +48,25 @@ def history_rows(history: History) -> list[list[str]]:
     return [[m.order.asset or "–", m.order.record_id, m.order.date or "–", m.order.description,
              m.order.action or "–", m.order.component or "–", m.how]
             for m in history.grouped()]
+
+
+_CARDS = 100  # a phone's list of work orders: the first 100, the count says how many more
+
+
+def history_cards(rows: list[list[str]]) -> list[tuple[str, str]]:
+    """The rows as one line each, for a phone (below 640 px the grid is hidden: seven columns
+    squeezed to a few letters a line). Values are row numbers from 0."""
+    cards = []
+    for n, (asset, order, date, description, action, component, how) in enumerate(
+            rows[:_CARDS]):
+        where = " · ".join(v for v in (order, asset, date) if v != "–")
+        done = f" → {action}" if action != "–" else ""
+        part = f" ({component})" if component != "–" else ""
+        cards.append((f"{where} — {description}{part}{done} [{how}]", str(n)))
+    if len(rows) > _CARDS:
+        cards.append((f"… {len(rows) - _CARDS} more: narrow with words or a component "
+                      "(a wider screen lists them all)", "more"))
+    return cards
 
 
 def history_summary(history: History) -> str:
@@ -86,7 +106,10 @@ def build_history_view(services: Services, access: Access) -> None:
                                label="Work orders", elem_id="history-chart", height=260)
             table = gr.Dataframe(headers=HISTORY_COLUMNS, datatype="str", interactive=False,
                                  wrap=True, elem_id="history-table",
-                                 label="Work orders (select a row to open it)")
+                                 label="Work orders (select a row to open it)",
+                                 elem_classes=["desk-only"])
+            cards = gr.Radio(choices=[], label="Work orders (tap one to open it)",
+                             elem_id="history-cards", elem_classes=["phone-only"])
         with gr.Column(scale=2, min_width=320):
             passage = gr.Markdown(elem_id="history-passage")
     shown = gr.State(None)
@@ -99,7 +122,7 @@ def build_history_view(services: Services, access: Access) -> None:
         asset_id, text = (asset_id or "").strip(), (text or "").strip()
         if not asset_id and not text:
             return ("⚠️ Type an asset id, or the failure to look for on every asset.",
-                    gr.update(), gr.update(), gr.update(), "")
+                    gr.update(), gr.update(), gr.update(), gr.update(), "")
         found = (services.history.asset_history(asset_id, text, part or "") if asset_id
                  else services.history.matching(text))
         services.audit.record(AuditEntry(
@@ -107,17 +130,25 @@ def build_history_view(services: Services, access: Access) -> None:
             question=" ".join(p for p in (asset_id, text, part) if p),
             status="found" if found.matches else "not_found",
             retrieved=[f"{m.order.file}#{m.order.record_id}" for m in found.grouped()]))
+        rows = history_rows(found)
         return (history_summary(found), chart_update(found, chart_by),
-                {"headers": HISTORY_COLUMNS, "data": history_rows(found)},
-                found, "")
+                {"headers": HISTORY_COLUMNS, "data": rows},
+                gr.update(choices=history_cards(rows), value=None), found, "")
 
     def rechart(found: History | None, chart_by: str) -> Any:
         return chart_update(found, chart_by)
 
     def open_row(found: History | None, event: gr.SelectData,
                  request: gr.Request) -> str:
-        access.require(request, Permission.SEARCH)
         row = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        return open_order(found, row, request)
+
+    def open_card(found: History | None, card: str | None, request: gr.Request) -> str:
+        row = int(card) if card is not None and str(card).isdigit() else -1
+        return open_order(found, row, request)
+
+    def open_order(found: History | None, row: int, request: gr.Request) -> str:
+        access.require(request, Permission.SEARCH)
         matches = found.grouped() if found else []
         if not 0 <= row < len(matches):
             return ""
@@ -125,9 +156,11 @@ def build_history_view(services: Services, access: Access) -> None:
         return source_view(services.previews, chunk)[1]
 
     inputs = [asset, words, component, by]
-    outputs = [summary, chart, table, shown, passage]
+    outputs = [summary, chart, table, cards, shown, passage]
     show.click(history, inputs=inputs, outputs=outputs, api_name="history")
     for box in (asset, words, component):
         box.submit(history, inputs=inputs, outputs=outputs, api_name=False)
     by.input(rechart, inputs=[shown, by], outputs=[chart], api_name=False)
     table.select(open_row, inputs=[shown], outputs=[passage], api_name=False)
+    cards.input(open_card, inputs=[shown, cards], outputs=[passage],
+                api_name=False).then(None, js=SHOW_HISTORY_ORDER)

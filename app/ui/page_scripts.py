@@ -87,3 +87,8 @@ SAY_SIGN_IN_WAIT = """<script>
 SHOW_SEARCH_PAGE = """() => {
   document.getElementById('search-preview')?.scrollIntoView({block: 'start'});
 }"""
+
+# The same for a work order tapped in the history list.
+SHOW_HISTORY_ORDER = """() => {
+  document.getElementById('history-passage')?.scrollIntoView({block: 'start'});
+}"""

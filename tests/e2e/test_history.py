@@ -78,3 +78,18 @@ def test_a_technician_sees_an_assets_whole_history(  # type: ignore[no-untyped-d
     page.locator("#history-passage").get_by_text("company_b-train-5296").wait_for(
         timeout=30_000)
     page.screenshot(path=str(screenshots / "search-history.png"), full_page=True)
+
+    # on a phone the same list is one card per work order, and a tapped one opens in view
+    page.set_viewport_size({"width": 390, "height": 844})
+    cards = page.locator("#history-cards label")
+    cards.first.wait_for(timeout=10_000)
+    assert not table.is_visible() and cards.count() >= 4
+    assert min(cards.nth(i).bounding_box()["width"] for i in range(4)) > 250  # type: ignore[index]
+    card = cards.filter(has_text="QR0218- C/O No2 A/C compressor")
+    assert card.inner_text().startswith("company_b-train-5296 · QR0218 — QR0218- C/O")
+    card.click()
+    passage = page.locator("#history-passage")
+    passage.get_by_text("company_b-train-5296").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    assert 0 <= passage.bounding_box()["y"] < 844  # type: ignore[index]
+    page.screenshot(path=str(screenshots / "search-history-phone.png"))

@@ -124,3 +124,18 @@ def test_search_results_as_phone_cards_keep_every_column_in_one_line() -> None:
     assert result_cards(table) == [
         ("[1] grbl.pdf · p. 4 — Homing will fail if switch isn't cleared.", "0"),
         ("[2] orders.csv · WO-7 · 2026-01-05 — Replaced limit switch.", "1")]
+
+
+def test_history_cards_on_a_phone_say_each_order_in_one_line_and_cap_the_list() -> None:
+    from app.ui.history import history_cards
+
+    row = ["QR0218", "WO-1", "2026-01-05", "A/C compressor changed out", "–", "compressor",
+           "asset and words"]
+    assert history_cards([row]) == [
+        ("WO-1 · QR0218 · 2026-01-05 — A/C compressor changed out (compressor) "
+         "[asset and words]", "0")]
+    undated = ["QR0218", "WO-2", "–", "Aircon leaking", "–", "–", "asset"]
+    assert history_cards([undated]) == [("WO-2 · QR0218 — Aircon leaking [asset]", "0")]
+    cards = history_cards([row] * 130)
+    assert len(cards) == 101 and cards[-1] == (
+        "… 30 more: narrow with words or a component (a wider screen lists them all)", "more")
