@@ -28,7 +28,14 @@ def open_services() -> Services:
     egress guard installed for the hosts they name, and the services built on demand."""
     settings = Settings()
     protect_data_dir(settings.data_dir)
-    install_egress_guard(
-        allowed_hosts_from_urls([*settings.serving.base_urls, settings.ingest.index.chroma_url]),
-        guard_log_path(settings))
+    install_egress_guard(allowed_hosts_from_urls(configured_endpoints(settings)),
+                         guard_log_path(settings))
     return Services(settings)
+
+
+def configured_endpoints(settings: Settings) -> list[str | None]:
+    """Every address the settings tell the process to reach, and nothing else: the model
+    servers (or their router), the Chroma server, the records database and the plant's
+    directory. The egress guard refuses the rest."""
+    return [*settings.serving.base_urls, settings.ingest.index.chroma_url,
+            settings.database.url, settings.directory.url]

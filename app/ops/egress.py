@@ -1,8 +1,8 @@
 """In-process egress guard: no connection leaves for an address we did not configure.
 
 A Python audit hook sees every ``socket.connect``, ``socket.sendto`` and
-``socket.getaddrinfo``. Loopback, Unix sockets and the configured model-server
-and Chroma hosts pass; anything else raises ``EgressBlocked`` before a packet
+``socket.getaddrinfo``. Loopback, Unix sockets and the configured model-server, Chroma,
+records-database and directory hosts pass; anything else raises ``EgressBlocked`` before a packet
 is sent, and is logged (JSON lines, with the stack that tried) for
 `plantops doctor`. Audit hooks cannot be removed once added: install the guard
 once, at a process's entry point.
@@ -73,7 +73,8 @@ class EgressGuard:
             return
         self._log(event, host)
         raise EgressBlocked(f"egress guard: {event} to {host!r} refused: not loopback and not "
-                            "a configured endpoint (serving.base_urls, ingest.index.chroma_url)")
+                            "a configured endpoint (serving.base_urls, ingest.index.chroma_url, "
+                            "database.url, directory.url)")
 
     def _log(self, event: str, host: str) -> None:
         if self.log_path is None:

@@ -45,3 +45,20 @@ def test_guard_blocks_and_logs_non_loopback_and_allows_configured(tmp_path: Path
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert {e["host"] for e in entries} == {"192.0.2.10", "example.org"}
     assert all("create_connection" in e["stack"] for e in entries)
+
+
+def test_the_records_database_and_the_directory_are_let_through() -> None:
+    """Before: only the model servers and Chroma were, so a plant's directory (ldap3 speaks
+    through Python's sockets) was refused by the guard as soon as it was not on loopback."""
+    from app.commands.startup import configured_endpoints
+    from app.ops.egress import EgressGuard, allowed_hosts_from_urls
+    from app.settings import Settings
+
+    settings = Settings(
+        directory={"url": "ldaps://dc1.plant.local"},
+        database={"url": "postgresql+psycopg://plantops@db.plant.local:5432/plantops"},
+        serving={"base_urls": ["http://gpu1.plant.local:8000/v1"]})
+    guard = EgressGuard(allowed_hosts_from_urls(configured_endpoints(settings)), None)
+    for host in ("dc1.plant.local", "db.plant.local", "gpu1.plant.local"):
+        assert guard.permits(host), host
+    assert not guard.permits("example.org")
