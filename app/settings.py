@@ -128,6 +128,18 @@ class UISettings(Section):
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def read_secret(key: str, path: Path | None) -> str | None:
+    """A password from the file a setting names (a Kubernetes or Compose secret), stripped;
+    None when unset. Unreadable: said with the setting's name and what to do."""
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{key} {path} cannot be read ({exc.strerror}): mount the secret "
+                         "there, readable by the service account") from None
+
+
 class DatabaseSettings(Section):
     """The app's records (users, sign-in sessions, audit log, incidents): a SQLite file in the
     data dir, or a PostgreSQL server that every UI replica shares."""
@@ -147,14 +159,7 @@ class DatabaseSettings(Section):
         return None if isinstance(value, str) and not value.strip() else value
 
     def password(self) -> str | None:
-        if self.password_file is None or self.url is None:
-            return None
-        try:
-            return self.password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ValueError(f"database.password_file {self.password_file} cannot be read "
-                             f"({exc.strerror}): mount the secret there, readable by the "
-                             "service account") from None
+        return read_secret("database.password_file", self.password_file) if self.url else None
 
 
 class DirectorySettings(Section):
@@ -213,14 +218,7 @@ class DirectorySettings(Section):
         return None if isinstance(value, str) and not value.strip() else value
 
     def bind_password(self) -> str | None:
-        if self.bind_password_file is None:
-            return None
-        try:
-            return self.bind_password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ValueError(f"directory.bind_password_file {self.bind_password_file} cannot "
-                             f"be read ({exc.strerror}): mount the secret there, readable by "
-                             "the service account") from None
+        return read_secret("directory.bind_password_file", self.bind_password_file)
 
 
 class AuditSettings(Section):
