@@ -127,14 +127,29 @@ def cmd_ui(services: Services, block: bool = True) -> int:
     demo = build_ui(services, access)
     mode = "single-user, no sign-in" if access.single_user else "sign-in required"
     console.print(f"PlantOps Assistant UI: http://{ui.host}:{ui.port}/ ({mode})")
-    launch_ui(demo, services, access, block=False)
+    warmed = threading.Event()  # /healthz says ready once it is set
+    launch_ui(demo, services, access, block=False, warmed=warmed)
     # Warmed up once the server is up: Gradio's launch asks its own address with a 3 s
     # timeout and gives up on the first timeout; loading the embedding model beside it
     # (the GIL, two busy cores) made that check time out and the UI exit (seen in CI).
-    threading.Thread(target=services.retriever.warm_up, name="warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up, args=(services, warmed), name="warm-up",
+                     daemon=True).start()
     if block:
         demo.block_thread()
     return 0
+
+
+def _warm_up(services: Services, warmed: threading.Event) -> None:
+    """Load what the first question needs, then let /healthz say ready. A failed warm-up
+    (an index not built yet) is said and does not keep the replica out of service: the
+    first question then says what is wrong, as it would have."""
+    try:
+        services.retriever.warm_up()
+    except Exception as exc:  # noqa: BLE001 (any cause: said, then ready as before)
+        console.print(f"[yellow]warm-up incomplete ({type(exc).__name__}: {exc}); the first "
+                      "question will load what it needs[/yellow]")
+    finally:
+        warmed.set()
 
 
 def _running_server(services: Services) -> bool:

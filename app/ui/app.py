@@ -4,6 +4,8 @@ and every handler checks the role again on the server."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +94,25 @@ def cookie_id(services: Services) -> str:
     return hashlib.sha256(where.encode("utf-8")).hexdigest()[:32]
 
 
+WARMING_UP = ("warming up: loading the embedding model and the index, so that the first "
+              "question does not wait for them")
+
+
+def readiness(check: Callable[[], str], warmed: threading.Event | None) -> Callable[[], str]:
+    """What /healthz answers: ready while the records database answers, and not before the
+    warm-up has run. A replica restarted under load answered its first search 59 s after it
+    said it was healthy (the balancer had sent users to it at once)."""
+    def ready() -> str:
+        detail = check()
+        if warmed is not None and not warmed.is_set():
+            raise RuntimeError(WARMING_UP)
+        return detail
+    return ready
+
+
 def launch_ui(demo: gr.Blocks, services: Services, access: Access,
-              block: bool = True) -> None:
+              block: bool = True, warmed: threading.Event | None = None) -> None:
+    """Serve ``demo``; /healthz says ready once ``warmed`` is set (None: at once)."""
     ui = services.settings.ui
     data = services.settings.data_dir
     guard = Middleware(Guard, access=access, grants=access.grants,
@@ -101,7 +120,8 @@ def launch_ui(demo: gr.Blocks, services: Services, access: Access,
                        sessions=SharedSessions(services.database, ui.session_idle_minutes * 60),
                        audit=services.audit,
                        secure=ui.served_over_tls(), cookie_id=cookie_id(services),
-                       health=services.database.check, sign_in_script=SAY_SIGN_IN_WAIT)
+                       health=readiness(services.database.check, warmed),
+                       sign_in_script=SAY_SIGN_IN_WAIT)
     demo.queue(default_concurrency_limit=ui.concurrency)
     demo.launch(server_name=ui.host, server_port=ui.port, theme=THEME, ssr_mode=False,
                 share=False, show_error=False, prevent_thread_lock=not block, quiet=True,

@@ -28,11 +28,28 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def _launch(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([str(ROOT / ".venv/bin/plantops"), "serve", "--port", str(port)],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _engine_started(serve: subprocess.Popen[str], seconds: float = 300) -> int:
+    """The pid of ``serve``'s vLLM API server once that has started its engine (a group of
+    two or more), before the model is loaded: soon enough to leave an orphaned group."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert serve.poll() is None, serve.stdout.read()  # type: ignore[union-attr]
+        found = children(serve.pid)
+        if found and len(group_members(found[0])) >= 2:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError("vLLM did not start its engine")
+
+
 def _serve(port: int, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     """`plantops serve` on ``port``, once vLLM is ready; what it printed until then."""
-    serve = subprocess.Popen([str(ROOT / ".venv/bin/plantops"), "serve", "--port", str(port)],
-                             env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+    serve = _launch(port, env)
     deadline = time.monotonic() + 300
     seen = ""
     out = serve.stdout.fileno()  # type: ignore[union-attr]
@@ -74,9 +91,10 @@ def test_a_dead_model_server_leaves_no_engine_behind(model_dir: Path, tmp_path: 
         assert "vLLM exited with code" in serve.stdout.read()  # type: ignore[union-attr]
         assert _gone_within(api, 2) == []  # serve ended the rest of the group before exiting
 
-        second, _ = _serve(port, env)  # the port is free again
+        assert not _answers(f"http://127.0.0.1:{port}/health")
+        second = _launch(port, env)  # on the same port (the third start proves it free)
         started.append(second)
-        [api] = children(second.pid)
+        api = _engine_started(second)  # (its model need not be loaded to be orphaned)
         second.kill()  # serve itself dies: its vLLM group lives on, recorded in the pid file
         second.wait(timeout=10)
         assert group_members(api)
