@@ -12,14 +12,17 @@ which serves a file to anyone signed in who knows its path.
 from __future__ import annotations
 
 import math
+import mimetypes
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from app.records.audit import AuditEntry, AuditLog
 from app.records.database import UNREACHABLE
@@ -36,6 +39,21 @@ UNREACHABLE_TEXT = ("PlantOps cannot reach its records database (sign-ins, incid
                     "goes on, tell IT: `plantops doctor` names the cause.")
 Scope = dict[str, Any]
 _REFUSED = {503: "directory unreachable", 403: "in no PlantOps group"}
+
+
+def _sent_once(path: Path, download_name: str) -> Response:
+    """A one-use file (an export): opened, then deleted before its first byte is sent, and
+    streamed from the open file. Deleting it after the response left it on disk for a moment
+    after the client had it all (a client on a busy machine saw it still there)."""
+    handle = path.open("rb")
+    path.unlink(missing_ok=True)
+    ascii_name = download_name.encode("ascii", "replace").decode().replace('"', "")
+    disposition = f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(download_name)}'
+    media = mimetypes.guess_type(download_name)[0] or "application/octet-stream"
+    return StreamingResponse(iter(lambda: handle.read(65_536), b""), media_type=media,
+                             headers={"Content-Disposition": disposition,
+                                      "Cache-Control": "no-store"},
+                             background=BackgroundTask(handle.close))
 
 
 class SignInThrottle:
@@ -181,11 +199,9 @@ class Guard:
                 response = JSONResponse({"detail": "This link has expired or was already "
                                          "used: ask for the file again."}, status_code=404)
             else:
-                cleanup = (BackgroundTask(grant.path.unlink, missing_ok=True)
-                           if grant.one_time else None)
-                response = FileResponse(grant.path, filename=grant.download_name,
-                                        background=cleanup,
-                                        headers={"Cache-Control": "no-store"})
+                response = (_sent_once(grant.path, grant.download_name) if grant.one_time
+                            else FileResponse(grant.path, filename=grant.download_name,
+                                              headers={"Cache-Control": "no-store"}))
         await response(scope, receive, send)
 
     async def _login(self, scope: Scope, receive: Any, send: Any) -> None:
