@@ -52,6 +52,11 @@ class RetrievalSettings(Section):
         default=0.5, ge=0,
         description="Weight of the IDF-weighted coverage of the question's words against "
         "the dense similarity when the top units are re-ordered.")
+    sentence_cache: int = Field(
+        default=20_000, ge=0,
+        description="Sentence vectors a UI process keeps between questions (least recently "
+        "used dropped; 61 MB at the default): the sentences an answer quotes are picked by "
+        "embedding those of its first passages, and the same passages recur (0: none kept).")
     abstention_model: Path | None = Field(
         default=None,
         description="JSON file of the not-found decision (coefficients and the two thresholds; "

@@ -16,12 +16,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-import numpy as np
-
 from app.answer.evidence import FEATURES, AbstentionModel, Evidence, Verdict
 from app.answer.fact_kinds import FactKind, asked_kind
 from app.answer.safety import lockout_sentences
 from app.answer.steps import asks_what_to_do, is_instruction
+from app.answer.vectors import SentenceVectors
 from app.settings import RetrievalSettings
 from ingest.contract import Chunk, DocType
 from ingest.embedding import Embedder
@@ -64,7 +63,8 @@ def _numbers(listed: list[int]) -> str:
 class Retriever:
     def __init__(self, embedder: Embedder, search: CandidateSearch, settings: RetrievalSettings,
                  abstention: AbstentionModel | None = None) -> None:
-        self._embedder = embedder
+        # quotes re-read the same passages: their sentences' vectors are kept
+        self._vectors = SentenceVectors(embedder, settings.sentence_cache)
         self._search = search
         self._settings = settings
         self._abstention = abstention or AbstentionModel.load()
@@ -77,7 +77,7 @@ class Retriever:
         would otherwise take four ranks of a list and push other pages out of the top k.
         """
         k = k or self._settings.top_k
-        found = self._search.search(question, self._embedder.embed_query(question),
+        found = self._search.search(question, self._vectors.embed_query(question),
                                     max(k, self._settings.candidates), filters or SearchFilters())
         candidates = found.candidates
         weights = {"dense": 1.0, "lexical": self._settings.lexical_weight}
@@ -218,8 +218,7 @@ class Retriever:
         if not candidates:
             return []
         texts = [sentence for _, sentence in candidates]
-        query = tuple(self._embedder.embed_query(question))
-        similarity = np.asarray(self._embedder.embed(texts)) @ np.asarray(query)
+        similarity = self._vectors.embed(texts) @ self._vectors.embed([question])[0]
         coverage = self._search.coverages(question, texts)
         # The row of a code table that the question names is the answer to "what is ALARM 9"
         row_bonus = [1.0] * len(rows) + [0.0] * (len(candidates) - len(rows))
