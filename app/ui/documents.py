@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from app.answer.rendering import escape_text
 from app.records.audit import AuditEntry
 from app.records.users import Permission
 from app.services import Services
@@ -170,8 +171,43 @@ def audit_period(start: str, end: str) -> tuple[float | None, float | None]:
     return bounds[0], bounds[1]
 
 
-# What the tab's lists and status fill: documents, the remove list, status, audit log.
-SHOWN = 4
+# What the tab's lists and status fill: documents, the remove list, status, audit log, and
+# the phone's cards of the documents and the audit log.
+SHOWN = 6
+
+
+def _cards(lines: list[str], empty: str) -> str:
+    """One Markdown list item per row: what a phone shows instead of a grid (below 640 px a
+    grid squeezes each column to a letter or two a line)."""
+    return "\n".join(f"- {line}" for line in lines) if lines else empty
+
+
+def report_cards(rows: list[list[Any]]) -> str:
+    """The ingest report: file, outcome, chunks, and the reason in full."""
+    return _cards([f"**{escape_text(str(file))}** — {escape_text(str(outcome))}, {chunks} "
+                   f"chunks" + (f": {escape_text(str(reason))}" if reason else "")
+                   for file, outcome, chunks, reason in rows], "")
+
+
+def document_cards(rows: list[list[Any]]) -> str:
+    """The documents in the index: file, type, chunks, status, when ingested."""
+    return _cards([f"**{escape_text(str(file))}** — {kind}, {chunks} chunks, "
+                   f"{escape_text(str(status))}, {ingested} UTC"
+                   for file, kind, chunks, status, ingested in rows], "No documents yet.")
+
+
+def audit_cards(rows: list[list[Any]]) -> str:
+    """The audit entries, newest first: when, who, what, about what, and how it ended."""
+    lines = []
+    for row in rows:
+        entry = dict(zip(AUDIT_COLUMNS, row, strict=True))
+        said = [f"{entry['time_utc']} · **{escape_text(str(entry['user']))}** "
+                f"({entry['role']}) · {escape_text(str(entry['action']))}"]
+        for key in ("question", "status", "feedback", "comment"):
+            if entry.get(key):
+                said.append(f"{key}: {escape_text(str(entry[key]))}")
+        lines.append(" · ".join(said))
+    return _cards(lines, "No entries.")
 
 
 class DocumentsHandlers:
@@ -204,7 +240,8 @@ class DocumentsHandlers:
                  + ("single-user (no login)" if self.access.single_user
                     else f"login, {self.access.users.count()} users"))
         audit_rows = [[r[c] for c in AUDIT_COLUMNS] for r in self.services.audit.rows(limit=200)]
-        return (rows, gr.update(choices=names, value=None), state, audit_rows)
+        return (rows, gr.update(choices=names, value=None), state, audit_rows,
+                document_cards(rows), audit_cards(audit_rows))
 
     def show(self, request: gr.Request) -> tuple[Any, ...]:
         self.access.require(request, Permission.ADMIN)
@@ -215,7 +252,7 @@ class DocumentsHandlers:
         user = self.access.require(request, Permission.ADMIN)
         if not paths:  # said next to the button; nothing else changes
             return ("⚠️ Choose one or more files to add first.",
-                    *(gr.update() for _ in range(2 + SHOWN)))
+                    *(gr.update() for _ in range(3 + SHOWN)))
         progress(0.0, desc=f"checking {len(paths)} file(s): type, size, name")
         rows: list[list[Any]] = []
         accepted: list[Path] = []
@@ -242,7 +279,7 @@ class DocumentsHandlers:
         failed = sum(1 for r in rows if r[1] in ("failed", "refused"))
         note = (f"{len(rows) - failed} of {len(rows)} files in; {failed} not (reasons below)."
                 if failed else f"All {len(rows)} files in.")
-        return (note, rows, None, *self.listing())
+        return (note, rows, report_cards(rows), None, *self.listing())
 
     def ask_to_remove(self, name: str | None, request: gr.Request) -> tuple[Any, Any]:
         self.access.require(request, Permission.ADMIN)
@@ -271,16 +308,17 @@ class DocumentsHandlers:
         return str(self.remove(name, request)[0])
 
     def filter_audit(self, name: str, start: str, end: str,
-                     request: gr.Request) -> tuple[str, Any]:
+                     request: gr.Request) -> tuple[str, Any, Any]:
         self.access.require(request, Permission.ADMIN)
         try:
             since, before = audit_period(start, end)
         except ValueError as exc:
-            return f"⚠️ {exc}", gr.update()
+            return f"⚠️ {exc}", gr.update(), gr.update()
         rows = self.services.audit.rows(limit=200, user=(name or "").strip() or None, since=since,
                                    before=before)
+        shown = [[r[c] for c in AUDIT_COLUMNS] for r in rows]
         return (f"{len(rows)} entries shown (at most 200, newest first)."
-                if rows else "No entries match."), [[r[c] for c in AUDIT_COLUMNS] for r in rows]
+                if rows else "No entries match."), shown, audit_cards(shown)
 
     def export_audit(self, request: gr.Request) -> str:
         """A one-use link for this admin; the file is deleted once fetched (or unfetched,
@@ -306,7 +344,9 @@ def _documents_layout(max_mb: float) -> SimpleNamespace:
     upload_note = gr.Markdown(elem_id="upload-note")
     report = gr.Dataframe(headers=REPORT_COLUMNS, datatype="str", interactive=False,
                           wrap=True, label="Ingest report", elem_id="ingest-report",
-                          column_widths=["30%", "10%", "8%", "52%"])  # reasons in full
+                          column_widths=["30%", "10%", "8%", "52%"],  # reasons in full
+                          elem_classes=["desk-only"])
+    report_cards_md = gr.Markdown(elem_id="ingest-report-cards", elem_classes=["phone-only"])
     gr.Markdown("### Documents in the index")
     with gr.Row():
         remove_file = gr.Dropdown([], label="Document", scale=4, elem_id="remove-file",
@@ -319,7 +359,8 @@ def _documents_layout(max_mb: float) -> SimpleNamespace:
         confirm_remove = gr.Button("Yes, remove it", variant="stop", visible=False, scale=0,
                                    elem_id="remove-confirm")
     documents = gr.Dataframe(headers=DOCUMENT_COLUMNS, datatype="str", interactive=False,
-                             elem_id="documents", max_height=420)
+                             elem_id="documents", max_height=420, elem_classes=["desk-only"])
+    documents_cards = gr.Markdown(elem_id="documents-cards", elem_classes=["phone-only"])
     status = gr.Markdown(elem_id="status")
     gr.Markdown("### Audit log")
     with gr.Row():
@@ -330,13 +371,15 @@ def _documents_layout(max_mb: float) -> SimpleNamespace:
     audit_note = gr.Markdown(elem_id="audit-note")
     audit = gr.Dataframe(headers=AUDIT_COLUMNS, datatype="str", interactive=False, wrap=True,
                          elem_id="audit", label="Latest 200 entries (newest first)",
-                         max_height=560)
+                         max_height=560, elem_classes=["desk-only"])
+    audit_cards_md = gr.Markdown(elem_id="audit-cards", elem_classes=["phone-only"])
     with gr.Row():
         export = gr.Button("Export the whole audit log as CSV", elem_id="audit-export")
         export_file = gr.Markdown(elem_id="audit-file")  # a one-use link for this admin
 
     return SimpleNamespace(
         files=files, ingest_run=ingest_run, upload_note=upload_note, report=report,
+        report_cards=report_cards_md, documents_cards=documents_cards, audit_cards=audit_cards_md,
         remove_file=remove_file, remove_run=remove_run, refresh=refresh,
         remove_note=remove_note, confirm_remove=confirm_remove, documents=documents,
         status=status, audit_user=audit_user, audit_from=audit_from, audit_to=audit_to,
@@ -350,19 +393,22 @@ def build_documents_tab(services: Services,
     (the page fills them on load for admins)."""
     on = DocumentsHandlers(services, access)
     ui = _documents_layout(on.max_mb)
-    shown = [ui.documents, ui.remove_file, ui.status, ui.audit]
+    shown = [ui.documents, ui.remove_file, ui.status, ui.audit, ui.documents_cards,
+             ui.audit_cards]
     # the last run's note ("Choose … first") goes at once, not when this run ends
     ui.ingest_run.click(lambda: "", outputs=[ui.upload_note], queue=False, api_name=False)
     ui.ingest_run.click(on.ingest, inputs=[ui.files],
-                        outputs=[ui.upload_note, ui.report, ui.files, *shown],
+                        outputs=[ui.upload_note, ui.report, ui.report_cards, ui.files,
+                                 *shown],
                         api_name="ingest_files", concurrency_limit=1,
-                        show_progress_on=[ui.report])  # one progress display, not one per table
+                        # one progress display (the grid on a desk, the cards on a phone)
+                        show_progress_on=[ui.report, ui.report_cards])
     ui.remove_run.click(on.ask_to_remove, inputs=[ui.remove_file],
                         outputs=[ui.remove_note, ui.confirm_remove], api_name=False)
     ui.confirm_remove.click(on.remove, inputs=[ui.remove_file],
                             outputs=[ui.remove_note, ui.confirm_remove, *shown], api_name=False)
     ui.audit_filter.click(on.filter_audit, inputs=[ui.audit_user, ui.audit_from, ui.audit_to],
-                          outputs=[ui.audit_note, ui.audit], api_name=False)
+                          outputs=[ui.audit_note, ui.audit, ui.audit_cards], api_name=False)
     gr.api(on.remove_document, api_name="remove_document")
     ui.refresh.click(on.show, outputs=shown, api_name="documents")
     ui.export.click(on.export_audit, outputs=[ui.export_file], api_name="audit_export")

@@ -265,3 +265,31 @@ def test_search_results_read_as_cards_on_a_phone(browser, signed_in_ui: str,  # 
     top = page.locator("#search-preview").bounding_box()["y"]
     assert 0 <= top < 844, top  # in view without scrolling by hand
     page.close()
+
+
+def test_the_documents_tab_reads_as_cards_on_a_phone(  # type: ignore[no-untyped-def]
+        browser, signed_in_ui: str, screenshots: Path, tmp_path: Path) -> None:
+    """At 390 px the ingest report, the documents and the audit log wrapped a letter or two a
+    line; an admin with a phone reads one line per row, the reason of a refusal in full."""
+    script = tmp_path / "valve_tool.exe"
+    script.write_bytes(b"MZ")
+    page = sign_in(browser, signed_in_ui, "boss")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(script)])
+    page.wait_for_timeout(1000)
+    page.locator("#ingest-run").click()
+    report = page.locator("#ingest-report-cards")
+    report.get_by_text("unsupported file type '.exe'").wait_for(timeout=60_000)
+    assert "valve_tool.exe — refused, 0 chunks" in report.inner_text()
+    for grid, cards in (("#ingest-report", report), ("#documents", "#documents-cards"),
+                        ("#audit", "#audit-cards")):
+        assert not page.locator(grid).is_visible(), grid
+        card = page.locator(cards) if isinstance(cards, str) else cards
+        assert card.is_visible() and card.bounding_box()["width"] > 300, cards
+    assert "grbl_alarm_and_error_codes.pdf — manual" in page.locator(
+        "#documents-cards").inner_text()
+    audit = page.locator("#audit-cards").inner_text()
+    assert "boss (admin) · ingest · question: valve_tool.exe" in audit, audit[:500]
+    page.screenshot(path=str(screenshots / "documents-phone.png"), full_page=True)
+    page.close()
