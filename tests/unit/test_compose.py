@@ -70,3 +70,29 @@ def test_no_egress_and_only_the_app_is_published(compose: dict[str, Any]) -> Non
 def test_the_router_runs_with_the_flags_the_failover_test_proved(compose: dict[str, Any]) -> None:
     args = compose["services"]["router"]["command"]
     assert any(args[i:i + len(ROUTER_FLAGS)] == ROUTER_FLAGS for i in range(len(args)))
+
+
+def test_the_directory_override_is_valid_and_read_by_the_apps_settings(
+        compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose.directory.yaml, merged over compose.yaml as Compose merges it (maps by key,
+    `secrets` replaced): still a valid file, its secrets declared, and its environment what
+    the app's own settings model reads."""
+    from app.settings import Settings
+
+    override = yaml.safe_load((ROOT / "compose.directory.yaml").read_text(encoding="utf-8"))
+    app = override["services"]["app"]
+    merged = {**compose, "secrets": {**compose["secrets"], **override["secrets"]}}
+    merged["services"] = {**compose["services"], "app": {
+        **compose["services"]["app"], "secrets": app["secrets"],
+        "environment": {**compose["services"]["app"]["environment"], **app["environment"]}}}
+    schema_validator().validate(merged)
+    test_references_resolve(merged)
+    assert set(compose["services"]["app"]["secrets"]) < set(app["secrets"])  # none dropped
+    assert "frontend" in compose["services"]["app"]["networks"]  # the way to the DCs
+    for key, value in app["environment"].items():
+        monkeypatch.setenv(key, value)
+    directory = Settings().directory
+    assert directory.url == "ldaps://dc1.plant.local" and directory.nested_groups == "in_chain"
+    assert set(directory.roles.values()) == {"operator", "technician", "admin"}
+    secrets = {f"/run/secrets/{name}" for name in app["secrets"]}
+    assert {str(directory.bind_password_file), str(directory.ca_file)} <= secrets
