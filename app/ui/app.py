@@ -39,7 +39,7 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Row(elem_id="header"):
             gr.Markdown(f"# {TITLE}\nAnswers come only from the plant's documents, "
-                        "with sources.")
+                        "with sources.", elem_id="title")
             who = gr.Markdown(elem_id="who")
             if not access.single_user:
                 gr.Button("Sign out", link="/logout", size="sm", scale=0, elem_id="logout")

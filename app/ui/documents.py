@@ -184,14 +184,18 @@ def _cards(lines: list[str], empty: str) -> str:
 
 def report_cards(rows: list[list[Any]]) -> str:
     """The ingest report: file, outcome, chunks, and the reason in full."""
-    return _cards([f"**{escape_text(str(file))}** — {escape_text(str(outcome))}, {chunks} "
-                   f"chunks" + (f": {escape_text(str(reason))}" if reason else "")
+    return _cards([f"**{escape_text(str(file))}** — {escape_text(str(outcome))}, "
+                   f"{_chunks(chunks)}" + (f": {escape_text(str(reason))}" if reason else "")
                    for file, outcome, chunks, reason in rows], "")
+
+
+def _chunks(n: Any) -> str:
+    return "1 chunk" if str(n) == "1" else f"{n} chunks"
 
 
 def document_cards(rows: list[list[Any]]) -> str:
     """The documents in the index: file, type, chunks, status, when ingested."""
-    return _cards([f"**{escape_text(str(file))}** — {kind}, {chunks} chunks, "
+    return _cards([f"**{escape_text(str(file))}** — {kind}, {_chunks(chunks)}, "
                    f"{escape_text(str(status))}, {ingested} UTC"
                    for file, kind, chunks, status, ingested in rows], "No documents yet.")
 
@@ -201,8 +205,9 @@ def audit_cards(rows: list[list[Any]]) -> str:
     lines = []
     for row in rows:
         entry = dict(zip(AUDIT_COLUMNS, row, strict=True))
-        said = [f"{entry['time_utc']} · **{escape_text(str(entry['user']))}** "
-                f"({entry['role']}) · {escape_text(str(entry['action']))}"]
+        role = f" ({entry['role']})" if entry.get("role") else ""  # none: a failed sign-in
+        said = [f"{entry['time_utc']} · **{escape_text(str(entry['user']))}**{role} · "
+                f"{escape_text(str(entry['action']))}"]
         for key in ("question", "status", "feedback", "comment"):
             if entry.get(key):
                 said.append(f"{key}: {escape_text(str(entry[key]))}")

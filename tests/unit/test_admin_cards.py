@@ -31,3 +31,11 @@ def test_document_and_audit_cards_say_every_value_and_when_there_are_none() -> N
     assert line.startswith("- 2026-12-03 10:01 · **op** (operator) · ask")
     assert "question: ALARM:2 &lt;b&gt;now&lt;/b&gt;?" in line.replace("\\", "")
     assert "status: complete" in line and "feedback: up" in line and "comment" not in line
+
+
+def test_one_chunk_and_a_sign_in_without_a_role_read_plainly() -> None:
+    assert report_cards([["a.md", "indexed", 1, ""]]) == "- **a.md** — indexed, 1 chunk"
+    row = {c: "" for c in AUDIT_COLUMNS} | {"time_utc": "t", "user": "x", "action": "sign-in",
+                                           "status": "wrong name or password"}
+    assert audit_cards([[row[c] for c in AUDIT_COLUMNS]]) == (
+        "- t · **x** · sign-in · status: wrong name or password")
