@@ -187,7 +187,13 @@ class AskHandlers:
             named = self.title_of(user, current) if created else named
             listed = self.incident_choices(user, current)
         return (history, kept, current, listed, named, False, "", None, "",
-                gr.update(visible=True), gr.update(visible=False))
+                gr.update(visible=True), gr.update(visible=False), history)
+
+    @staticmethod
+    def shown_again(history: list[Message] | None) -> Any:
+        """The stopped answer once more, after Stop's own update: a stream update sent just
+        before Stop could reach the page after it and put "Writing the answer… ▌" back."""
+        return history if history is not None else gr.update()
 
     def first_cited(self, record: AnswerRecord, number: int) -> tuple[Any, tuple[Any, Any]]:
         """The sources list with source ``number`` chosen, and its page and passage: the page
@@ -444,10 +450,13 @@ def build_ask_tab(services: Services, access: Access
                                outputs=streamed, api_name=False, show_progress_on=[ui.chat])
         answering.then(**remember)
         streams.append(answering)
+    stopped = gr.State(None)  # what Stop showed, shown once more right after
     ui.stop.click(on.stop_answer, inputs=[ui.chat, ui.live, ui.records, ui.incident],
                   outputs=[ui.chat, ui.records, ui.incident, ui.incident_list, ui.title, ui.busy,
-                           ui.pending, ui.live, ui.ask_note, *buttons],
-                  cancels=streams, api_name=False).then(**remember)
+                           ui.pending, ui.live, ui.ask_note, *buttons, stopped],
+                  cancels=streams, api_name=False).then(
+        on.shown_again, inputs=[stopped], outputs=[ui.chat], queue=False,
+        api_name=False).then(**remember)
     ui.chat.example_select(on.take_example, outputs=[ui.question], api_name=False)
     ui.new_incident.click(on.new, outputs=shown_conversation, api_name=False).then(**remember)
     ui.incident_list.input(on.open_incident, inputs=[ui.incident_list],
