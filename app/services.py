@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from app.answer.preview import PagePreviews
 from app.records.audit import AuditLog
+from app.records.collections import Collections, Readers
 from app.records.database import EMBEDDED_FILE, Database
 from app.records.incidents import IncidentStore
 from app.records.users import UserStore
@@ -150,6 +151,14 @@ class Services:
             **chosen.model_dump(exclude={"bind_password_file", "ca_file"}),
             ca_file=str(chosen.ca_file) if chosen.ca_file else None,
             bind_password=chosen.bind_password()))
+
+    @cached_property
+    def collections(self) -> Collections:
+        """Which files are in which collection (the records database), and who may read each
+        (the settings)."""
+        return Collections(self.database, {
+            name: Readers.of(chosen.roles, chosen.groups)
+            for name, chosen in self.settings.collections.items()})
 
     @cached_property
     def incidents(self) -> IncidentStore:

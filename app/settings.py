@@ -10,6 +10,7 @@ that work offline on a laptop.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -235,6 +236,22 @@ class AuditSettings(Section):
         "not (a works council's condition at some sites).")
 
 
+_COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class CollectionSettings(Section):
+    """Who may read the documents an admin put into one collection (need to know: a
+    contractor's technicians kept out of proprietary drawings, one site's documents from
+    another's). Admins read every collection; a document in no collection is read by every
+    signed-in user."""
+
+    roles: list[Literal["operator", "technician", "admin"]] = Field(
+        default_factory=list, description="Every user of these roles may read it.")
+    groups: list[str] = Field(
+        default_factory=list, description="Members of these directory groups (DNs; nested "
+        "membership counts) may read it, whatever their role.")
+
+
 class PlanningSettings(Section):
     """Cost inputs of `plantops plan` (planning defaults, not quotes: set the plant's own)."""
 
@@ -273,6 +290,21 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     directory: DirectorySettings = Field(default_factory=DirectorySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    collections: dict[str, CollectionSettings] = Field(
+        default_factory=dict,
+        description="Name -> who may read the documents put into it (`plantops ingest "
+        "--collection NAME`, or per file in the Documents tab); see docs/admin.md. A name "
+        "no setting defines (removed since) is read by admins only.")
+
+    @field_validator("collections")
+    @classmethod
+    def _collection_names(cls, value: dict[str, CollectionSettings]
+                          ) -> dict[str, CollectionSettings]:
+        for name in value:
+            if not _COLLECTION_NAME.match(name):
+                raise ValueError(f"collection name {name!r}: use 1-64 of a-z, 0-9, '.', "
+                                 "'_', '-'")
+        return value
 
     @classmethod
     def settings_customise_sources(

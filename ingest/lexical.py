@@ -29,7 +29,7 @@ from ingest.lexicon import Lexicon
 from ingest.tags import all_codes, tags_in_query
 
 # Bump when what is stored changes: ingest then rebuilds older indexes.
-FORMAT = "5"
+FORMAT = "6"  # 6: the file of each chunk, for a reader's hidden files
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has",
@@ -64,6 +64,17 @@ class _Loaded:
     types: np.ndarray = field(default_factory=lambda: np.asarray([]))
     model: bm25s.BM25 | None = None
     doc_freq: dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # the files, each once
+    file_of: np.ndarray = field(default_factory=lambda: np.asarray([], dtype=np.int32))
+
+    def shown(self, hidden: frozenset[str]) -> np.ndarray | None:
+        """Per chunk, whether a reader who may not read ``hidden`` files sees it (None: all
+        shown)."""
+        if not hidden:
+            return None
+        if len(self.file_of) != len(self.ids):  # an index from before files were kept
+            return np.zeros(len(self.ids), dtype=bool)
+        return ~np.isin(self.file_of, [i for i, f in enumerate(self.files) if f in hidden])
 
     def idf(self, token: str) -> float:
         """Inverse document frequency; a word no document contains weighs the most."""
@@ -123,8 +134,12 @@ class LexicalIndex:
             model.save(str(tmp / "bm25"))
             doc_freq = Counter(t for doc in tokens for t in set(doc))
             (tmp / "df.json").write_text(json.dumps(doc_freq), encoding="utf-8")
+        files = list(dict.fromkeys(c.file for c in chunks))
+        number = {f: i for i, f in enumerate(files)}
         (tmp / "ids.json").write_text(json.dumps({"ids": [c.id for c in chunks],
-                                                  "types": [str(c.doc_type) for c in chunks]}),
+                                                  "types": [str(c.doc_type) for c in chunks],
+                                                  "files": files,
+                                                  "file_of": [number[c.file] for c in chunks]}),
                                       encoding="utf-8")
         (tmp / "fingerprint").write_text(self._version(fingerprint), encoding="utf-8")
 
@@ -147,17 +162,35 @@ class LexicalIndex:
             doc_freq = json.loads(df_file.read_text(encoding="utf-8")) if model else {}
         except FileNotFoundError:  # no index yet, or the instant of a swap (retried)
             return _Loaded(fingerprint)
-        return _Loaded(fingerprint, stored["ids"], np.asarray(stored["types"]), model, doc_freq)
+        if "files" not in stored:  # written by a release before collections: ingest
+            # rebuilds it (FORMAT); until then no lexical hit can be checked, so none is shown
+            # to a reader with hidden files (see ``shown``)
+            stored |= {"files": [], "file_of": []}
+        return _Loaded(fingerprint, stored["ids"], np.asarray(stored["types"]), model, doc_freq,
+                       stored["files"], np.asarray(stored["file_of"], dtype=np.int32))
 
-    def document_frequency(self, token: str) -> int:
-        """How many chunks hold ``token`` (a word, or a normalised tag or code)."""
-        return self._current().doc_freq.get(token, 0)
+    def document_frequency(self, token: str, hidden: frozenset[str] = frozenset()) -> int:
+        """How many chunks hold ``token`` (a word, or a normalised tag or code); of those a
+        reader sees, when ``hidden`` names files they may not read (a code only a forbidden
+        document holds is, to them, a code the documents never name)."""
+        loaded = self._current()
+        count = loaded.doc_freq.get(token, 0)
+        shown = loaded.shown(hidden)
+        if shown is None or not count or loaded.model is None:
+            return count
+        holding = loaded.model.get_scores([token]) > 0  # BM25 scores only chunks holding it
+        return int(np.count_nonzero(holding & shown))
 
-    def frequent_codes(self, limit: int) -> list[tuple[str, int]]:
+    def frequent_codes(self, limit: int,
+                       hidden: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
         """Numbered fault codes (``alarm:5``) the most chunks hold, with their counts: what
-        the documents explain, for example questions."""
+        the documents explain, for example questions (of the documents the reader sees)."""
         codes = [(t, n) for t, n in self._current().doc_freq.items() if ":" in t]
-        return sorted(codes, key=lambda item: (-item[1], item[0]))[:limit]
+        ranked = sorted(codes, key=lambda item: (-item[1], item[0]))
+        if not hidden:
+            return ranked[:limit]
+        seen = ((t, self.document_frequency(t, hidden)) for t, _ in ranked)
+        return [item for item in seen if item[1]][:limit]
 
     def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the question's words (and codes) present in ``text``.
@@ -188,8 +221,11 @@ class LexicalIndex:
             shares.append(sum(w for token, w in weights.items() if token in present) / total)
         return shares
 
-    def search(self, query: str, k: int, doc_type: str | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score) best first, optionally of one document type."""
+    def search(self, query: str, k: int, doc_type: str | None = None,
+               hidden: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first, optionally of one document type, never of a
+        ``hidden`` file (left out before the top k is taken, so that a reader's k are all
+        of documents they may read)."""
         loaded = self._current()
         if loaded.model is None:
             return []
@@ -200,5 +236,7 @@ class LexicalIndex:
         scores = loaded.model.get_scores(tokens)
         if doc_type is not None:
             scores = np.where(loaded.types == doc_type, scores, 0.0)
+        if (shown := loaded.shown(hidden)) is not None:
+            scores = np.where(shown, scores, 0.0)
         top = np.argsort(-scores)[:k]
         return [(loaded.ids[i], float(scores[i])) for i in top if scores[i] > 0]

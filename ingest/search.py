@@ -89,10 +89,24 @@ class RankedLists:
 
 
 class CandidateSearch:
-    def __init__(self, index: ChunkIndex, lexical: LexicalIndex, manifest: Manifest) -> None:
+    def __init__(self, index: ChunkIndex, lexical: LexicalIndex, manifest: Manifest,
+                 hidden: frozenset[str] = frozenset()) -> None:
         self._index = index
         self._lexical = lexical
         self._manifest = manifest
+        # Files this reader may not read (their collections are not theirs): left out inside
+        # each search, before the best n are taken, and in every count of the index.
+        self._hidden = hidden
+
+    def hiding(self, files: frozenset[str]) -> CandidateSearch:
+        """The same index as a reader who may not read ``files`` sees it."""
+        return CandidateSearch(self._index, self._lexical, self._manifest, files)
+
+    def _where(self, where: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not self._hidden:
+            return where
+        hiding = {MetaKey.FILE.value: {"$nin": sorted(self._hidden)}}
+        return {"$and": [where, hiding]} if where else hiding
 
     def search(self, question: str, vector: Sequence[float], n: int,
                filters: SearchFilters) -> RankedLists:
@@ -105,10 +119,11 @@ class CandidateSearch:
         for doc_type in DocType:
             if filters.doc_type and doc_type != filters.doc_type:
                 continue
-            dense = self._index.query(vector, n, doc_type, filters.where())
+            dense = self._index.query(vector, n, doc_type, self._where(filters.where()))
             found.update((hit.chunk.id, (hit.chunk, hit.similarity)) for hit in dense)
             lists.append(("dense", doc_type, [hit.chunk.id for hit in dense]))
-            lexical = self._lexical.search(question, n, doc_type=str(doc_type))
+            lexical = self._lexical.search(question, n, doc_type=str(doc_type),
+                                           hidden=self._hidden)
             lists.append(("lexical", doc_type, [chunk_id for chunk_id, _ in lexical]))
         missing = [i for _, _, ids in lists for i in ids if i not in found]
         query = np.asarray(vector)
@@ -126,7 +141,7 @@ class CandidateSearch:
         """Cosine similarity of the ``n`` work orders nearest to ``vector`` (of those naming
         ``asset`` when given), by (file, record id), live versions only."""
         where = {MetaKey.EQUIPMENT_TAGS.value: {"$contains": asset.lower()}} if asset else None
-        hits = self._index.query(vector, n, DocType.LOG, where)
+        hits = self._index.query(vector, n, DocType.LOG, self._where(where))
         found = {hit.chunk.id: (hit.chunk, hit.similarity) for hit in hits}
         return {(found[i][0].file, found[i][0].record_id or ""): found[i][1]
                 for i in self._visible(found, SearchFilters())}
@@ -137,7 +152,11 @@ class CandidateSearch:
 
     def document_frequency(self, token: str) -> int:
         """How many chunks hold ``token``: 0 for a fault code or tag the documents never name."""
-        return self._lexical.document_frequency(token)
+        return self._lexical.document_frequency(token, self._hidden)
+
+    def frequent_codes(self, limit: int) -> list[tuple[str, int]]:
+        """The fault codes the most chunks hold, with their counts (example questions)."""
+        return self._lexical.frequent_codes(limit, self._hidden)
 
     def read_into_page_cache(self) -> int:
         return self._index.read_into_page_cache()
@@ -148,4 +167,4 @@ class CandidateSearch:
         live = self._manifest.live_versions({chunk.file for chunk, _ in found.values()})
         return [i for i, (chunk, _) in found.items()
                 if (chunk.file not in live or live[chunk.file] == chunk.file_sha256)
-                and filters.admits(chunk)]
+                and filters.admits(chunk) and chunk.file not in self._hidden]

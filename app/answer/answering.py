@@ -237,6 +237,15 @@ class Assistant:
                 return messages, citations
             citations = citations[:-1]
 
+    def for_reader(self, hidden: frozenset[str]) -> Assistant:
+        """This assistant answering a reader who may not read the ``hidden`` files: no
+        passage, quote, work order, count or safety notice of theirs, and no sign that they
+        exist (app.records.collections)."""
+        if not hidden:
+            return self
+        return Assistant(self._retriever.for_reader(hidden), self._client,
+                         self._history.for_reader(hidden) if self._history else None)
+
     @property
     def model_name(self) -> str:
         return self._client.model_name

@@ -12,6 +12,7 @@ the index's read side: this module fuses and decides, it never touches Chroma or
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -68,6 +69,20 @@ class Retriever:
         self._search = search
         self._settings = settings
         self._abstention = abstention or AbstentionModel.load()
+
+    def for_reader(self, hidden: frozenset[str]) -> Retriever:
+        """This retriever as a reader who may not read the ``hidden`` files sees the index:
+        they are left out inside each search (so the reader's top k are all readable), and
+        an identifier only they hold counts as one the index does not hold."""
+        if not hidden:
+            return self
+        view = copy.copy(self)  # the sentence vectors and the not-found model are shared
+        view._search = self._search.hiding(hidden)
+        return view
+
+    def frequent_codes(self, limit: int) -> list[str]:
+        """The fault codes the most passages explain (example questions)."""
+        return [code for code, _ in self._search.frequent_codes(limit)]
 
     def retrieve(self, question: str, k: int | None = None,
                  filters: SearchFilters | None = None) -> list[Candidate]:

@@ -1,4 +1,5 @@
-"""`plantops users …` and `plantops audit export`: accounts and the audit trail."""
+"""`plantops users …`, `plantops collections …` and `plantops audit export`: accounts, who
+may read which documents, and the audit trail."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from app.commands.startup import open_services
+from app.records.audit import AuditEntry
+from app.records.collections import CollectionError
 from app.records.users import Role, UserError
 from app.services import Services
 
@@ -20,7 +23,8 @@ console = Console(stderr=True)
 def run(args: argparse.Namespace) -> int:
     """`plantops users` / `audit`: started without importing the search stack."""
     services = open_services()
-    return cmd_users(services, args) if args.command == "users" else cmd_audit(services, args)
+    command = {"users": cmd_users, "collections": cmd_collections, "audit": cmd_audit}
+    return command[args.command](services, args)
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -51,6 +55,33 @@ def cmd_users(services: Services, args: argparse.Namespace) -> int:
                 table.add_row(user.name, user.role,
                               time.strftime("%Y-%m-%d %H:%M", time.gmtime(created)))
             Console().print(table)
+    return 0
+
+
+def cmd_collections(services: Services, args: argparse.Namespace) -> int:
+    collections = services.collections
+    if args.collections_command == "list":
+        assigned = collections.assignments()
+        table = Table("collection", "readers", "files")
+        for name in sorted({*collections.readers, *assigned.values()}):
+            readers = collections.readers.get(name)
+            who = (", ".join([*sorted(readers.roles), *sorted(readers.groups)]) or "admins only"
+                   if readers else "admins only (not defined in the settings)")
+            files = sorted(f for f, c in assigned.items() if c == name)
+            table.add_row(name, who, "\n".join(files) or "-")
+        Console().print(table)
+        return 0
+    name = args.name if args.collections_command == "set" else None
+    known = {e.file for e in services.manifest.entries()}
+    if unknown := [f for f in args.files if f not in known]:
+        raise CollectionError(f"not in the index: {', '.join(unknown)}; `plantops index stats` "
+                              "and the Documents tab list the document names")
+    changed = collections.assign(args.files, name, by="cli")
+    services.audit.record(AuditEntry(user="cli", role="admin", action="collection",
+                                     question=f"{', '.join(args.files)} -> {name or 'none'}",
+                                     status=f"{changed} changed"))
+    console.print(f"{changed} file(s) now in {name or 'no collection'}"
+                  + ("" if changed == len(args.files) else " (the others were already)"))
     return 0
 
 

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--prune", action="store_true", help="remove documents no longer present")
     ing.add_argument("--dry-run", action="store_true", help="report what would change")
     ing.add_argument("--report", type=Path, help="write a JSON report here")
+    ing.add_argument("--collection", metavar="NAME",
+                     help="put these files into this document collection (defined in the "
+                     "settings) before they are indexed: only its readers will see them")
 
     idx = sub.add_parser("index", help="inspect or change the index")
     idx_sub = idx.add_subparsers(dest="index_command", required=True)
@@ -145,6 +148,16 @@ def _add_account_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     users_sub.add_parser("remove", help="remove a user").add_argument("name")
     users_sub.add_parser("list", help="list users and roles")
 
+    coll = sub.add_parser("collections", help="document collections: who may read which files")
+    coll_sub = coll.add_subparsers(dest="collections_command", required=True)
+    coll_sub.add_parser("list", help="each collection, its readers and its files")
+    put = coll_sub.add_parser("set", help="put indexed files into a collection")
+    put.add_argument("name")
+    put.add_argument("files", nargs="+", help="document names as `plantops index stats` shows")
+    clear = coll_sub.add_parser("clear", help="take files out of their collection (then every "
+                                "signed-in user may read them)")
+    clear.add_argument("files", nargs="+")
+
     audit = sub.add_parser("audit", help="the audit log of questions, answers and admin actions")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     export = audit_sub.add_parser("export", help="write the whole log as CSV")
@@ -174,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from serving.errors import ServingError
 
     try:
-        if args.command in ("users", "audit"):  # accounts need no model and no index
+        if args.command in ("users", "audit", "collections"):  # accounts need no model and no index
             from app.commands import accounts
             return accounts.run(args)
         from app.commands import run  # after the offline switches: imports load libraries

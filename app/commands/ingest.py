@@ -84,6 +84,12 @@ def cmd_ingest(services: Services, args: argparse.Namespace) -> int:
     from ingest.discovery import discover_sources
 
     started = time.monotonic()
+    if args.collection and not args.dry_run:
+        # before the files are indexed: there is no moment at which everyone can read them
+        files = [f.name for f in discover_sources(args.paths)[0]]
+        changed = services.collections.assign(files, args.collection, by="ingest")
+        console.print(f"{len(files)} file(s) in collection {args.collection} "
+                      f"({changed} newly)")
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), _RateColumn(),

@@ -113,7 +113,8 @@ def cmd_ui(services: Services, block: bool = True) -> int:
     from app.ui.access import Access
 
     ui = services.settings.ui
-    access = Access(services.users, single_user=ui.single_user(), directory=services.directory)
+    access = Access(services.users, single_user=ui.single_user(), directory=services.directory,
+                    collections=services.collections)
     if not _sign_in_possible(services):
         return 2
     if access.single_user and ui.host not in LOOPBACK_HOSTS:

@@ -28,7 +28,7 @@ COLUMNS = ("id", "time_utc", "user", "role", "action", "question", "retrieved", 
 class AuditEntry:
     user: str
     role: str
-    action: str  # ask | search | upload | ingest | remove | sign-in
+    action: str  # ask | search | history | upload | ingest | remove | collection | sign-in
     question: str = ""
     retrieved: list[str] = field(default_factory=list)  # citation labels, best first
     cited: list[str] = field(default_factory=list)  # labels the answer referred to

@@ -1,4 +1,5 @@
-"""The app's own database: users, sign-in sessions, the audit log and incidents.
+"""The app's own database: users, sign-in sessions, the audit log, incidents and which
+document collection each file is in.
 
 One schema, two backends through SQLAlchemy Core: a SQLite file in the data dir (the embedded
 default, ``records.sqlite3``) or PostgreSQL when ``database.url`` names one, so that several UI
@@ -87,6 +88,15 @@ sign_in_failures = Table(
     Column("key", String(320), primary_key=True),
     Column("count", Integer, nullable=False),
     Column("last", Float, nullable=False))
+
+# Which document collection each file is in (app.records.collections): read on every request,
+# so that an admin's change reaches every replica's next answer.
+document_collections = Table(
+    "document_collections", metadata,
+    Column("file", String(1024), primary_key=True),
+    Column("collection", String(64), nullable=False),
+    Column("assigned_by", String(64), nullable=False),
+    Column("assigned_at", Float, nullable=False))
 
 LEGACY_FILES = {"users.sqlite3": users, "audit.sqlite3": audit, "incidents.sqlite3": incidents}
 EMBEDDED_FILE = "records.sqlite3"

@@ -76,7 +76,7 @@ class Directory:
     def __init__(self, config: DirectoryConfig, clock: Clock = time.time) -> None:
         self.config = config
         self._clock = clock
-        self._roles = {_dn_key(dn): Role(role) for dn, role in config.roles.items()}
+        self._roles = {dn_key(dn): Role(role) for dn, role in config.roles.items()}
         self._tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=config.ca_file,
                               version=ssl.PROTOCOL_TLS_CLIENT)
         self._answer_s = max(1, math.ceil(config.timeout_s))  # ldap3 packs it as an integer
@@ -227,8 +227,10 @@ class Directory:
             _close(conn)
 
     def _user(self, conn: ldap3.Connection, name: str, dn: str) -> User | None:
-        roles = [self._roles[g] for g in self._groups(conn, dn) if g in self._roles]
-        return User(name, max(roles, key=_RANK.__getitem__)) if roles else None
+        groups = self._groups(conn, dn)
+        roles = [self._roles[g] for g in groups if g in self._roles]
+        return (User(name, max(roles, key=_RANK.__getitem__), frozenset(groups)) if roles
+                else None)
 
     def _groups(self, conn: ldap3.Connection, dn: str) -> set[str]:
         """Every group holding ``dn``, directly or through other groups (normalised DNs)."""
@@ -236,14 +238,14 @@ class Directory:
         if self.config.nested_groups == "in_chain":
             self._search(conn, self.config.group_base,
                          f"({member}:{_IN_CHAIN}:={escape_filter_chars(dn)})")
-            return {_dn_key(e.entry_dn) for e in conn.entries}
+            return {dn_key(e.entry_dn) for e in conn.entries}
         found: set[str] = set()
         frontier = [dn]
         for _ in range(_WALK_DEPTH):
             query = "(|" + "".join(f"({member}={escape_filter_chars(d)})" for d in frontier) + ")"
             self._search(conn, self.config.group_base, query)
-            frontier = [e.entry_dn for e in conn.entries if _dn_key(e.entry_dn) not in found]
-            found.update(_dn_key(d) for d in frontier)
+            frontier = [e.entry_dn for e in conn.entries if dn_key(e.entry_dn) not in found]
+            found.update(dn_key(d) for d in frontier)
             if not frontier:
                 break
         return found
@@ -277,7 +279,7 @@ def _normal_dn(dn: str) -> str:
     return _SEPARATOR.sub(r"\1", dn.strip())
 
 
-def _dn_key(dn: str) -> str:
+def dn_key(dn: str) -> str:
     """DNs compared as a directory compares these attributes: without case."""
     return _normal_dn(dn).lower()
 

@@ -48,6 +48,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
 class User:
     name: str
     role: Role
+    # the directory groups holding a directory user, nested ones included (normalised DNs,
+    # app.records.directory.dn_key): what document collections are granted to
+    groups: frozenset[str] = frozenset()
 
     def may(self, permission: Permission) -> bool:
         return permission in PERMISSIONS[self.role]

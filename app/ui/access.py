@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from app.records.collections import Collections
 from app.records.directory import Directory, DirectoryUnavailable, NotInAGroup
 from app.records.users import LOCAL_USER, Permission, User, UserStore
 from app.ui.grants import FileGrants
@@ -34,10 +35,12 @@ class Access:
     before doing anything."""
 
     def __init__(self, users: UserStore, single_user: bool,
-                 directory: Directory | None = None) -> None:
+                 directory: Directory | None = None,
+                 collections: Collections | None = None) -> None:
         self.users = users
         self.single_user = single_user
         self.directory = directory
+        self.collections = collections
         self.grants = FileGrants()  # files handed to one user, fetched after a role check
         # How each sign-in went, by name: Gradio's login hears only True/False; the guard
         # picks this up, audits it and, for a failure that is not a wrong password (the
@@ -98,6 +101,11 @@ class Access:
 
     def user(self, request: gr.Request | None) -> User | None:
         return self.user_named(getattr(request, "username", None))
+
+    def hidden_files(self, user: User) -> frozenset[str]:
+        """The files ``user`` may not read (their collections are not the user's): read
+        anew at each request, so that an admin's change applies at the next one."""
+        return self.collections.hidden_from(user) if self.collections else frozenset()
 
     def require(self, request: gr.Request | None, permission: Permission) -> User:
         user = self.user(request)

@@ -78,8 +78,9 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
 
         def search_files(request: gr.Request) -> Any:
             """The File filter, fresh each time the tab opens (an admin may have ingested)."""
-            access.require(request, Permission.SEARCH)
-            return gr.update(choices=["all", *(e.file for e in services.manifest.entries())])
+            hidden = access.hidden_files(access.require(request, Permission.SEARCH))
+            return gr.update(choices=["all", *(e.file for e in services.manifest.entries()
+                                               if e.file not in hidden)])
 
         search_tab.select(search_files, outputs=[search_file], api_name=False)
         gr.Timer(30).tick(model_banner, outputs=[banner], api_name=False)  # comes and goes

@@ -24,6 +24,7 @@ from app.records.users import Permission, User
 from app.services import Services
 from app.ui.access import Access
 from app.ui.conversation import (
+    NO_LONGER_READABLE,
     AnswerRecord,
     Message,
     audit_entry,
@@ -31,6 +32,7 @@ from app.ui.conversation import (
     conversation_to_json,
     record_of,
     stopped_history,
+    withdrawn,
 )
 from app.ui.history import chart_frame, chart_update
 from app.ui.page_scripts import REMEMBER_INCIDENT, SCROLL_TO_QUESTION
@@ -127,7 +129,8 @@ class AskHandlers:
         index = len(history) - 1  # the assistant message being written
         earlier = [kept[i].question for i in sorted(kept)]
         sources_shown = False
-        for update in self.services.assistant.answer(text, earlier=earlier):
+        assistant = self.services.assistant.for_reader(self.access.hidden_files(user))
+        for update in assistant.answer(text, earlier=earlier):
             if session in self.stopping:  # Stop has written the answer's last state
                 self.stopping.discard(session)
                 return
@@ -206,10 +209,12 @@ class AskHandlers:
 
     def open_source(self, number: int | None, answer: int, kept: dict[int, AnswerRecord],
                     request: gr.Request) -> tuple[Any, Any]:
-        self.access.require(request, Permission.ASK)
+        user = self.access.require(request, Permission.ASK)
         record = kept.get(answer)
         if record is None or number is None or not 0 <= number < len(record.chunks):
             return None, ""
+        if record.chunks[number].file in self.access.hidden_files(user):  # since withdrawn
+            return None, NO_LONGER_READABLE
         return source_view(self.services.previews, record.chunks[number],
                            record.quotes.get(number + 1))
 
@@ -252,14 +257,16 @@ class AskHandlers:
 
     def empty(self, user: User, note: str = "") -> tuple[Any, ...]:
         """A new conversation: no answers, the example questions, nothing opened."""
-        examples = example_questions([c for c, _ in self.services.lexical.frequent_codes(20)])
+        retriever = self.services.retriever.for_reader(self.access.hidden_files(user))
+        examples = example_questions(retriever.frequent_codes(20))
         return (gr.Chatbot(value=[], examples=examples or None), {}, None, "",
                 self.incident_choices(user), -1, -1, gr.update(choices=[], value=None), None, "",
                 "", "", note, gr.update(visible=False), gr.update(visible=False))
 
     def opened(self, user: User, number: int, stored: dict[str, Any],
                name: str) -> tuple[Any, ...]:
-        history, kept = conversation_from_json(stored)
+        history, kept = conversation_from_json(
+            withdrawn(stored, self.access.hidden_files(user)))
         # its last answer's sources, and the page it quoted first, as they were left
         last = max(kept) if kept else -1
         record = kept.get(last)
@@ -317,7 +324,8 @@ class AskHandlers:
         text = (question or "").strip()
         if not text:
             raise gr.Error("Empty question: send the question text.")
-        for update in self.services.assistant.answer(text):
+        assistant = self.services.assistant.for_reader(self.access.hidden_files(user))
+        for update in assistant.answer(text):
             if update.status in _FINAL:
                 self.services.audit.record(audit_entry(user, text, update,
                                                   self.services.assistant.model_name))
@@ -335,7 +343,7 @@ class AskHandlers:
         stored = self.services.incidents.load(user.name, int(number))
         if stored is None:
             raise gr.Error(f"Incident {number} is not among yours.")
-        return list(stored.get("messages", []))
+        return list(withdrawn(stored, self.access.hidden_files(user)).get("messages", []))
 
     @staticmethod
     def take_example(data: gr.SelectData) -> str:

@@ -15,6 +15,12 @@ from ingest.contract import Chunk, DocType
 
 Message = dict[str, Any]
 
+NO_LONGER_READABLE = ("This document is now in a collection you may not read. Ask an admin if "
+                      "you need it.")
+WITHDRAWN_ANSWER = ("This answer cited a document in a collection you may no longer read, so "
+                      "it is not shown. Ask again for an answer from the documents you may "
+                      "read, or ask an admin for access.")
+
 
 @dataclass(frozen=True)
 class AnswerRecord:
@@ -87,3 +93,21 @@ def conversation_from_json(stored: dict[str, Any]
                                     a["audit_row"])
                for i, a in stored.get("answers", {}).items()}
     return list(stored.get("messages", [])), records
+
+
+def withdrawn(stored: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """A stored conversation as a reader who may not read the ``hidden`` files may see it:
+    each answer that cited one of them is replaced by a notice saying so (its question
+    stays: the reader's own words), its sources and quotes dropped. Rights change after an
+    incident was saved; reopening it must not show what they no longer allow."""
+    if not hidden:
+        return stored
+    answers = stored.get("answers", {})
+    gone = {int(i) for i, a in answers.items()
+            if any(c.get("file") in hidden for c in a.get("chunks", []))}
+    if not gone:
+        return stored
+    messages = [{**m, "content": WITHDRAWN_ANSWER} if n in gone else m
+                for n, m in enumerate(stored.get("messages", []))]
+    return {**stored, "messages": messages,
+            "answers": {i: a for i, a in answers.items() if int(i) not in gone}}

@@ -19,6 +19,7 @@ from gradio.utils import get_upload_folder
 
 from app.answer.rendering import escape_text
 from app.records.audit import AuditEntry
+from app.records.collections import CollectionError
 from app.records.users import Permission
 from app.services import Services
 from app.ui.access import Access
@@ -29,7 +30,8 @@ from ingest.sources import SUPPORTED_SUFFIXES
 from serving.errors import ServingError
 
 REPORT_COLUMNS = ["file", "outcome", "chunks", "reason"]
-DOCUMENT_COLUMNS = ["file", "type", "chunks", "status", "ingested (UTC)"]
+DOCUMENT_COLUMNS = ["file", "type", "chunks", "status", "ingested (UTC)", "collection"]
+NO_COLLECTION = "(none: every signed-in user)"
 AUDIT_COLUMNS = ["id", "time_utc", "user", "role", "action", "question", "cited", "status",
                  "flags", "first_token_s", "feedback", "comment"]
 # Control characters (C0, DEL, C1) have no place in a file name; everything else a plant
@@ -194,10 +196,13 @@ def _chunks(n: Any) -> str:
 
 
 def document_cards(rows: list[list[Any]]) -> str:
-    """The documents in the index: file, type, chunks, status, when ingested."""
+    """The documents in the index: file, type, chunks, status, when ingested, and the
+    collection that limits who reads it."""
     return _cards([f"**{escape_text(str(file))}** — {kind}, {_chunks(chunks)}, "
                    f"{escape_text(str(status))}, {ingested} UTC"
-                   for file, kind, chunks, status, ingested in rows], "No documents yet.")
+                   + (f", collection **{escape_text(str(collection))}**" if collection else "")
+                   for file, kind, chunks, status, ingested, collection in rows],
+                  "No documents yet.")
 
 
 def audit_cards(rows: list[list[Any]]) -> str:
@@ -230,7 +235,9 @@ class DocumentsHandlers:
 
     def listing(self) -> tuple[Any, ...]:
         entries = self.services.manifest.entries()
-        rows = [[e.file, e.doc_type, e.chunks, e.status, _utc(e.ingested_at)] for e in entries]
+        assigned = self.services.collections.assignments()
+        rows = [[e.file, e.doc_type, e.chunks, e.status, _utc(e.ingested_at),
+                 assigned.get(e.file, "")] for e in entries]
         names = [e.file for e in entries]
         try:
             served = self.services.client.served_model()
@@ -308,6 +315,35 @@ class DocumentsHandlers:
         note = f"{name} removed from the index." if known else f"{name} was not indexed."
         return (note, gr.update(visible=False), *self.listing())
 
+    def set_collection(self, name: str | None, collection: str | None,
+                       request: gr.Request) -> tuple[Any, ...]:
+        """Put one document into a collection (or none): its readers change at their next
+        request, on every replica."""
+        user = self.access.require(request, Permission.ADMIN)
+        if not name:
+            return ("⚠️ Choose the document first.", *(gr.update() for _ in range(SHOWN)))
+        if name not in {e.file for e in self.services.manifest.entries()}:
+            return (f"⚠️ {name} is not in the index: choose a document of the list.",
+                    *(gr.update() for _ in range(SHOWN)))
+        chosen = None if not collection or collection == NO_COLLECTION else collection
+        try:
+            changed = self.services.collections.assign([name], chosen, by=user.name)
+        except CollectionError as exc:
+            return (f"⚠️ {exc}", *(gr.update() for _ in range(SHOWN)))
+        self.services.audit.record(AuditEntry(user=user.name, role=user.role,
+                                              action="collection",
+                                              question=f"{name} -> {chosen or 'none'}",
+                                              status="changed" if changed else "unchanged"))
+        readers = self.services.collections.readers.get(chosen or "")
+        who = ("every signed-in user" if chosen is None else
+               ", ".join([*sorted(readers.roles), *sorted(readers.groups)]) + " and admins"
+               if readers and (readers.roles or readers.groups) else "admins only")
+        return (f"{name} is now in {chosen or 'no collection'}: read by {who}.",
+                *self.listing())
+
+    def collection_choices(self) -> list[str]:
+        return [NO_COLLECTION, *sorted(self.services.collections.readers)]
+
     def remove_document(self, name: str, request: gr.Request) -> str:
         """Remove one document from the index (HTTP API: a script confirms by calling)."""
         return str(self.remove(name, request)[0])
@@ -338,7 +374,7 @@ class DocumentsHandlers:
         return f"[Download {name}]({link}) ({rows} entries; the link works once, for you)"
 
 
-def _documents_layout(max_mb: float) -> SimpleNamespace:
+def _documents_layout(max_mb: float, collections: list[str]) -> SimpleNamespace:
     """Upload and its report, the documents and their status, the audit log."""
     gr.Markdown("### Add documents\nPDF, Markdown/text, DOCX manuals and CSV/XLSX/JSONL "
                 f"work-order exports, up to {max_mb:.0f} MB each. A re-upload of a changed "
@@ -359,6 +395,12 @@ def _documents_layout(max_mb: float) -> SimpleNamespace:
         remove_run = gr.Button("Remove from the index", variant="stop", scale=1,
                                elem_id="remove-run")
         refresh = gr.Button("Refresh", scale=1, elem_id="documents-refresh")
+    with gr.Row():
+        collection = gr.Dropdown(collections, value=NO_COLLECTION, scale=4,
+                                 label="Collection (who may read the chosen document)",
+                                 elem_id="collection-pick")
+        collection_run = gr.Button("Put into this collection", scale=2,
+                                   elem_id="collection-run")
     with gr.Row():
         remove_note = gr.Markdown(elem_id="remove-note")
         confirm_remove = gr.Button("Yes, remove it", variant="stop", visible=False, scale=0,
@@ -386,6 +428,7 @@ def _documents_layout(max_mb: float) -> SimpleNamespace:
         files=files, ingest_run=ingest_run, upload_note=upload_note, report=report,
         report_cards=report_cards_md, documents_cards=documents_cards, audit_cards=audit_cards_md,
         remove_file=remove_file, remove_run=remove_run, refresh=refresh,
+        collection=collection, collection_run=collection_run,
         remove_note=remove_note, confirm_remove=confirm_remove, documents=documents,
         status=status, audit_user=audit_user, audit_from=audit_from, audit_to=audit_to,
         audit_filter=audit_filter, audit_note=audit_note, audit=audit, export=export,
@@ -397,7 +440,7 @@ def build_documents_tab(services: Services,
     """Returns how to fill the tab's lists and status, and the components they fill
     (the page fills them on load for admins)."""
     on = DocumentsHandlers(services, access)
-    ui = _documents_layout(on.max_mb)
+    ui = _documents_layout(on.max_mb, on.collection_choices())
     shown = [ui.documents, ui.remove_file, ui.status, ui.audit, ui.documents_cards,
              ui.audit_cards]
     # the last run's note ("Choose … first") goes at once, not when this run ends
@@ -414,6 +457,8 @@ def build_documents_tab(services: Services,
                             outputs=[ui.remove_note, ui.confirm_remove, *shown], api_name=False)
     ui.audit_filter.click(on.filter_audit, inputs=[ui.audit_user, ui.audit_from, ui.audit_to],
                           outputs=[ui.audit_note, ui.audit, ui.audit_cards], api_name=False)
+    ui.collection_run.click(on.set_collection, inputs=[ui.remove_file, ui.collection],
+                            outputs=[ui.remove_note, *shown], api_name="set_collection")
     gr.api(on.remove_document, api_name="remove_document")
     ui.refresh.click(on.show, outputs=shown, api_name="documents")
     ui.export.click(on.export_audit, outputs=[ui.export_file], api_name="audit_export")

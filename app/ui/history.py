@@ -14,6 +14,7 @@ from app.records.audit import AuditEntry
 from app.records.users import Permission
 from app.services import Services
 from app.ui.access import Access
+from app.ui.conversation import NO_LONGER_READABLE
 from app.ui.page_scripts import SHOW_HISTORY_ORDER
 from app.ui.sources import source_view
 from ingest.contract import Chunk
@@ -123,8 +124,9 @@ def build_history_view(services: Services, access: Access) -> None:
         if not asset_id and not text:
             return ("⚠️ Type an asset id, or the failure to look for on every asset.",
                     gr.update(), gr.update(), gr.update(), gr.update(), "")
-        found = (services.history.asset_history(asset_id, text, part or "") if asset_id
-                 else services.history.matching(text))
+        finder = services.history.for_reader(access.hidden_files(user))
+        found = (finder.asset_history(asset_id, text, part or "") if asset_id
+                 else finder.matching(text))
         services.audit.record(AuditEntry(
             user=user.name, role=user.role, action="history",
             question=" ".join(p for p in (asset_id, text, part) if p),
@@ -148,11 +150,13 @@ def build_history_view(services: Services, access: Access) -> None:
         return open_order(found, row, request)
 
     def open_order(found: History | None, row: int, request: gr.Request) -> str:
-        access.require(request, Permission.SEARCH)
+        user = access.require(request, Permission.SEARCH)
         matches = found.grouped() if found else []
         if not 0 <= row < len(matches):
             return ""
         chunk: Chunk = matches[row].order.chunk()
+        if chunk.file in access.hidden_files(user):  # withdrawn since the list was shown
+            return NO_LONGER_READABLE
         return source_view(services.previews, chunk)[1]
 
     inputs = [asset, words, component, by]

@@ -15,6 +15,7 @@ from app.records.audit import AuditEntry
 from app.records.users import Permission
 from app.services import Services
 from app.ui.access import Access
+from app.ui.conversation import NO_LONGER_READABLE
 from app.ui.page_scripts import SHOW_SEARCH_PAGE
 from app.ui.sources import source_view
 from ingest.contract import Chunk, DocType
@@ -114,7 +115,7 @@ class SearchHandlers:
             return (f"⚠️ {exc}", *unchanged)
         if not (text or "").strip():
             return ("⚠️ Type what to search for.", *unchanged)
-        retriever = self.services.retriever
+        retriever = self.services.retriever.for_reader(self.access.hidden_files(user))
         hits = retriever.retrieve(text, k=20, filters=filters)
         chunks = [h.chunk for h in hits]
         evidence = retriever.evidence(text, hits[:5])
@@ -147,6 +148,8 @@ class SearchHandlers:
         if not 0 <= row < len(chunks):
             return None, "", gr.update(visible=False)
         chunk = chunks[row]
+        if chunk.file in self.access.hidden_files(user):  # withdrawn since the search
+            return None, NO_LONGER_READABLE, gr.update(visible=False)
         image, text = source_view(self.services.previews, chunk)
         if not self.services.originals.has(chunk.file_sha256):
             return image, text, gr.update(visible=False)

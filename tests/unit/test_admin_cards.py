@@ -20,9 +20,11 @@ def test_an_ingest_report_card_holds_the_reason_in_full_and_no_markup() -> None:
 
 def test_document_and_audit_cards_say_every_value_and_when_there_are_none() -> None:
     assert document_cards([]) == "No documents yet." and audit_cards([]) == "No entries."
-    [doc] = document_cards([["grbl.pdf", "manual", 40, "indexed", "2026-12-03 10:00"]]
-                           ).splitlines()
+    doc, drawing = document_cards([
+        ["grbl.pdf", "manual", 40, "indexed", "2026-12-03 10:00", ""],
+        ["vx.pdf", "manual", 2, "indexed", "2026-12-03 10:01", "drawings"]]).splitlines()
     assert doc == "- **grbl.pdf** — manual, 40 chunks, indexed, 2026-12-03 10:00 UTC"
+    assert drawing.endswith("10:01 UTC, collection **drawings**")
     row = {c: "" for c in AUDIT_COLUMNS} | {
         "id": 7, "time_utc": "2026-12-03 10:01", "user": "op", "role": "operator",
         "action": "ask", "question": "ALARM:2 <b>now</b>?", "status": "complete",

@@ -25,6 +25,7 @@ that match the rest of the question listed for reference.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -93,15 +94,43 @@ class HistoryFinder:
         self._embedder = embedder
         self._lexicon = lexicon
         self._settings = settings
-        self._terms = _Terms("", [], Counter())
+        # Work orders of files this reader may not read (app.records.collections): out of
+        # every list, count, asset and word frequency they see.
+        self._hidden: frozenset[str] = frozenset()
+        # The words of each view of the work orders, by (version, hidden files); shared by
+        # every reader's view, so that a question costs no re-reading of thousands of orders
+        self._views: dict[tuple[str, frozenset[str]], _Terms] = {}
+
+    def for_reader(self, hidden: frozenset[str]) -> HistoryFinder:
+        """This finder as a reader who may not read the ``hidden`` files sees the history."""
+        if not hidden:
+            return self
+        view = copy.copy(self)
+        view._search = self._search.hiding(hidden)
+        view._hidden = hidden
+        return view
 
     def _snapshot(self) -> tuple[Snapshot, _Terms]:
         snapshot = self._store.snapshot()
-        if self._terms.version != snapshot.version:
-            words = [frozenset(words_of(o.normalised)) for o in snapshot.orders]
-            self._terms = _Terms(snapshot.version, words,
-                                 Counter(w for ws in words for w in ws))
-        return snapshot, self._terms
+        full_key, key = (snapshot.version, frozenset()), (snapshot.version, self._hidden)
+        terms = self._views.get(key)
+        if terms is None:
+            full = self._views.get(full_key)
+            if full is None:
+                words = [frozenset(words_of(o.normalised)) for o in snapshot.orders]
+                full = _Terms(snapshot.version, words, Counter(w for ws in words for w in ws))
+            words = [w for w, o in zip(full.words, snapshot.orders, strict=True)
+                     if o.file not in self._hidden]
+            terms = (full if not self._hidden else
+                     _Terms(snapshot.version, words, Counter(w for ws in words for w in ws)))
+            if len(self._views) > 32:  # old versions and rare views go
+                self._views.clear()
+            self._views.update({full_key: full, key: terms})
+        if self._hidden:
+            orders = [o for o in snapshot.orders if o.file not in self._hidden]
+            snapshot = Snapshot(snapshot.version, orders,
+                                frozenset(name for o in orders for name, _ in o.fields))
+        return snapshot, terms
 
     def recognise(self, question: str, work_orders_only: bool = False,
                   work_order_first: bool = False) -> HistoryQuestion | None:
@@ -259,7 +288,7 @@ class HistoryFinder:
         """An asset's whole history for the Search view and the CLI, optionally narrowed to
         work orders holding every one of ``words`` / naming ``component``."""
         asset = asset.strip().lower().replace("-", "")
-        orders = self._store.for_asset(asset)
+        orders = [o for o in self._store.for_asset(asset) if o.file not in self._hidden]
         wanted = words_of(self._lexicon.normalise(words))
         part = words_of(self._lexicon.normalise(component))
         kept = [o for o in orders
