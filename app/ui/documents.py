@@ -398,7 +398,8 @@ def _documents_layout(max_mb: float, collections: list[str]) -> SimpleNamespace:
     with gr.Row():
         collection = gr.Dropdown(collections, value=NO_COLLECTION, scale=4,
                                  label="Collection (who may read the chosen document)",
-                                 elem_id="collection-pick")
+                                 elem_id="collection-pick",
+                                 allow_custom_value=True)  # the handler decides, not the list
         collection_run = gr.Button("Put into this collection", scale=2,
                                    elem_id="collection-run")
     with gr.Row():

@@ -18,6 +18,8 @@ from tests.conftest import ROOT, free_port
 from tests.e2e.conftest import PASSWORDS, ROLES, wait_http
 
 IDLE_S = 8
+COLLECTIONS = {"fleet": {"roles": []},  # admins only
+               "safety": {"roles": ["technician"]}}
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,10 @@ def guarded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardedUi]:
            "PLANTOPS_UI__SESSION_IDLE_MINUTES": str(IDLE_S / 60),
            "PLANTOPS_UI__BEHIND_TLS_PROXY": "true",
            "PLANTOPS_SERVING__BASE_URLS": json.dumps([f"http://127.0.0.1:{free_port()}/v1"]),
-           "PLANTOPS_UI__PORT": str(port)}
+           "PLANTOPS_UI__PORT": str(port),
+           # need to know (tests/security/test_collections_http.py): no document is in one
+           # until a test puts it there, through the admin's endpoint
+           "PLANTOPS_COLLECTIONS": json.dumps(COLLECTIONS)}
     plantops = str(ROOT / ".venv/bin/plantops")
     for name, password in {**PASSWORDS, "guessme": "guessme-pass"}.items():
         subprocess.run([plantops, "users", "add", name, "--role", ROLES.get(name, "operator"),
