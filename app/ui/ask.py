@@ -32,6 +32,7 @@ from app.ui.conversation import (
     conversation_to_json,
     record_of,
     stopped_history,
+    with_withheld,
     withdrawn,
 )
 from app.ui.history import chart_frame, chart_update
@@ -88,8 +89,12 @@ class AskHandlers:
              kept: dict[int, AnswerRecord]) -> int:
         """Save the conversation in the user's incidents (named by its first question)."""
         first = next((r.question for _, r in sorted(kept.items())), "Incident")
-        return self.services.incidents.save(user.name, incident_number(current), first,
-                                       conversation_to_json(history, kept))
+        number = incident_number(current)
+        conversation = conversation_to_json(history, kept)
+        if number is not None:  # answers withheld from this reader since are kept as stored
+            conversation = with_withheld(conversation,
+                                         self.services.incidents.load(user.name, number))
+        return self.services.incidents.save(user.name, number, first, conversation)
 
     def title_of(self, user: User, number: int) -> str:
         """The name the incident was saved under ("P-101 trips (2)" for the second of one

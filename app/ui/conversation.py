@@ -111,3 +111,22 @@ def withdrawn(stored: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
                 for n, m in enumerate(stored.get("messages", []))]
     return {**stored, "messages": messages,
             "answers": {i: a for i, a in answers.items() if int(i) not in gone}}
+
+
+def with_withheld(conversation: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The conversation to save, with each answer ``withdrawn`` withheld from this reader put
+    back as it was stored: rights may be given back, and the incident is the operator's
+    record — withholding an answer must not delete it."""
+    if stored is None or not any(m.get("role") == "assistant" and m.get("content") ==
+                                 WITHDRAWN_ANSWER for m in conversation["messages"]):
+        return conversation
+    old_messages, old_answers = stored.get("messages", []), stored.get("answers", {})
+    messages, answers = [], dict(conversation["answers"])
+    for n, message in enumerate(conversation["messages"]):
+        if (message.get("role") == "assistant" and message.get("content") == WITHDRAWN_ANSWER
+                and str(n) in old_answers and n < len(old_messages)):
+            messages.append(old_messages[n])
+            answers[str(n)] = old_answers[str(n)]
+        else:
+            messages.append(message)
+    return {**conversation, "messages": messages, "answers": answers}

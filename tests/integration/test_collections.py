@@ -13,7 +13,7 @@ from app.answer.answering import AnswerStatus
 from app.answer.rendering import render_answer
 from app.records.collections import CollectionError
 from app.records.users import Role, User
-from app.ui.conversation import WITHDRAWN_ANSWER, withdrawn
+from app.ui.conversation import WITHDRAWN_ANSWER, with_withheld, withdrawn
 from tests.conftest import make_services, make_settings
 
 PRESS = """# Press brake PB-20 maintenance
@@ -199,6 +199,15 @@ def test_a_reopened_incident_withholds_answers_that_cited_a_withdrawn_file() -> 
         "VX-7731 torque?", WITHDRAWN_ANSWER, "clutch lining?", "3 mm [1]"]
     assert set(shown["answers"]) == {"3"}
     assert "42 Nm" not in str(shown)
+    # saved again with a new answer, the incident keeps the withheld one as it was stored
+    grown = {"messages": [*shown["messages"], {"role": "user", "content": "guards?"},
+                          {"role": "assistant", "content": "lock out [1]"}],
+             "answers": {**shown["answers"], "5": stored["answers"]["3"]}}
+    saved = with_withheld(grown, stored)
+    assert saved["messages"][1]["content"] == "42 Nm [1]"
+    assert saved["answers"]["1"] == stored["answers"]["1"] and set(saved["answers"]) == {
+        "1", "3", "5"}
+    assert with_withheld(grown, None) == grown
 
 
 def test_ingest_puts_a_folder_into_a_collection_before_it_is_searchable(  # type: ignore[no-untyped-def]
