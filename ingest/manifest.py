@@ -101,6 +101,12 @@ class Manifest:
         return {sha for (sha,) in self._db.execute(
             "SELECT sha256 FROM sources UNION SELECT sha256 FROM live")}
 
+    def files_of(self, sha256: str) -> set[str]:
+        """The documents whose indexed or live version is ``sha256`` (a page image's owner)."""
+        return {row[0] for row in self._db.execute(
+            "SELECT file FROM sources WHERE sha256 = ? UNION SELECT file FROM live "
+            "WHERE sha256 = ?", (sha256, sha256))}
+
     def live_versions(self, files: set[str]) -> dict[str, str | None]:
         """For each file the manifest knows: the sha256 queries may see, or None while
         its first version is still being written. Unknown files are left out."""

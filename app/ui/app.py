@@ -122,7 +122,7 @@ def launch_ui(demo: gr.Blocks, services: Services, access: Access,
                        audit=services.audit,
                        secure=ui.served_over_tls(), cookie_id=cookie_id(services),
                        health=readiness(services.database.check, warmed),
-                       sign_in_script=SAY_SIGN_IN_WAIT)
+                       sign_in_script=SAY_SIGN_IN_WAIT, owners=services.manifest.files_of)
     demo.queue(default_concurrency_limit=ui.concurrency)
     demo.launch(server_name=ui.host, server_port=ui.port, theme=THEME, ssr_mode=False,
                 share=False, show_error=False, prevent_thread_lock=not block, quiet=True,

@@ -39,6 +39,7 @@ UNREACHABLE_TEXT = ("PlantOps cannot reach its records database (sign-ins, incid
                     "goes on, tell IT: `plantops doctor` names the cause.")
 Scope = dict[str, Any]
 _REFUSED = {503: "directory unreachable", 403: "in no PlantOps group"}
+_GRADIO_FILES = "/gradio_api/file="
 
 
 def _sent_once(path: Path, download_name: str) -> Response:
@@ -101,7 +102,8 @@ class Guard:
     def __init__(self, app: Any, *, access: Access, grants: FileGrants,
                  throttle: SignInThrottle, sessions: SharedSessions, audit: AuditLog,
                  secure: bool, cookie_id: str, health: Callable[[], str],
-                 sign_in_script: str = "") -> None:
+                 sign_in_script: str = "",
+                 owners: Callable[[str], set[str]] = lambda _: set()) -> None:
         self.app = app
         self._audit = audit
         self._page_script = sign_in_script.encode("utf-8")
@@ -109,6 +111,7 @@ class Guard:
         self._throttle, self._sessions, self._secure = throttle, sessions, secure
         self._cookie_id = cookie_id
         self._health = health
+        self._owners = owners  # file version (sha256) -> the documents it is a version of
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -147,9 +150,25 @@ class Guard:
                 user and user.may(Permission.ADMIN)):
             refusal = JSONResponse({"detail": "Uploads are for admins only."}, status_code=403)
             return await refusal(scope, receive, send)
+        if path.startswith(_GRADIO_FILES) and user is not None and not self._may_see_page(
+                path, user):
+            refusal = JSONResponse({"detail": "This page belongs to a document in a "
+                                    "collection you may not read."}, status_code=403)
+            return await refusal(scope, receive, send)
         if path == "" and method == "GET" and user is None and self._page_script:
             send = _with_script(send, self._page_script)  # the sign-in page
         return await self.app(scope, receive, self._cookie_filter(send))
+
+    def _may_see_page(self, path: str, user: User) -> bool:
+        """A page image (``previews/<version>-<page>….png``, Gradio's file route) is a page of
+        one document: refused to a user whose collections do not include it — a link kept
+        from before a right was withdrawn, or passed on by someone else. An image whose
+        document is not known (an old version) is refused to anyone with forbidden files."""
+        hidden = self._access.hidden_files(user)
+        if not hidden or "previews/" not in path:
+            return True
+        owners = self._owners(path.rsplit("/", 1)[-1].split("-", 1)[0])
+        return bool(owners) and not owners & hidden
 
     async def _health_check(self, scope: Scope, receive: Any, send: Any) -> None:
         """For the load balancer and Kubernetes' probes, no sign-in: 200 while this replica can

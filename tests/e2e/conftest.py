@@ -14,6 +14,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import ROOT, free_port
+from tests.slapd import group as slapd_group
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +80,9 @@ def signed_in_ui(vllm_server, slapd, tmp_path_factory: pytest.TempPathFactory) -
            "PLANTOPS_SERVING__FIRST_TOKEN_TIMEOUT_S": "300",
            "PLANTOPS_SERVING__BASE_URLS": json.dumps([vllm_server.base_url]),
            "PLANTOPS_UI__PORT": str(port),
+           # need to know: the maintenance group's collection (tests/e2e/test_roles.py)
+           "PLANTOPS_COLLECTIONS": json.dumps({"maintenance-only": {
+               "groups": [slapd_group("maintenance")]}}),
            **{f"PLANTOPS_DIRECTORY__{key.upper()}": value if isinstance(value, str)
               else json.dumps(value) for key, value in slapd.settings().items()}}
     plantops = str(ROOT / ".venv/bin/plantops")

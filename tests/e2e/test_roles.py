@@ -293,3 +293,52 @@ def test_the_documents_tab_reads_as_cards_on_a_phone(  # type: ignore[no-untyped
     assert "boss (admin) · ingest · question: valve_tool.exe" in audit, audit[:500]
     page.screenshot(path=str(screenshots / "documents-phone.png"), full_page=True)
     page.close()
+
+
+def test_an_admin_puts_a_document_into_a_collection_and_only_its_group_finds_it(  # type: ignore[no-untyped-def]
+        browser, signed_in_ui: str, screenshots: Path) -> None:
+    """The admin assigns the conveyor manual to the maintenance group's collection in the
+    Documents tab; a local technician's next search no longer finds it, while bob — a
+    directory account in that group — does."""
+    from tests.security.conftest import call, sign_in_http
+    from tests.slapd import password
+
+    def search(page) -> str:  # type: ignore[no-untyped-def]
+        page.get_by_role("tab", name="Search").click()
+        page.locator("#search-query textarea").fill("conveyor CV-12 lubrication grease")
+        page.locator("#search-run").click()
+        page.locator("#search-summary").get_by_text(re.compile("passage|Nothing|match")).wait_for(
+            timeout=30_000)
+        return page.locator("#search-results").inner_text()
+
+    tech = sign_in(browser, signed_in_ui, "tech")
+    assert "cv12_lubrication.md" in search(tech)
+    boss = sign_in(browser, signed_in_ui, "boss")
+    try:
+        boss.get_by_role("tab", name="Documents").click()
+        boss.locator("#remove-file input").click()
+        boss.get_by_role("option", name="cv12_lubrication.md").click()
+        boss.locator("#collection-pick input").click()
+        boss.get_by_role("option", name="maintenance-only").click()
+        boss.locator("#collection-run").click()
+        boss.locator("#remove-note").get_by_text("is now in maintenance-only").wait_for(
+            timeout=30_000)
+        assert "cn=maintenance" in boss.locator("#remove-note").inner_text()
+        assert "maintenance-only" in boss.locator("#documents").inner_text()
+        boss.screenshot(path=str(screenshots / "documents-collection.png"), full_page=True)
+
+        shown = search(tech)  # the same page, its next request
+        assert "cv12_lubrication.md" not in shown and "conveyor" not in shown.lower()
+        bob = browser.new_page(viewport={"width": 1400, "height": 1000})
+        bob.goto(signed_in_ui)
+        bob.get_by_label("username").fill("bob")
+        bob.get_by_label("password").fill(password("bob"))
+        bob.get_by_role("button", name="Login").click()
+        bob.locator("#who").get_by_text("Signed in as bob").wait_for(timeout=30_000)
+        assert "cv12_lubrication.md" in search(bob)
+        bob.close()
+    finally:
+        admin = sign_in_http(signed_in_ui.rstrip("/"), "boss")
+        call(admin, "set_collection", "cv12_lubrication.md", "")
+        tech.close()
+        boss.close()

@@ -5,6 +5,7 @@ gets. The admin's own endpoint puts the documents there; operators cannot call i
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from functools import partial
 
@@ -79,3 +80,27 @@ def test_taking_a_document_out_of_its_collection_opens_it_at_the_next_request(  
     assert not names(call_as(guarded_ui, "op", "ask", PRESS_QUESTION)[-1], OSHA)
     call_as(guarded_ui, "boss", "set_collection", OSHA, "")
     assert names(call_as(guarded_ui, "op", "ask", PRESS_QUESTION)[-1], OSHA)
+
+
+def test_a_page_image_of_a_hidden_document_is_refused_by_its_address(  # type: ignore[no-untyped-def]
+        guarded_ui) -> None:
+    """A page image's address, seen before a right was withdrawn (or passed on), no longer
+    serves it: Gradio's file route is checked against the reader's collections."""
+    from app.answer.preview import PagePreviews
+    from ingest.originals import OriginalStore
+
+    with sqlite3.connect(guarded_ui.data / "manifest.sqlite3") as db:
+        [(sha,)] = db.execute("SELECT sha256 FROM sources WHERE file = ?", (OSHA,)).fetchall()
+    image = PagePreviews(OriginalStore(guarded_ui.data / "originals"),
+                         guarded_ui.data / "previews").page_image(OSHA, sha, 3)
+    address = f"/gradio_api/file={image}"
+    assert sign_in_http(guarded_ui.url, "op").get(address).status_code == 200
+    boss = sign_in_http(guarded_ui.url, "boss")
+    try:
+        call(boss, "set_collection", OSHA, "safety")
+        refused = sign_in_http(guarded_ui.url, "op").get(address)
+        assert refused.status_code == 403 and b"PNG" not in refused.content
+        assert sign_in_http(guarded_ui.url, "tech").get(address).status_code == 200
+        assert sign_in_http(guarded_ui.url, "boss").get(address).status_code == 200
+    finally:
+        call(sign_in_http(guarded_ui.url, "boss"), "set_collection", OSHA, "")
