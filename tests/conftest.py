@@ -7,7 +7,9 @@ embedding model, vLLM's CPU build serving SmolLM2, Gradio, headless Chromium.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +42,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def samples_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with the samples indexed, once per session, by `plantops ingest` in a
+    process that has ended (every file of Chroma, BM25 and the manifest written and closed).
+    Tests whose subject is not ingesting the samples start from a copy of it (``copy_index``)
+    instead of ingesting them again (~35 s each)."""
+    data = tmp_path_factory.mktemp("samples-index") / "data"
+    subprocess.run([str(ROOT / ".venv/bin/plantops"), "--data-dir", str(data), "ingest",
+                    str(SAMPLES)], check=True, capture_output=True,
+                   env={k: v for k, v in os.environ.items() if not k.startswith("PLANTOPS_")})
+    return data
+
+
+def copy_index(index: Path, data: Path) -> Path:
+    """A private copy of an indexed data folder at ``data`` (which may exist, empty)."""
+    shutil.copytree(index, data, symlinks=True, dirs_exist_ok=True)
+    return data
 
 
 @pytest.fixture(scope="session")
@@ -105,16 +126,14 @@ def vllm_server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 @pytest.fixture(scope="session")
-def sample_services(tmp_path_factory: pytest.TempPathFactory, embedder, vllm_server):  # type: ignore[no-untyped-def]
+def sample_services(tmp_path_factory: pytest.TempPathFactory, embedder, vllm_server,  # type: ignore[no-untyped-def]
+                    samples_index: Path):
     """Services over an index of the sample documents, talking to the real vLLM."""
     from serving.settings import ServingSettings
 
     serving = ServingSettings(base_urls=[vllm_server.base_url])
-    services = make_services(make_settings(tmp_path_factory.mktemp("data"), serving=serving),
-                             embedder)
-    report = services.ingestor.ingest([SAMPLES])
-    assert report.exit_code == 0, report.failed
-    return services
+    data = copy_index(samples_index, tmp_path_factory.mktemp("data"))
+    return make_services(make_settings(data, serving=serving), embedder)
 
 
 @pytest.fixture(scope="session")

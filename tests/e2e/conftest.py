@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests import factories
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, copy_index, free_port
 from tests.slapd import group as slapd_group
 
 
@@ -64,11 +64,12 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path) -> None:  # type: ign
 
 
 @pytest.fixture(scope="session")
-def signed_in_ui(vllm_server, slapd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def signed_in_ui(vllm_server, slapd, tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
+                 samples_index: Path) -> Iterator[str]:
     """`plantops ui` with sign-in required: users made with `plantops users add`, directory
     accounts in a real slapd (tests/slapd.py), the samples and a hostile manual ingested with
     `plantops ingest`."""
-    data = tmp_path_factory.mktemp("signed-in-data")
+    data = copy_index(samples_index, tmp_path_factory.mktemp("signed-in-data"))
     docs = tmp_path_factory.mktemp("signed-in-docs")
     (docs / "cv12_lubrication.md").write_text(HOSTILE_MANUAL)
     factories.two_column_scan(docs / "glossary_scan.pdf", tmp_path_factory.mktemp("scan"))
@@ -90,7 +91,7 @@ def signed_in_ui(vllm_server, slapd, tmp_path_factory: pytest.TempPathFactory) -
         subprocess.run([plantops, "users", "add", name, "--role", ROLES[name],
                         "--password-stdin"], input=password + "\n", text=True, env=env,
                        check=True, capture_output=True)
-    subprocess.run([plantops, "ingest", str(ROOT / "samples/documents"), str(docs)], env=env,
+    subprocess.run([plantops, "ingest", str(docs)], env=env,  # the samples: indexed already
                    check=True, capture_output=True)
     log = tmp_path_factory.mktemp("signed-in-ui") / "ui.log"
     with log.open("wb") as out:

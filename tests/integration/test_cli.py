@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from tests import factories
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, copy_index
 
 PLANTOPS = str(ROOT / ".venv/bin/plantops")
 
@@ -88,10 +88,9 @@ def test_dry_run_prints_the_exact_vllm_command() -> None:
 
 
 def test_doctor_green_on_running_stack_then_reports_a_blocked_call(
-        tmp_path: Path, vllm_server) -> None:  # type: ignore[no-untyped-def]
-    data = tmp_path / "data"
+        tmp_path: Path, vllm_server, samples_index: Path) -> None:  # type: ignore[no-untyped-def]
+    data = copy_index(samples_index, tmp_path / "data")
     env = {"PLANTOPS_SERVING__BASE_URLS": json.dumps([vllm_server.base_url])}
-    assert run("--data-dir", str(data), "ingest", str(SAMPLES), env=env).returncode == 0
     green = run("--data-dir", str(data), "doctor", env=env)
     assert green.returncode == 0, green.stdout + green.stderr
     assert "no blocked attempts" in green.stdout

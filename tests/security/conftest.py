@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, copy_index, free_port
 from tests.e2e.conftest import PASSWORDS, ROLES, wait_http
 
 IDLE_S = 8
@@ -29,8 +29,9 @@ class GuardedUi:
 
 
 @pytest.fixture(scope="session")
-def guarded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardedUi]:
-    data = tmp_path_factory.mktemp("guarded-data")
+def guarded_ui(tmp_path_factory: pytest.TempPathFactory,
+               samples_index: Path) -> Iterator[GuardedUi]:
+    data = copy_index(samples_index, tmp_path_factory.mktemp("guarded-data"))
     port = free_port()
     env = {**os.environ, "PLANTOPS_DATA_DIR": str(data), "PLANTOPS_UI__AUTH": "login",
            "PLANTOPS_UI__SESSION_IDLE_MINUTES": str(IDLE_S / 60),
@@ -45,8 +46,6 @@ def guarded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GuardedUi]:
         subprocess.run([plantops, "users", "add", name, "--role", ROLES.get(name, "operator"),
                         "--password-stdin"], input=password + "\n", text=True, env=env,
                        check=True, capture_output=True)
-    subprocess.run([plantops, "ingest", str(ROOT / "samples/documents")], env=env, check=True,
-                   capture_output=True)
     log = tmp_path_factory.mktemp("guarded-ui") / "ui.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([plantops, "ui"], env=env, cwd=ROOT, stdout=out,
