@@ -92,8 +92,8 @@ class AskHandlers:
         number = incident_number(current)
         conversation = conversation_to_json(history, kept)
         if number is not None:  # answers withheld from this reader since are kept as stored
-            conversation = with_withheld(conversation,
-                                         self.services.incidents.load(user.name, number))
+            conversation = with_withheld(
+                conversation, lambda: self.services.incidents.load(user.name, number))
         return self.services.incidents.save(user.name, number, first, conversation)
 
     def title_of(self, user: User, number: int) -> str:

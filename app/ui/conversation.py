@@ -4,6 +4,7 @@ in the user's incidents (app.records.incidents)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -113,14 +114,18 @@ def withdrawn(stored: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
             "answers": {i: a for i, a in answers.items() if int(i) not in gone}}
 
 
-def with_withheld(conversation: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+def with_withheld(conversation: dict[str, Any],
+                  stored: Callable[[], dict[str, Any] | None]) -> dict[str, Any]:
     """The conversation to save, with each answer ``withdrawn`` withheld from this reader put
-    back as it was stored: rights may be given back, and the incident is the operator's
-    record — withholding an answer must not delete it."""
-    if stored is None or not any(m.get("role") == "assistant" and m.get("content") ==
-                                 WITHDRAWN_ANSWER for m in conversation["messages"]):
+    back as it was ``stored`` (read only when there is one): rights may be given back, and
+    the incident is the operator's record — withholding an answer must not delete it."""
+    if not any(m.get("role") == "assistant" and m.get("content") == WITHDRAWN_ANSWER
+               for m in conversation["messages"]):
         return conversation
-    old_messages, old_answers = stored.get("messages", []), stored.get("answers", {})
+    kept = stored()
+    if kept is None:
+        return conversation
+    old_messages, old_answers = kept.get("messages", []), kept.get("answers", {})
     messages, answers = [], dict(conversation["answers"])
     for n, message in enumerate(conversation["messages"]):
         if (message.get("role") == "assistant" and message.get("content") == WITHDRAWN_ANSWER

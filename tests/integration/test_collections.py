@@ -203,11 +203,12 @@ def test_a_reopened_incident_withholds_answers_that_cited_a_withdrawn_file() -> 
     grown = {"messages": [*shown["messages"], {"role": "user", "content": "guards?"},
                           {"role": "assistant", "content": "lock out [1]"}],
              "answers": {**shown["answers"], "5": stored["answers"]["3"]}}
-    saved = with_withheld(grown, stored)
+    saved = with_withheld(grown, lambda: stored)
     assert saved["messages"][1]["content"] == "42 Nm [1]"
     assert saved["answers"]["1"] == stored["answers"]["1"] and set(saved["answers"]) == {
         "1", "3", "5"}
-    assert with_withheld(grown, None) == grown
+    assert with_withheld(grown, lambda: None) == grown
+    assert with_withheld(stored, lambda: 1 / 0) == stored  # nothing withheld: nothing read
 
 
 def test_ingest_puts_a_folder_into_a_collection_before_it_is_searchable(  # type: ignore[no-untyped-def]
