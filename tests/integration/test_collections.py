@@ -105,6 +105,26 @@ def test_a_reader_gets_no_passage_of_a_hidden_file_but_a_full_top_k(services) ->
     assert mine[0].chunk.file == "drawings/valve_block.md"
 
 
+def test_when_forbidden_passages_fill_the_nearest_the_exact_filter_finds_readable_ones(  # type: ignore[no-untyped-def]
+        services) -> None:
+    """The reader's search asks Chroma for more nearest passages (2n, then 8n) without its
+    (slow) file filter and keeps the readable ones; when forbidden ones fill those, it must run
+    the filtered search rather than return fewer."""
+    from ingest.contract import DocType
+    from ingest.search import CandidateSearch
+
+    vector = services.embedder.embed_query("VX-7731 cover bolt torque and seal kit")
+    nearest = [h.chunk.file for h in services.index.query(vector, 8, DocType.MANUAL)]
+    assert nearest[:2] == ["drawings/valve_block.md"] * 2  # the first two are forbidden
+    reader = CandidateSearch(services.index, services.lexical, services.manifest,
+                             hidden(services, OPERATOR))
+    [hit] = reader._nearest(vector, 1, DocType.MANUAL, None)  # found among the first 8
+    assert hit.chunk.file == "press_brake.md"
+    reader.unfiltered_fetch = (2,)  # the first two only: then the filter must find it
+    [hit] = reader._nearest(vector, 1, DocType.MANUAL, None)
+    assert hit.chunk.file == "press_brake.md"
+
+
 def test_filtering_by_a_hidden_file_finds_what_a_missing_file_finds(services) -> None:  # type: ignore[no-untyped-def]
     from ingest.search import SearchFilters
 
