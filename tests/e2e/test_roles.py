@@ -343,6 +343,13 @@ def test_an_admin_puts_a_document_into_a_collection_and_only_its_group_finds_it(
         bob.locator("#who").get_by_text("Signed in as bob").wait_for(timeout=30_000)
         assert "cv12_lubrication.md" in search(bob)
         bob.close()
+        # the same over raw HTTP, the search endpoint called directly: the group decides
+        found = {name: str(call(sign_in_http(signed_in_ui.rstrip("/"), name, secret), "search",
+                                "conveyor CV-12 lubrication grease", "all", "all", "", "",
+                                "")[1]).replace("\\_", "_")
+                 for name, secret in (("bob", password("bob")), ("tech", None))}
+        assert "cv12_lubrication.md" in found["bob"]
+        assert "cv12_lubrication.md" not in found["tech"] and "CV-12" not in found["tech"]
     finally:
         admin = sign_in_http(signed_in_ui.rstrip("/"), "boss")
         call(admin, "set_collection", "cv12_lubrication.md", "")

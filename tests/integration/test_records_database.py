@@ -151,7 +151,7 @@ def test_a_schema_newer_than_the_code_is_refused(settings: Settings) -> None:
     with database.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
     with pytest.raises(DatabaseError, match="revision 0999, newer than this version of "
-                                            "PlantOps knows \\(its newest: 0003\\)"):
+                                            "PlantOps knows \\(its newest: 0004\\)"):
         Services(settings).database  # noqa: B018
 
 
