@@ -104,12 +104,13 @@ def signed_in_ui(vllm_server, slapd, tmp_path_factory: pytest.TempPathFactory,  
     proc.wait(timeout=20)
 
 
-def sign_in(browser, url: str, name: str):  # type: ignore[no-untyped-def]
-    """A new page signed in as `name` through Gradio's login form."""
+def sign_in(browser, url: str, name: str, password: str | None = None):  # type: ignore[no-untyped-def]
+    """A new page signed in as `name` (as typed) through Gradio's login form; the password
+    of a local test account unless given (a directory account's)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
     page.get_by_label("username").fill(name)
-    page.get_by_label("password").fill(PASSWORDS[name])
+    page.get_by_label("password").fill(password or PASSWORDS[name])
     page.get_by_role("button", name="Login").click()
-    page.locator("#who").get_by_text(f"Signed in as {name}").wait_for(timeout=30_000)
+    page.locator("#who").get_by_text(f"Signed in as {name.lower()}").wait_for(timeout=30_000)
     return page

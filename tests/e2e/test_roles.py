@@ -211,12 +211,7 @@ def test_a_directory_account_signs_in_with_its_groups_role_and_an_outage_is_said
     from app.ui.access import DIRECTORY_DOWN
     from tests.slapd import password
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(signed_in_ui)
-    page.get_by_label("username").fill("Alice")
-    page.get_by_label("password").fill(password("alice"))
-    page.get_by_role("button", name="Login").click()
-    page.locator("#who").get_by_text("Signed in as alice").wait_for(timeout=30_000)
+    page = sign_in(browser, signed_in_ui, "Alice", password("alice"))  # any case signs in
     assert page.get_by_role("tab", name="Ask").is_visible()
     assert not page.get_by_role("tab", name="Search").is_visible()  # an operator's tabs
     page.close()
@@ -335,12 +330,7 @@ def test_an_admin_puts_a_document_into_a_collection_and_only_its_group_finds_it(
 
         shown = search(tech)  # the same page, its next request
         assert "cv12_lubrication.md" not in shown and "CV-12" not in shown
-        bob = browser.new_page(viewport={"width": 1400, "height": 1000})
-        bob.goto(signed_in_ui)
-        bob.get_by_label("username").fill("bob")
-        bob.get_by_label("password").fill(password("bob"))
-        bob.get_by_role("button", name="Login").click()
-        bob.locator("#who").get_by_text("Signed in as bob").wait_for(timeout=30_000)
+        bob = sign_in(browser, signed_in_ui, "bob", password("bob"))  # a directory account
         assert "cv12_lubrication.md" in search(bob)
         bob.close()
         # the same over raw HTTP, the search endpoint called directly: the group decides
