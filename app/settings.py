@@ -58,6 +58,16 @@ class RetrievalSettings(Section):
         description="Sentence vectors a UI process keeps between questions (least recently "
         "used dropped; 61 MB at the default): the sentences an answer quotes are picked by "
         "embedding those of its first passages, and the same passages recur (0: none kept).")
+    support_similarity_below: float = Field(
+        default=0.76, ge=-1, le=1,
+        description="A sentence of the model's answer is marked 'no cited page says this' when "
+        "its closest sentence of the cited passages is less similar than this and the passages "
+        "hold less than support_coverage_below of its IDF-weighted words. Fitted on the CPU "
+        "model's answers to the development questions; a plant with another model refits both "
+        "with benchmarks/sentence_support.py (docs/retrieval.md).")
+    support_coverage_below: float = Field(
+        default=0.65, ge=0, le=1.01,
+        description="See support_similarity_below (1.01: similarity alone decides).")
     abstention_model: Path | None = Field(
         default=None,
         description="JSON file of the not-found decision (coefficients and the two thresholds; "

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import shutil
 import threading
 from collections import Counter
@@ -27,30 +26,20 @@ import numpy as np
 from ingest.contract import Chunk
 from ingest.lexicon import Lexicon
 from ingest.tags import all_codes, tags_in_query
+from ingest.words import WORD, content_words
 
 # Bump when what is stored changes: ingest then rebuilds older indexes.
 FORMAT = "6"  # 6: the file of each chunk, for a reader's hidden files
-_WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has",
-    "have", "how", "i", "if", "in", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or",
-    "should", "so", "than", "that", "the", "their", "then", "there", "these", "this", "to",
-    "was", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your",
-})
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS]
 
 
 def document_tokens(text: str, codes: Sequence[str] = ()) -> list[str]:
     """Words, plus the codes in the text and those ingest found around it (``codes``: the
     rows of a code table carry their code only in the chunk's metadata)."""
-    return _words(text) + sorted(all_codes(text) | set(codes))
+    return content_words(text) + sorted(all_codes(text) | set(codes))
 
 
 def query_tokens(text: str) -> list[str]:
-    return _words(text) + sorted(tags_in_query(text))
+    return content_words(text) + sorted(tags_in_query(text))
 
 
 @dataclass(frozen=True)
@@ -208,14 +197,14 @@ class LexicalIndex:
         # sorted: float sums in a fixed order, so a tie between two pages is broken the same
         # way in every process (set order changes with Python's string hashing)
         weights = {token: loaded.idf(token)
-                   for token in sorted({*_words(self._lexicon.expand(query)), *codes})}
+                   for token in sorted({*content_words(self._lexicon.expand(query)), *codes})}
         total = sum(weights.values())
         if not total:
             return [0.0] * len(texts)
         shares = []
         for text in texts:
             text = self._lexicon.expand(text)
-            present = set(_WORD.findall(text.lower()))  # stop words are never wanted
+            present = set(WORD.findall(text.lower()))  # stop words are never wanted
             if codes:
                 present |= all_codes(text)
             shares.append(sum(w for token, w in weights.items() if token in present) / total)

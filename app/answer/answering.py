@@ -22,7 +22,13 @@ from app.answer.history.finder import HistoryFinder
 from app.answer.history.matches import History
 from app.answer.retrieval import Retriever
 from app.answer.safety import SafetyNotice, about_servicing, find_notices, is_lockout
-from app.answer.verification import Flag, is_repeating, unsupported_claims
+from app.answer.support import SupportCheck
+from app.answer.verification import (
+    UNSUPPORTED_SENTENCE,
+    Flag,
+    is_repeating,
+    unsupported_claims,
+)
 from ingest.contract import Chunk
 from ingest.hazards import Hazard, hazards_in
 from ingest.search import Candidate
@@ -30,6 +36,7 @@ from serving.client import ChatMessage, ModelClient
 from serving.errors import ModelServerBusy, ModelServerUnavailable, StreamInterrupted
 
 _log = logging.getLogger(__name__)
+_SENTENCE_DONE = re.compile(r"[.!?\n]")
 
 NOT_FOUND = "Not found in the documents."
 WEAK_NOTICE = "Weak evidence — check the cited page."
@@ -294,7 +301,11 @@ class Assistant:
                          steps=[q for q in steps if q.number <= shown], weak=weak,
                          hazards=[(n, h) for n, h in hazards if n <= shown])
         yield answer("", status=AnswerStatus.STREAMING, notice=notice)
-        yield from self._generate(messages, answer, notice, started, timings)
+        # the passages' sentence vectors are made while the model writes: the sentence check
+        # after the stream then embeds only the model's own sentences
+        support = self._retriever.support_check
+        support.prepare([c.chunk for c in citations])
+        yield from self._generate(messages, answer, notice, started, timings, support)
 
     def _pin_lockout(self, question: str, citations: list[Citation],
                      safety: list[SafetyNotice]) -> tuple[list[Citation], list[SafetyNotice]]:
@@ -314,12 +325,13 @@ class Assistant:
         return citations, [*safety, SafetyNotice(sentence, number)]
 
     def _generate(self, messages: list[ChatMessage], answer: Callable[..., AnswerUpdate],
-                  notice: str, started: float, timings: dict[str, float]
-                  ) -> Iterator[AnswerUpdate]:
+                  notice: str, started: float, timings: dict[str, float],
+                  support: SupportCheck) -> Iterator[AnswerUpdate]:
         """The model's text as it streams, then the finished answer: checked against its
         passages, or labelled incomplete (server failure, length limit, a loop stopped), or
         an abstention when the model itself found nothing."""
         text = ""
+        check = partial(checked, support=support)
         stream = self._client.stream(messages)
         try:
             while True:
@@ -331,9 +343,11 @@ class Assistant:
                 if not text:
                     timings["first_token"] = time.monotonic() - started
                 text += piece
+                if _SENTENCE_DONE.search(piece):  # its vectors made while the next is written
+                    support.prepare_sentences(text)
                 if is_repeating(text):
                     stream.close()  # ends the request on the server too
-                    yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE,
+                    yield check(answer(text, status=AnswerStatus.INCOMPLETE,
                                                notice=f"{notice} {REPEATING}".strip()))
                     return
                 yield answer(text, status=AnswerStatus.STREAMING, notice=notice)
@@ -345,13 +359,13 @@ class Assistant:
                          notice=MODEL_BUSY if busy else MODEL_DOWN)
             return
         except StreamInterrupted as exc:
-            yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE,
+            yield check(answer(text, status=AnswerStatus.INCOMPLETE,
                                        notice=f"{notice} The answer is incomplete: {exc}."
                                        .strip()))
             return
         timings["total"] = time.monotonic() - started
         if finish == "length":
-            yield self._checked(answer(text, status=AnswerStatus.INCOMPLETE, notice=(
+            yield check(answer(text, status=AnswerStatus.INCOMPLETE, notice=(
                 # operators' words: the setting (serving.max_answer_tokens) is for admins
                 f"{notice} The answer is incomplete: it reached the length limit for "
                 "answers. Ask for one part at a time (for example, only the first "
@@ -361,13 +375,18 @@ class Assistant:
                          notice="The model found no answer in the passages. The closest "
                          "passages are listed below.")
         else:
-            yield self._checked(answer(text, status=AnswerStatus.COMPLETE, notice=notice))
+            yield check(answer(text, status=AnswerStatus.COMPLETE, notice=notice))
 
-    @staticmethod
-    def _checked(update: AnswerUpdate) -> AnswerUpdate:
-        """The finished answer with what its cited passages do not back flagged."""
-        cited = [c.chunk for c in update.citations if c.number in update.cited]
-        flags = unsupported_claims(update.text, cited or [c.chunk for c in update.citations])
-        if update.text.strip() and not cited_numbers(update.text):
-            flags.insert(0, Flag("citation", "the answer cites no passage"))
-        return replace(update, flags=flags)
+
+def checked(update: AnswerUpdate, support: SupportCheck | None = None) -> AnswerUpdate:
+    """The finished answer with what its cited passages do not back flagged: facts (numbers,
+    codes, commands…) and, with ``support``, whole sentences (app.answer.support)."""
+    cited = [c.chunk for c in update.citations if c.number in update.cited]
+    flags = unsupported_claims(update.text, cited or [c.chunk for c in update.citations])
+    if support is not None:
+        flags += [Flag(UNSUPPORTED_SENTENCE, sentence.plain, sentence.start)
+                  for sentence in support.unsupported(
+                      update.text, {c.number: c.chunk for c in update.citations})]
+    if update.text.strip() and not cited_numbers(update.text):
+        flags.insert(0, Flag("citation", "the answer cites no passage"))
+    return replace(update, flags=flags)

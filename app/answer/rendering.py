@@ -6,7 +6,7 @@ import html
 import re
 
 from app.answer.answering import AnswerStatus, AnswerUpdate, Citation, Quote
-from app.answer.verification import Flag
+from app.answer.verification import UNSUPPORTED_SENTENCE, Flag
 from ingest.hazards import WARNINGS
 
 _STATUS_NOTE = {
@@ -143,6 +143,17 @@ def _marked(text: str, flags: list[Flag]) -> tuple[str, list[list[Flag]]]:
     return text, groups
 
 
+def _mark(flags: list[Flag]) -> str:
+    """What is said after a sentence: that no cited page backs it, and/or the facts in it
+    that the cited pages lack."""
+    said = ["no cited page says this"] if any(
+        f.kind == UNSUPPORTED_SENTENCE for f in flags) else []
+    facts = [escape_text(str(f)) for f in flags if f.kind != UNSUPPORTED_SENTENCE]
+    if facts:
+        said.append("not in the cited pages: " + "; ".join(facts))
+    return " ⚠️ *" + "; ".join(said) + "*"
+
+
 def render_draft(update: AnswerUpdate, answer: int | None = None) -> str:
     """The model's words, apart from the documents': labelled a draft, in a quieter box of
     their own, each sentence holding a fact the cited pages lack marked where it stands."""
@@ -153,8 +164,7 @@ def render_draft(update: AnswerUpdate, answer: int | None = None) -> str:
     # no line of the model's text is indented into a code block: a command it invented must
     # not look like one to copy (its own lists still read as lists)
     text = link_markers(escape_text(_INDENT.sub("", raw)), update.citations, answer)
-    text = _PLACE.sub(lambda m: " ⚠️ *not in the cited pages: " + "; ".join(
-        escape_text(str(f)) for f in groups[int(m.group(1))]) + "*", text)
+    text = _PLACE.sub(lambda m: _mark(groups[int(m.group(1))]), text)
     if streaming:  # the cursor says "still writing": sources show early, the answer is not done
         text = text + " ▌" if update.text else "_Writing the answer…_ ▌"
     uncited = any(f.kind == "citation" for f in update.flags)
@@ -163,7 +173,14 @@ def render_draft(update: AnswerUpdate, answer: int | None = None) -> str:
              + ". Check it against the quotes.")
     doubtful = " doubtful" if any(f.kind != "citation" for f in update.flags) else ""
     # our own wrapper (sanitised HTML keeps a class): the page styles the draft apart
-    return f'{label}\n\n<div class="model-draft{doubtful}">\n\n{text}\n\n</div>'
+    draft = f'<div class="model-draft{doubtful}">\n\n{text}\n\n</div>'
+    unbacked = [f for f in update.flags if f.kind == UNSUPPORTED_SENTENCE]
+    if streaming or sum(len(f.text) for f in unbacked) * 2 < len(update.text):
+        return f"{label}\n\n{draft}"
+    # mostly what no cited page says: folded away, the quotes stay what the operator reads
+    return (f"{label}\n\n<details class=\"model-draft-fold\"><summary>Folded: "
+            f"{_plural(len(unbacked), 'sentence')} of it {'is' if len(unbacked) == 1 else 'are'}"
+            f" in no cited page. Open to read it.</summary>\n\n{draft}\n\n</details>")
 
 
 _HOW = {"words": "every word", "meaning": "meaning", "asset": "asset id"}

@@ -21,6 +21,7 @@ from app.answer.evidence import FEATURES, AbstentionModel, Evidence, Verdict
 from app.answer.fact_kinds import FactKind, asked_kind
 from app.answer.safety import lockout_sentences
 from app.answer.steps import asks_what_to_do, is_instruction
+from app.answer.support import SupportCheck
 from app.answer.vectors import SentenceVectors
 from app.settings import RetrievalSettings
 from ingest.contract import Chunk, DocType
@@ -79,6 +80,14 @@ class Retriever:
         view = copy.copy(self)  # the sentence vectors and the not-found model are shared
         view._search = self._search.hiding(hidden)
         return view
+
+    @property
+    def support_check(self) -> SupportCheck:
+        """The sentence-level check of a model's answer, with this retriever's embedder (and
+        its kept sentence vectors) and the index's word weights."""
+        return SupportCheck(self._vectors.embed, self._search.coverages, split_sentences,
+                            self._settings.support_similarity_below,
+                            self._settings.support_coverage_below)
 
     def frequent_codes(self, limit: int) -> list[str]:
         """The fault codes the most passages explain (example questions)."""

@@ -44,16 +44,22 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _MIN_REPEATED_CHARS = 20
 
 
+# The kind of flag for a whole sentence no cited passage backs (app.answer.support).
+UNSUPPORTED_SENTENCE = "sentence"
+
+
 @dataclass(frozen=True)
 class Flag:
     """Something in an answer the cited passages do not back."""
 
-    kind: str  # number, fault code, tag, part number, command, path
+    kind: str  # number, fault code, tag, part number, command, path, sentence
     text: str
     # where it starts in the answer (marked there, in place); not part of what it is
     at: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
+        if self.kind == UNSUPPORTED_SENTENCE:
+            return f"no cited page says: “{self.text}”"
         return f"{self.kind} {self.text}"
 
 

@@ -79,6 +79,11 @@ def test_quoted_evidence_flags_and_a_follow_up(browser, ui_url: str, screenshots
     assert draft.count() == 1, "the model's words are not in a box of their own"
     assert quote.evaluate(style) != draft.evaluate(style)
     assert draft.evaluate(style)[1:4:2] == ["italic", "dashed"]
+    # the 135M model's draft is mostly sentences no cited page says (deterministic at
+    # temperature 0): folded under the quotes, each such sentence marked where it stands
+    assert not draft.is_visible()
+    row.locator(".model-draft-fold > summary").click()
+    assert draft.is_visible() and "no cited page says this" in draft.inner_text()
     # the page the answer quotes is open beside it without a click (issue 30)
     page.locator("#passage").get_by_text("Quoted in the answer").wait_for(timeout=30_000)
     page.locator("#preview img").wait_for(timeout=30_000)

@@ -7,7 +7,7 @@ from app.answer.answering import (
     build_messages,
 )
 from app.answer.rendering import citation_anchor, parse_citation_anchor, render_answer
-from app.answer.verification import Flag
+from app.answer.verification import UNSUPPORTED_SENTENCE, Flag
 from ingest.contract import Chunk, DocType
 
 
@@ -120,3 +120,31 @@ def test_the_models_text_never_becomes_a_code_block() -> None:
                                                                AnswerStatus.COMPLETE)))
     assert "<code>" not in html_page and "<pre>" not in html_page
     assert "rm -rf /var/lib/plc" in html_page and "G10 L20 P1 X0" in html_page
+
+
+def test_a_sentence_no_cited_page_backs_is_marked_where_it_stands() -> None:
+    text = "Check the switch [1]. Remove the gear box from the press brake.\n2. Then wait."
+    update = AnswerUpdate(text, [citation(1)], AnswerStatus.COMPLETE, flags=[
+        Flag(UNSUPPORTED_SENTENCE, "Remove the gear box from the press brake.", 22),
+        Flag(UNSUPPORTED_SENTENCE, "Then wait.", 66), Flag("number", "10 mm", 70)])
+    md = render_answer(update)
+    assert ("Remove the gear box from the press brake. ⚠️ *no cited page says this*" in md), md
+    assert "Then wait. ⚠️ *no cited page says this; not in the cited pages: number 10 mm*" in md
+    assert "Check the switch" in md and md.count("⚠️") == 2
+    assert '<div class="model-draft doubtful">' in md
+
+
+def test_a_draft_mostly_in_no_cited_page_is_folded_away_under_the_quotes() -> None:
+    text = "Check the switch [1]. Remove the gear box from the press brake. Weld the frame."
+    flags = [Flag(UNSUPPORTED_SENTENCE, "Remove the gear box from the press brake.", 22),
+             Flag(UNSUPPORTED_SENTENCE, "Weld the frame.", 64)]
+    folded = render_answer(AnswerUpdate(text, [citation(1)], AnswerStatus.COMPLETE,
+                                        quotes=[Quote(1, "Check wiring.")], flags=flags))
+    assert folded.index("> Check wiring.") < folded.index("<details") < folded.index(
+        "Folded: 2 sentences of it are in no cited page") < folded.index("Weld the frame.")
+    kept = render_answer(AnswerUpdate(text, [citation(1)], AnswerStatus.COMPLETE,
+                                      flags=flags[1:]))  # one short sentence: shown as is
+    assert "<details" not in kept and "Weld the frame. ⚠️" in kept
+    writing = render_answer(AnswerUpdate(text, [citation(1)], AnswerStatus.STREAMING,
+                                         flags=flags))
+    assert "<details" not in writing

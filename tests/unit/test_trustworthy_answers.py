@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.answer.answering import AnswerStatus, AnswerUpdate, Assistant, Citation, Quote
+from app.answer.answering import AnswerStatus, AnswerUpdate, Citation, Quote, checked
 from app.answer.evidence import FEATURES, AbstentionModel, Verdict
 from app.answer.verification import Flag, is_repeating, unsupported_claims
 from app.evaluation import QuestionResult, summarise
@@ -60,9 +60,9 @@ def test_a_finished_answer_carries_its_flags_and_citations() -> None:
     citations = [Citation(1, PASSAGE, 0.7)]
     update = AnswerUpdate("The bed goes to 250 °C.", citations, AnswerStatus.COMPLETE,
                           quotes=[Quote(1, "Machine position retained.")])
-    checked = Assistant._checked(update)
-    assert checked.cited == [1]  # the quote cites, even when the model wrote no [n]
-    assert [str(f) for f in checked.flags] == ["citation the answer cites no passage",
+    result = checked(update)
+    assert result.cited == [1]  # the quote cites, even when the model wrote no [n]
+    assert [str(f) for f in result.flags] == ["citation the answer cites no passage",
                                                "number 250 °c"]
 
 

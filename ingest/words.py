@@ -1,0 +1,22 @@
+"""The words of a text as the lexical index counts them: lower case, stop words left out.
+
+One definition for BM25 (ingest.lexical) and for what the answer path counts as a sentence's
+content words (app.answer.support).
+"""
+
+from __future__ import annotations
+
+import re
+
+WORD = re.compile(r"[a-z0-9]+")
+STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has",
+    "have", "how", "i", "if", "in", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or",
+    "should", "so", "than", "that", "the", "their", "then", "there", "these", "this", "to",
+    "was", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your",
+})
+
+
+def content_words(text: str) -> list[str]:
+    """The words of ``text`` that carry its content: lower case, stop words left out."""
+    return [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
