@@ -12,7 +12,7 @@ from ingest.hazards import WARNINGS
 _STATUS_NOTE = {
     AnswerStatus.INCOMPLETE: "⚠️ **Incomplete answer.**",
     AnswerStatus.MODEL_UNAVAILABLE: "⚠️ **No written answer.**",  # the notice says why
-    AnswerStatus.STOPPED: "⏹️ **Stopped: the answer is incomplete.**",
+    AnswerStatus.STOPPED: "■ **Stopped: the answer is incomplete.**",  # no emoji font needed
     AnswerStatus.ABSTAINED: "ℹ️ **Not found in the documents.**",
 }
 

@@ -27,7 +27,13 @@ from app.settings import RetrievalSettings
 from ingest.contract import Chunk, DocType
 from ingest.embedding import Embedder
 from ingest.search import Candidate, CandidateSearch, SearchFilters
-from ingest.tags import identifiers_in_query, numbered_words, spellings, table_rows
+from ingest.tags import (
+    identifiers_in_query,
+    numbered_words,
+    spellings,
+    table_rows,
+    written_form,
+)
 
 _RRF_K = 60
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n\s*\n|(?<=:)\n")
@@ -299,9 +305,11 @@ class Retriever:
         the index does not hold: tags, fault codes and numbered words (a model, card or
         standard number), each in any of its spellings."""
         known = self._search.document_frequency
-        unknown = tuple(sorted(
-            i for i in identifiers_in_query(question) | numbered_words(question)
-            if not known(i) and not any(known(s) for s in spellings(i))))
+        codes = identifiers_in_query(question)
+        unknown = tuple(sorted(dict.fromkeys(  # a model name as written: "S7-1200", not "1200"
+            i if i in codes else written_form(question, i)
+            for i in codes | numbered_words(question)
+            if not known(i) and not any(known(s) for s in spellings(i)))))
         if not hits:
             return {name: 0.0 for name in FEATURES} | {
                 "ids_missing_from_index": float(bool(unknown))}, unknown

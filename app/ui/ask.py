@@ -243,7 +243,8 @@ class AskHandlers:
             return "Feedback can be given once the answer is complete.", -1
         rating = {True: "up", False: "down"}.get(data.liked, str(data.liked))  # type: ignore[call-overload]
         self.services.audit.set_feedback(record.audit_row, user.name, rating)
-        said = {"up": "👍 helpful", "down": "👎 not helpful"}.get(rating, rating)
+        # words, no emoji: a console without an emoji font shows an empty box
+        said = {"up": "helpful", "down": "not helpful"}.get(rating, rating)
         return f"Thanks: “{said}” stored with the answer to “{record.question}”.", index
 
     def add_comment(self, text: str, kept: dict[int, AnswerRecord], last_rated: int,

@@ -107,7 +107,7 @@ def test_the_thumbs_confirmation_says_which(services: Services) -> None:
     kept = {1: AnswerRecord("Why ALARM:2?", audit_row=row)}
     on = AskHandlers(services, Access(services.users, single_user=True))
     said, rated = on.rate(kept, SimpleNamespace(index=1, liked=False), Request())
-    assert said == "Thanks: “👎 not helpful” stored with the answer to “Why ALARM:2?”."
+    assert said == "Thanks: “not helpful” stored with the answer to “Why ALARM:2?”."
     assert rated == 1
 
 

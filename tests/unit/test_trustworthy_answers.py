@@ -19,7 +19,7 @@ from app.records.database import Database
 from ingest.chunking import make_splitter, split_into_chunks
 from ingest.contract import Chunk, DocType
 from ingest.sources import TextUnit
-from ingest.tags import identifiers_in_query, numbered_words, spellings
+from ingest.tags import identifiers_in_query, numbered_words, spellings, written_form
 
 PASSAGE = Chunk(
     text="2 Soft limit Soft limit alarm. G-code motion target exceeds machine travel. Machine "
@@ -118,6 +118,13 @@ def test_an_identifier_is_unknown_only_when_none_of_its_spellings_is_indexed() -
 ])
 def test_numbered_words_name_a_thing_not_a_quantity(question: str, words: set[str]) -> None:
     assert numbered_words(question) == words
+
+
+def test_a_missing_model_name_is_said_as_it_was_written() -> None:
+    question = "SF LED blinking on an S7-1200 (FX3U-32M backup) - what does it mean?"
+    assert {written_form(question, w) for w in numbered_words(question)} == {
+        "S7-1200", "FX3U-32M"}
+    assert written_form("alarm 14 again", "alarm:14") == "alarm:14"  # a code: its own form
 
 
 def test_the_shipped_not_found_model_is_complete_and_ordered() -> None:
