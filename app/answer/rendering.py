@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from app.answer.answering import AnswerStatus, AnswerUpdate, Citation, Quote
+from app.answer.answering import WEAK_NOTICE, AnswerStatus, AnswerUpdate, Citation, Quote
 from app.answer.verification import UNSUPPORTED_SENTENCE, Flag
 from ingest.hazards import WARNINGS
 
@@ -245,10 +245,16 @@ def render_answer(update: AnswerUpdate, answer: int | None = None) -> str:
         return render_history(update, answer)
     parts = [render_hazards(update, answer), render_safety(update, answer)]
     note = _STATUS_NOTE.get(update.status)
+    # one thing per line: "Incomplete answer. Weak evidence — … The model repeated itself…"
+    # in one line read as one problem
+    notice = update.notice
+    if update.weak and WEAK_NOTICE in notice:
+        notice = " ".join(notice.replace(WEAK_NOTICE, "").split())
+        parts.append(f"⚠️ **{WEAK_NOTICE}**")
     if note:
-        parts.append(f"{note} {escape_text(update.notice)}".strip())
-    elif update.weak:
-        parts.append(f"⚠️ **{escape_text(update.notice)}**")
+        parts.append(f"{note} {escape_text(notice)}".strip())
+    elif notice:
+        parts.append(f"⚠️ **{escape_text(notice)}**")
     parts.append(render_quotes(update, answer))
     parts.append(render_draft(update, answer))
     parts.append(render_flags(update))

@@ -148,3 +148,12 @@ def test_a_draft_mostly_in_no_cited_page_is_folded_away_under_the_quotes() -> No
     writing = render_answer(AnswerUpdate(text, [citation(1)], AnswerStatus.STREAMING,
                                          flags=flags))
     assert "<details" not in writing
+
+
+def test_each_warning_of_an_answer_is_a_line_of_its_own() -> None:
+    md = render_answer(AnswerUpdate(
+        "Check", [citation(1)], AnswerStatus.INCOMPLETE,
+        "Weak evidence — check the cited page. The model repeated itself; the answer was "
+        "stopped.", weak=True))
+    assert "⚠️ **Weak evidence — check the cited page.**\n\n⚠️ **Incomplete answer.** The " \
+           "model repeated itself; the answer was stopped." in md, md
