@@ -1,10 +1,11 @@
-"""`plantops users …`, `plantops collections …` and `plantops audit export`: accounts, who
-may read which documents, and the audit trail."""
+"""`plantops users …`, `plantops collections …`, `plantops audit export` and `plantops
+handover`: accounts, who may read which documents, the audit trail and a shift's digest of it."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 import time
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from app.commands.startup import open_services
 from app.records.audit import AuditEntry
 from app.records.collections import CollectionError
+from app.records.handover import handover, parse_time
 from app.records.users import Role, UserError
 from app.services import Services
 
@@ -23,7 +25,8 @@ console = Console(stderr=True)
 def run(args: argparse.Namespace) -> int:
     """`plantops users` / `audit`: started without importing the search stack."""
     services = open_services()
-    command = {"users": cmd_users, "collections": cmd_collections, "audit": cmd_audit}
+    command = {"users": cmd_users, "collections": cmd_collections, "audit": cmd_audit,
+               "handover": cmd_handover}
     return command[args.command](services, args)
 
 
@@ -92,4 +95,25 @@ def cmd_audit(services: Services, args: argparse.Namespace) -> int:
         console.print(f"wrote {rows} audit entries to {args.out}")
     else:
         services.audit.export_csv(sys.stdout)
+    return 0
+
+
+def cmd_handover(services: Services, args: argparse.Namespace) -> int:
+    """0: written (also when nothing was asked: it says so)."""
+    end = parse_time(args.end) if args.end else time.time()
+    start = parse_time(args.start) if args.start else end - 8 * 3600
+    shift = handover(services.audit, start, end)
+    text = (json.dumps(shift.to_json(), indent=2, ensure_ascii=False) + "\n" if args.json
+            else shift.to_markdown())
+    if args.out:
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            console.print(f"cannot write {args.out}: {exc.strerror}. Give a file in a folder "
+                          "that exists and you may write to (or leave out --out).")
+            return 1
+        console.print(f"{len(shift.asked)} questions from {shift.start_utc} to "
+                      f"{shift.end_utc} (UTC) written to {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0

@@ -158,6 +158,14 @@ def _add_account_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
                                 "signed-in user may read them)")
     clear.add_argument("files", nargs="+")
 
+    hand = sub.add_parser("handover", help="a shift's questions and how each answer ended, "
+                          "from the audit log (Markdown or JSON)")
+    hand.add_argument("--from", dest="start", help="start, UTC: 2026-12-03 06:00 (default: "
+                      "8 hours before --to)")
+    hand.add_argument("--to", dest="end", help="end, UTC (default: now)")
+    hand.add_argument("--json", action="store_true")
+    hand.add_argument("--out", type=Path, help="write to this file (default: stdout)")
+
     audit = sub.add_parser("audit", help="the audit log of questions, answers and admin actions")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     export = audit_sub.add_parser("export", help="write the whole log as CSV")
@@ -187,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from serving.errors import ServingError
 
     try:
-        if args.command in ("users", "audit", "collections"):  # accounts need no model and no index
+        if args.command in ("users", "audit", "collections", "handover"):  # no model, no index
             from app.commands import accounts
             return accounts.run(args)
         from app.commands import run  # after the offline switches: imports load libraries

@@ -1,0 +1,90 @@
+"""A shift's handover from the audit log (app.records.handover, `plantops handover`): every
+question of the window with how its answer ended, what needs the next shift's eyes first,
+nothing from outside the window, and clear words for a window that cannot be read."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from app.commands.cli import EXIT_ERROR, main
+from app.records.audit import AuditEntry, AuditLog
+from app.records.database import Database
+from app.records.handover import HandoverError, handover, parse_time
+
+
+def shift_log(data: Path) -> tuple[AuditLog, float, float]:
+    log = AuditLog(Database.in_file(data / "records.sqlite3"))
+    start = time.time() - 1
+    ask = {"user": "op", "role": "operator", "action": "ask", "model": "m"}
+    log.record(AuditEntry(question="What does ALARM:2 mean?", status="complete",
+                          cited=["grbl.pdf, page 1"], **ask))
+    log.record(AuditEntry(question="Torque for the M20 liner bolts?", status="abstained", **ask))
+    weak = log.record(AuditEntry(question="Press | clutch slips", status="complete",
+                                 cited=["osha.pdf, page 23"],
+                                 flags=["weak evidence", "number 250 °c",
+                                        "[2] defeats a safety device"], **ask))
+    log.set_feedback(weak, "op", "down")
+    log.record(AuditEntry(user="tech", role="technician", action="search", question="seal"))
+    return log, start, time.time() + 1
+
+
+def test_a_shift_lists_each_question_with_its_outcome_and_what_needs_a_look(
+        tmp_path: Path) -> None:
+    log, start, end = shift_log(tmp_path)
+    shift = handover(log, start, end)
+    assert [(a.question, a.outcome) for a in shift.asked] == [
+        ("What does ALARM:2 mean?", "answered"),
+        ("Torque for the M20 liner bolts?", "not found"),
+        ("Press | clutch slips", "weak evidence")]  # a search is not a question asked
+    weak = shift.asked[2]
+    assert weak.doubts == ["number 250 °c"] and weak.hazards == ["[2] defeats a safety device"]
+    assert weak.feedback == "down" and weak.sources == ["osha.pdf, page 23"]
+    md = shift.to_markdown()
+    assert "3 questions from 1 user (op): 1 answered, 1 not found, 1 weak evidence." in md
+    look = md[md.index("## Needs a look"):md.index("## Every question")]
+    assert "ALARM:2" not in look and "M20 liner bolts?” — not found" in look
+    assert ("weak evidence, flagged: number 250 °c, hazard: [2] defeats a safety device, "
+            "rated not helpful") in look
+    assert "| Press \\| clutch slips | weak evidence | osha.pdf, page 23 |" in md  # one cell
+
+
+def test_nothing_outside_the_window_and_an_empty_window_says_so(tmp_path: Path) -> None:
+    log, start, _ = shift_log(tmp_path)
+    earlier = handover(log, start - 3600, start - 60)
+    assert earlier.asked == []
+    assert "Nothing was asked in this window." in earlier.to_markdown()
+
+
+@pytest.mark.parametrize(("start", "end", "said"), [
+    ("2026-02-30", "2026-03-01", "“2026-02-30” is not a time"),
+    ("2026-12-03 14:00", "2026-12-03 06:00", "ends before it starts"),
+])
+def test_a_window_that_cannot_be_read_is_refused_with_how_to_write_it(
+        tmp_path: Path, start: str, end: str, said: str) -> None:
+    log = AuditLog(Database.in_file(tmp_path / "records.sqlite3"))
+    with pytest.raises(HandoverError, match=said):
+        handover(log, parse_time(start), parse_time(end))
+
+
+def test_the_command_writes_markdown_or_json_and_says_a_bad_window(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANTOPS_DATA_DIR", str(tmp_path))  # main sets it: put back after
+    shift_log(tmp_path)
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+    window = ["--from", day, "--to", tomorrow]
+    assert main(["--data-dir", str(tmp_path), "handover", *window, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["outcomes"] == {"answered": 1, "not found": 1, "weak evidence": 1}
+    out = tmp_path / "shift.md"
+    assert main(["--data-dir", str(tmp_path), "handover", *window, "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith(f"# Shift handover {day} 00:00")
+    assert main(["--data-dir", str(tmp_path), "handover", *window,
+                 "--out", str(tmp_path / "no-such-folder" / "shift.md")]) == 1
+    assert main(["--data-dir", str(tmp_path), "handover", "--from", "yesterday"]) == EXIT_ERROR
+    assert "is not a time" in capsys.readouterr().err
