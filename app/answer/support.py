@@ -2,7 +2,7 @@
 
 The fact checks (app.answer.verification) catch a number, code, part number or command the
 cited pages lack; an invented step ("remove the gear box from the press brake") holds none of
-those and read as authoritative as the quotes. So every sentence of the model's text that
+those and reads as authoritative as the quotes. So every sentence of the model's text that
 claims something is compared with the passages it cites (its own [n] markers, else the
 answer's, else all it was given): by the share of its IDF-weighted words the passages hold,
 and by the embedding similarity of its closest passage sentence (the embedder already loaded,

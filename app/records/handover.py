@@ -8,7 +8,9 @@ and time), so a reader can look any of them up (`plantops audit export`).
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -37,6 +39,7 @@ class Asked:
     doubts: list[str]  # what the checks flagged (facts and sentences no cited page holds)
     hazards: list[str]  # hazards the cited passages carry ("[2] addresses an AI" …)
     feedback: str = ""
+    assets: list[str] = field(default_factory=list)  # asset ids it names that the records know
 
 
 @dataclass
@@ -44,6 +47,19 @@ class Handover:
     start_utc: str
     end_utc: str
     asked: list[Asked] = field(default_factory=list)
+    # each asset asked about: how many work orders the plant's records hold on it (a failure
+    # asked about again and again, and its history, is what the next shift should know)
+    on_record: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def assets(self) -> list[tuple[str, int, int]]:
+        """(asset, times asked this shift, work orders on record), most asked first."""
+        asked: dict[str, int] = {}
+        for item in self.asked:
+            for asset in item.assets:
+                asked[asset] = asked.get(asset, 0) + 1
+        return sorted(((a, n, self.on_record.get(a, 0)) for a, n in asked.items()),
+                      key=lambda row: (-row[1], -row[2], row[0]))
 
     @property
     def outcomes(self) -> dict[str, int]:
@@ -54,7 +70,9 @@ class Handover:
 
     def to_json(self) -> dict[str, object]:
         return {"start_utc": self.start_utc, "end_utc": self.end_utc,
-                "outcomes": self.outcomes, "asked": [asdict(a) for a in self.asked]}
+                "outcomes": self.outcomes, "asked": [asdict(a) for a in self.asked],
+                "assets": [{"asset": a, "asked": n, "work_orders_on_record": w}
+                           for a, n, w in self.assets]}
 
     def to_markdown(self) -> str:
         """The handover as Markdown: counts first, then what needs the next shift's eyes
@@ -78,6 +96,12 @@ class Handover:
                 why += ["rated not helpful"] if a.feedback == "down" else []
                 lines.append(f"- {a.time_utc} {a.user}: “{_one_line(a.question)}” — "
                              f"{', '.join(why)} (audit row {a.row})")
+            lines.append("")
+        if self.assets:
+            lines += ["## Assets asked about", ""]
+            lines += [f"- {a.upper()}: asked {n} time{'s' if n != 1 else ''} this shift; "
+                      f"{w} work order{'s' if w != 1 else ''} on record (`plantops history "
+                      f"{a.upper()}`)" for a, n, w in self.assets]
             lines.append("")
         lines += ["## Every question", "", "| time (UTC) | user | question | outcome | sources |",
                   "|---|---|---|---|---|"]
@@ -106,11 +130,14 @@ def parse_time(value: str) -> float:
                         "or a day as 2026-12-03")
 
 
-def handover(log: AuditLog, start: float, end: float) -> Handover:
-    """The questions asked in [start, end) (epoch seconds), oldest first."""
+def handover(log: AuditLog, start: float, end: float,
+             on_record: Mapping[str, int] | None = None) -> Handover:
+    """The questions asked in [start, end) (epoch seconds), oldest first; with ``on_record``
+    (work orders per asset id, lower case: the records' assets), the assets they name."""
     if end <= start:
         raise HandoverError("the window ends before it starts: give --from before --to")
-    shown = Handover(_utc(start), _utc(end))
+    known = on_record or {}
+    shown = Handover(_utc(start), _utc(end), on_record=dict(known))
     for row in reversed(log.rows(since=start, before=end)):
         if row["action"] != "ask":
             continue
@@ -125,8 +152,14 @@ def handover(log: AuditLog, start: float, end: float) -> Handover:
             int(str(row["id"])), str(row["time_utc"]), str(row["user"]),
             question if question != WITHHELD else "(question not kept)", outcome,
             [s for s in str(row["cited"] or "").split("; ") if s], doubts, hazards,
-            str(row["feedback"] or "")))
+            str(row["feedback"] or ""), _assets_named(question, known)))
     return shown
+
+
+def _assets_named(question: str, known: Mapping[str, int]) -> list[str]:
+    """The asset ids of the records that ``question`` names ("QR0218", "qr-0218")."""
+    words = {w.replace("-", "") for w in re.findall(r"[a-z0-9][a-z0-9-]*", question.lower())}
+    return sorted(w for w in words if w in known)
 
 
 def _utc(epoch: float) -> str:

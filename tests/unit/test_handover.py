@@ -22,6 +22,10 @@ def shift_log(data: Path) -> tuple[AuditLog, float, float]:
     ask = {"user": "op", "role": "operator", "action": "ask", "model": "m"}
     log.record(AuditEntry(question="What does ALARM:2 mean?", status="complete",
                           cited=["grbl.pdf, page 1"], **ask))
+    log.record(AuditEntry(question="QR0218 aircon blowing warm again", status="complete",
+                          **ask))
+    log.record(AuditEntry(question="what's been done on qr-0218 and PH639?", status="complete",
+                          **ask))
     log.record(AuditEntry(question="Torque for the M20 liner bolts?", status="abstained", **ask))
     weak = log.record(AuditEntry(question="Press | clutch slips", status="complete",
                                  cited=["osha.pdf, page 23"],
@@ -35,7 +39,10 @@ def shift_log(data: Path) -> tuple[AuditLog, float, float]:
 def test_a_shift_lists_each_question_with_its_outcome_and_what_needs_a_look(
         tmp_path: Path) -> None:
     log, start, end = shift_log(tmp_path)
-    shift = handover(log, start, end)
+    shift = handover(log, start, end, {"qr0218": 14, "ph639": 3, "xx100": 1})
+    assert [a.assets for a in shift.asked[1:3]] == [["qr0218"], ["ph639", "qr0218"]]
+    assert shift.assets == [("qr0218", 2, 14), ("ph639", 1, 3)]
+    shift.asked[1:3] = []
     assert [(a.question, a.outcome) for a in shift.asked] == [
         ("What does ALARM:2 mean?", "answered"),
         ("Torque for the M20 liner bolts?", "not found"),
@@ -43,6 +50,8 @@ def test_a_shift_lists_each_question_with_its_outcome_and_what_needs_a_look(
     weak = shift.asked[2]
     assert weak.doubts == ["number 250 °c"] and weak.hazards == ["[2] defeats a safety device"]
     assert weak.feedback == "down" and weak.sources == ["osha.pdf, page 23"]
+    md = handover(log, start, end, {"qr0218": 14}).to_markdown()
+    assert "- QR0218: asked 2 times this shift; 14 work orders on record" in md
     md = shift.to_markdown()
     assert "3 questions from 1 user (op): 1 answered, 1 not found, 1 weak evidence." in md
     look = md[md.index("## Needs a look"):md.index("## Every question")]
@@ -80,7 +89,7 @@ def test_the_command_writes_markdown_or_json_and_says_a_bad_window(
     window = ["--from", day, "--to", tomorrow]
     assert main(["--data-dir", str(tmp_path), "handover", *window, "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["outcomes"] == {"answered": 1, "not found": 1, "weak evidence": 1}
+    assert shown["outcomes"] == {"answered": 3, "not found": 1, "weak evidence": 1}
     out = tmp_path / "shift.md"
     assert main(["--data-dir", str(tmp_path), "handover", *window, "--out", str(out)]) == 0
     assert out.read_text(encoding="utf-8").startswith(f"# Shift handover {day} 00:00")
