@@ -126,6 +126,14 @@ def test_records_of_something_no_work_order_mentions_are_not_found(services) -> 
     assert services.history.answer(question, services.retriever.retrieve(question)) is None
 
 
+def test_a_model_name_nothing_holds_gets_no_list_of_orders_close_in_meaning(services) -> None:  # type: ignore[no-untyped-def]
+    # before: "No work order mentions “sf”, “led”, “s7”" and 50 blinking-light orders
+    asked = answer(services, "SF LED blinking on the S7-1200 PLC - has this happened before?")
+    assert asked.status is AnswerStatus.ABSTAINED and asked.history is not None
+    assert not asked.history.matches
+    assert "No work order names S7-1200" in render_answer(asked)
+
+
 def test_a_list_matched_by_meaning_is_capped_and_says_how_many_more(services, embedder) -> None:  # type: ignore[no-untyped-def]
     from app.settings import HistorySettings
 

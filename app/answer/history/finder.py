@@ -49,7 +49,7 @@ from app.settings import HistorySettings
 from ingest.contract import DocType
 from ingest.lexicon import Lexicon
 from ingest.records import Snapshot, WorkOrder, WorkOrderStore
-from ingest.tags import identifiers_in_query
+from ingest.tags import identifiers_in_query, numbered_words, written_form
 
 if TYPE_CHECKING:
     from ingest.embedding import Embedder
@@ -153,13 +153,18 @@ class HistoryFinder:
         unknown = tuple(n for n in named if n not in known)
         typo = any(closest_asset(u, known) and not self._search.document_frequency(u)
                    for u in unknown)
+        # a model or part name no document or work order holds ("S7-1200", "FX3U-32M"): no
+        # list of work orders close in meaning answers a question about it
+        unheard = tuple(dict.fromkeys(
+            written_form(question, w) for w in sorted(numbered_words(question))
+            if w not in known and not self._search.document_frequency(w)))
         worded = HISTORY.search(question) or (work_order_first
                                                and HISTORY_LOOSE.search(question))
         if not (assets or typo or work_orders_only or worded):
             return None
         subject, alternatives = subject_of(self._lexicon.normalise(question), named)
         return HistoryQuestion(
-            text=question, assets=assets, unknown=unknown, subject=subject,
+            text=question, assets=assets, unknown=unknown + unheard, subject=subject,
             alternatives=alternatives, asks_for_records=bool(HISTORY.search(question)),
             missing=tuple(what for what, (pattern, columns) in MISSING_DATA.items()
                           if pattern.search(question)
