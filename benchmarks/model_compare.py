@@ -15,6 +15,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from app.answer.answering import cited_numbers
 from app.answer.support import answer_sentences, checkable
 from app.answer.verification import UNSUPPORTED_SENTENCE
 
@@ -34,7 +35,9 @@ def figures(answers: list[dict[str, Any]]) -> dict[str, float]:
     n = len(answers)
     return {
         "answers": n,
-        "cites a passage": sum(a["cites"] for a in answers) / n,
+        # a [n] of a passage it was given ([6] of five passages cites nothing)
+        "cites a passage": sum(bool(set(map(str, cited_numbers(a["answer"])))
+                                    & set(a["passages"])) for a in answers) / n,
         "sentences no cited page backs": sum(unbacked) / max(sum(claims), 1),
         "facts flagged per answer": sum(facts) / n,
         "loop stopped": sum("repeated itself" in a["notice"] for a in answers) / n,

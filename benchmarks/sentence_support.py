@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.answer.answering import AnswerStatus, cited_numbers
+from app.answer.answering import AnswerStatus
 from app.answer.support import answer_sentences
 from app.evaluation import load_questions
 from app.ops.offline import enforce_offline
@@ -49,7 +49,7 @@ def collect(args: argparse.Namespace) -> None:
             "passages": {str(c.number): c.chunk.id for c in final.citations},
             # what benchmarks.model_compare reads: how the answer ended and what was flagged
             "status": final.status.value, "notice": final.notice,
-            "cites": bool(cited_numbers(final.text)), "flags": [f.kind for f in final.flags],
+            "flags": [f.kind for f in final.flags],
             "first_token_s": final.timings_s.get("first_token"),
             "total_s": final.timings_s.get("total"),
             "sentences": [{"text": s.text, "label": None}
