@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, copy_index, free_port
-from tests.e2e.conftest import wait_http
+from tests.e2e.conftest import running_ui
 
 PHONE = {"width": 390, "height": 844}
 
@@ -28,15 +28,8 @@ def model_down_ui(tmp_path_factory: pytest.TempPathFactory, samples_index: Path)
     plantops = str(ROOT / ".venv/bin/plantops")
     subprocess.run([plantops, "users", "add", "op", "--role", "operator", "--password-stdin"],
                    input="operator-pass\n", text=True, env=env, check=True, capture_output=True)
-    log = tmp_path_factory.mktemp("model-down-ui") / "ui.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([plantops, "ui"], env=env, cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    wait_http(url, proc, log)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_ui("ui", env, tmp_path_factory.mktemp("model-down-ui") / "ui.log") as url:
+        yield url
 
 
 def test_phone_with_the_model_down_keeps_the_question_box_on_the_first_screen(  # type: ignore[no-untyped-def]

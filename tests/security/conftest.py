@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, copy_index, free_port
-from tests.e2e.conftest import PASSWORDS, ROLES, wait_http
+from tests.e2e.conftest import PASSWORDS, ROLES, running_ui
 
 IDLE_S = 8
 COLLECTIONS = {"fleet": {"roles": []},  # admins only
@@ -46,15 +46,8 @@ def guarded_ui(tmp_path_factory: pytest.TempPathFactory,
         subprocess.run([plantops, "users", "add", name, "--role", ROLES.get(name, "operator"),
                         "--password-stdin"], input=password + "\n", text=True, env=env,
                        check=True, capture_output=True)
-    log = tmp_path_factory.mktemp("guarded-ui") / "ui.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([plantops, "ui"], env=env, cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    wait_http(url + "/", proc, log)
-    yield GuardedUi(url, data)
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_ui("ui", env, tmp_path_factory.mktemp("guarded-ui") / "ui.log") as url:
+        yield GuardedUi(url.rstrip("/"), data)
 
 
 def sign_in_http(url: str, name: str, password: str | None = None) -> httpx.Client:
