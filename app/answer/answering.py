@@ -348,7 +348,7 @@ class Assistant:
                 if is_repeating(text):
                     stream.close()  # ends the request on the server too
                     yield check(answer(text, status=AnswerStatus.INCOMPLETE,
-                                               notice=f"{notice} {REPEATING}".strip()))
+                                       notice=f"{notice} {REPEATING}".strip()))
                     return
                 yield answer(text, status=AnswerStatus.STREAMING, notice=notice)
         except ModelServerUnavailable as exc:
@@ -360,8 +360,7 @@ class Assistant:
             return
         except StreamInterrupted as exc:
             yield check(answer(text, status=AnswerStatus.INCOMPLETE,
-                                       notice=f"{notice} The answer is incomplete: {exc}."
-                                       .strip()))
+                               notice=f"{notice} The answer is incomplete: {exc}.".strip()))
             return
         timings["total"] = time.monotonic() - started
         if finish == "length":
