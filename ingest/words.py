@@ -20,3 +20,15 @@ STOPWORDS = frozenset({
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that carry its content: lower case, stop words left out."""
     return [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+def as_written(text: str, names: list[str]) -> tuple[str, ...]:
+    """``names`` of things ``text`` names, one each: "VX-7739" and the tag "vx7739" read from
+    it are one thing, said as the text wrote it (sorted)."""
+    chosen: dict[str, str] = {}
+    for name in names:
+        key = "".join(WORD.findall(name.lower()))
+        if key not in chosen or (name.lower() in text.lower()
+                                 and chosen[key].lower() not in text.lower()):
+            chosen[key] = name
+    return tuple(sorted(chosen.values()))

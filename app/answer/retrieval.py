@@ -34,6 +34,7 @@ from ingest.tags import (
     table_rows,
     written_form,
 )
+from ingest.words import as_written
 
 _RRF_K = 60
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n\s*\n|(?<=:)\n")
@@ -306,10 +307,10 @@ class Retriever:
         standard number), each in any of its spellings."""
         known = self._search.document_frequency
         codes = identifiers_in_query(question)
-        unknown = tuple(sorted(dict.fromkeys(  # a model name as written: "S7-1200", not "1200"
+        unknown = as_written(question, [  # a model name as written: "S7-1200", not "1200"
             i if i in codes else written_form(question, i)
-            for i in codes | numbered_words(question)
-            if not known(i) and not any(known(s) for s in spellings(i)))))
+            for i in sorted(codes | numbered_words(question))
+            if not known(i) and not any(known(s) for s in spellings(i))])
         if not hits:
             return {name: 0.0 for name in FEATURES} | {
                 "ids_missing_from_index": float(bool(unknown))}, unknown

@@ -145,7 +145,7 @@ def test_the_not_found_answer_does_not_tell_that_a_hidden_document_exists(servic
 
     hidden_id = said("What torque for the VX-7731 cover bolts?")
     missing_id = said("What torque for the VX-7739 cover bolts?")
-    assert "do not mention 7739, VX7739" in missing_id
+    assert "do not mention VX-7739." in missing_id  # as written: not "7739, VX7739"
     assert hidden_id.replace("7731", "7739") == missing_id
     # the not-found rule sees the identifier as one the index does not hold, as for a
     # reader of an index without the document

@@ -20,6 +20,7 @@ from ingest.chunking import make_splitter, split_into_chunks
 from ingest.contract import Chunk, DocType
 from ingest.sources import TextUnit
 from ingest.tags import identifiers_in_query, numbered_words, spellings, written_form
+from ingest.words import as_written
 
 PASSAGE = Chunk(
     text="2 Soft limit Soft limit alarm. G-code motion target exceeds machine travel. Machine "
@@ -125,6 +126,8 @@ def test_a_missing_model_name_is_said_as_it_was_written() -> None:
     assert {written_form(question, w) for w in numbered_words(question)} == {
         "S7-1200", "FX3U-32M"}
     assert written_form("alarm 14 again", "alarm:14") == "alarm:14"  # a code: its own form
+    # the tag read from "VX-7739" and the numbered word of it are one thing, said once
+    assert as_written("torque for the VX-7739 bolts?", ["VX-7739", "vx7739"]) == ("VX-7739",)
 
 
 def test_the_shipped_not_found_model_is_complete_and_ordered() -> None:
