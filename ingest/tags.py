@@ -146,16 +146,5 @@ def numbered_words(text: str) -> set[str]:
     return found
 
 
-def written_form(text: str, word: str) -> str:
-    """The word of ``text`` that holds ``word`` as the writer wrote it: "S7-1200" for the
-    "1200" numbered_words found in it (an operator told "not mentioned: 1200" cannot tell
-    which thing was meant); ``word`` itself when no word of the text holds it."""
-    for written in text.split():
-        written = written.strip(".,;:?!()[]{}\"'")
-        if word in re.findall(r"[a-z0-9]+", written.lower()):
-            return written
-    return word
-
-
 def all_codes(text: str) -> set[str]:
     return equipment_tags(text) | fault_codes(text)

@@ -27,14 +27,8 @@ from app.settings import RetrievalSettings
 from ingest.contract import Chunk, DocType
 from ingest.embedding import Embedder
 from ingest.search import Candidate, CandidateSearch, SearchFilters
-from ingest.tags import (
-    identifiers_in_query,
-    numbered_words,
-    spellings,
-    table_rows,
-    written_form,
-)
-from ingest.words import as_written
+from ingest.tags import identifiers_in_query, numbered_words, spellings, table_rows
+from ingest.words import as_written, written_form
 
 _RRF_K = 60
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n\s*\n|(?<=:)\n")

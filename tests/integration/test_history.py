@@ -132,6 +132,9 @@ def test_a_model_name_nothing_holds_gets_no_list_of_orders_close_in_meaning(serv
     assert asked.status is AnswerStatus.ABSTAINED and asked.history is not None
     assert not asked.history.matches
     assert "No work order names S7-1200" in render_answer(asked)
+    # a tag and the number read from it are one name, said once
+    tagged = render_answer(answer(services, "VX-7739 leaking again, any past work orders?"))
+    assert "No work order names VX7739." in tagged, tagged
 
 
 def test_a_list_matched_by_meaning_is_capped_and_says_how_many_more(services, embedder) -> None:  # type: ignore[no-untyped-def]

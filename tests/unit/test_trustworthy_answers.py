@@ -19,8 +19,8 @@ from app.records.database import Database
 from ingest.chunking import make_splitter, split_into_chunks
 from ingest.contract import Chunk, DocType
 from ingest.sources import TextUnit
-from ingest.tags import identifiers_in_query, numbered_words, spellings, written_form
-from ingest.words import as_written
+from ingest.tags import identifiers_in_query, numbered_words, spellings
+from ingest.words import as_written, written_form
 
 PASSAGE = Chunk(
     text="2 Soft limit Soft limit alarm. G-code motion target exceeds machine travel. Machine "

@@ -49,7 +49,8 @@ from app.settings import HistorySettings
 from ingest.contract import DocType
 from ingest.lexicon import Lexicon
 from ingest.records import Snapshot, WorkOrder, WorkOrderStore
-from ingest.tags import identifiers_in_query, numbered_words, written_form
+from ingest.tags import identifiers_in_query, numbered_words
+from ingest.words import name_key, written_form
 
 if TYPE_CHECKING:
     from ingest.embedding import Embedder
@@ -155,9 +156,12 @@ class HistoryFinder:
                    for u in unknown)
         # a model or part name no document or work order holds ("S7-1200", "FX3U-32M"): no
         # list of work orders close in meaning answers a question about it
+        # (said once: the tag "vx7739" and the "7739" read from "VX-7739" are one thing)
+        said = {name_key(n) for n in named}
         unheard = tuple(dict.fromkeys(
-            written_form(question, w) for w in sorted(numbered_words(question))
-            if w not in known and not self._search.document_frequency(w)))
+            form for form in (written_form(question, w) for w in sorted(numbered_words(question))
+                              if w not in known and not self._search.document_frequency(w))
+            if name_key(form) not in said))
         worded = HISTORY.search(question) or (work_order_first
                                                and HISTORY_LOOSE.search(question))
         if not (assets or typo or work_orders_only or worded):
