@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # imported where built: `plantops users` needs none of them (
     from app.answer.history.finder import HistoryFinder
     from app.answer.retrieval import Retriever
     from app.records.directory import Directory
+    from app.workorders.desk import WorkOrderDesk
     from ingest.embedding import Embedder
     from ingest.index import ChunkIndex
     from ingest.lexical import LexicalIndex
@@ -167,3 +168,19 @@ class Services:
     @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self.database, keep_text=self.settings.audit.keep_question_text)
+
+    @cached_property
+    def work_orders(self) -> WorkOrderDesk:
+        """Drafts from incidents, confirmation, the CMMS export and the history they join."""
+        from app.records.work_orders import WorkOrderStore
+        from app.workorders.desk import WorkOrderDesk
+        from app.workorders.history import publish
+
+        store = WorkOrderStore(self.database, self.settings.work_orders.confirm_roles)
+        data = self.settings.data_dir
+        return WorkOrderDesk(
+            store, self.settings.work_orders, self.audit,
+            known_assets=lambda: self.records.snapshot().assets,
+            publish=lambda: publish(store.all_confirmed, data / "assistant", self.ingestor,
+                                    self.manifest),
+            default_export_dir=data / "exports" / "work-orders")

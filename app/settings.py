@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -279,6 +279,99 @@ class PlanningSettings(Section):
         default=0.0, ge=0, description="Power draw of one replica of a measured server at load.")
 
 
+# The export schema of confirmed work orders (docs/admin.md): each field a mapping may name.
+# A mapping's value is one of these, or "const:TEXT" for a fixed value (SAP's notification
+# type "M1").
+WORK_ORDER_FIELDS = {
+    "number": "the assistant's work-order number, PO-WO-00017",
+    "asset": "the asset id, upper case",
+    "title": "asset and symptom on one line (a CMMS short text; cut to the column's length "
+             "by the CMMS)",
+    "symptom": "the symptom in the operator's words",
+    "codes": "fault codes named in the incident, '; '-separated",
+    "documents": "what the cited pages say, each quote followed by its source, one per line",
+    "citations": "the sources quoted, '; '-separated",
+    "safety": "safety notices shown in the incident, verbatim with sources, one per line",
+    "actions": "actions already taken, as typed",
+    "long_text": "symptom, codes, documents, safety and actions as one text (a CMMS long "
+                 "description)",
+    "priority": "priority, one of work_orders.priorities",
+    "work_type": "work type, one of work_orders.work_types",
+    "drafted_by": "user who drafted it",
+    "drafted_at": "when it was drafted, UTC, 2026-12-04T06:12:00Z",
+    "drafted_date": "the day it was drafted, UTC, 20261204",
+    "confirmed_by": "user who confirmed it",
+    "confirmed_at": "when it was confirmed, UTC, ISO 8601",
+    "incident": "the incident it was drafted from (its id)",
+    "source": "always 'assistant'",
+}
+# Presets: IBM Maximo's work-order object structure (MXWO) and SAP PM's notification
+# (BAPI_ALM_NOTIF_CREATE: NOTIF_TYPE and the NOTIFHEADER fields; the long text goes to
+# LONGTEXTS). Field names from their public documentation, cited in docs/admin.md.
+WORK_ORDER_PRESETS: dict[str, dict[str, str]] = {
+    "plantops": {name: name for name in WORK_ORDER_FIELDS},
+    "maximo": {"WONUM": "number", "DESCRIPTION": "title",
+               "DESCRIPTION_LONGDESCRIPTION": "long_text", "ASSETNUM": "asset",
+               "WORKTYPE": "work_type", "WOPRIORITY": "priority", "REPORTEDBY": "drafted_by",
+               "REPORTDATE": "drafted_at", "STATUS": "const:WAPPR"},
+    "sap_pm": {"NOTIF_TYPE": "const:M1", "SHORT_TEXT": "title", "EQUIPMENT": "asset",
+               "PRIORITY": "priority", "REPORTEDBY": "drafted_by", "NOTIF_DATE": "drafted_date",
+               "LONG_TEXT": "long_text", "REFOBJECTKEY": "number"},
+}
+
+
+class WorkOrderSettings(Section):
+    """Work orders drafted from incidents: who confirms them, their lists, and the export the
+    plant's CMMS imports (docs/admin.md)."""
+
+    confirm_roles: list[Literal["operator", "technician", "admin"]] = Field(
+        default_factory=lambda: ["technician", "admin"],
+        description="Roles that confirm work orders (and see every draft); every role may "
+        "draft from its own incidents.")
+    priorities: list[str] = Field(
+        default_factory=lambda: ["1 emergency", "2 high", "3 normal", "4 low"], min_length=1,
+        description="The plant's priorities, as its CMMS writes them.")
+    work_types: list[str] = Field(
+        default_factory=lambda: ["corrective", "emergency", "inspection", "preventive"],
+        min_length=1, description="The plant's work types, as its CMMS writes them.")
+    export_dir: Path | None = Field(
+        default=None, description="Folder confirmed work orders are exported to (CSV and "
+        "JSON, one pair per format); default <data_dir>/exports/work-orders. Nothing is sent "
+        "to any CMMS: its import job reads this folder.")
+    export_as: list[str] = Field(
+        default_factory=lambda: ["plantops"], min_length=1,
+        description="Formats written on each export: plantops (every field), maximo, sap_pm, "
+        "or a name of work_orders.mappings.")
+    mappings: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Plant-defined export formats: name -> {column: field}, a field of the "
+        "export schema (docs/admin.md) or \"const:TEXT\".")
+
+    @field_validator("mappings")
+    @classmethod
+    def _known_fields(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for name, mapping in value.items():
+            if not mapping:
+                raise ValueError(f"mapping {name!r} names no column")
+            for column, source in mapping.items():
+                if not source.startswith("const:") and source not in WORK_ORDER_FIELDS:
+                    raise ValueError(
+                        f"mapping {name!r}: column {column!r} names the field {source!r}, "
+                        f"which the export does not have (fields: "
+                        f"{', '.join(WORK_ORDER_FIELDS)}; or const:TEXT)")
+        return value
+
+    @model_validator(mode="after")
+    def _known_formats(self) -> WorkOrderSettings:
+        known = {*WORK_ORDER_PRESETS, *self.mappings}
+        unknown = [f for f in self.export_as if f not in known]
+        if unknown:
+            raise ValueError(f"export_as names {', '.join(map(repr, unknown))}, which is "
+                             f"neither a preset ({', '.join(WORK_ORDER_PRESETS)}) nor in "
+                             "work_orders.mappings")
+        return self
+
+
 def _config_file() -> Path:
     return Path(os.environ.get("PLANTOPS_CONFIG", "plantops.toml"))
 
@@ -300,6 +393,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     directory: DirectorySettings = Field(default_factory=DirectorySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    work_orders: WorkOrderSettings = Field(default_factory=WorkOrderSettings)
     collections: dict[str, CollectionSettings] = Field(
         default_factory=dict,
         description="Name -> who may read the documents put into it (`plantops ingest "

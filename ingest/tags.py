@@ -118,6 +118,16 @@ def tags_in_query(text: str) -> set[str]:
     return _tags(_TAG_ANY_CASE, text) | fault_codes(text) | _e_codes(text)
 
 
+def asset_tags_in_query(text: str) -> set[str]:
+    """The equipment tags a question (any case) names: "ph639", "p101a"."""
+    return _tags(_TAG_ANY_CASE, text)
+
+
+def codes_in_query(text: str) -> set[str]:
+    """The fault codes a question names: "alarm:1", "error:15" (also written E15)."""
+    return fault_codes(text) | _e_codes(text)
+
+
 def spellings(identifier: str) -> set[str]:
     """The other ways the index may hold one identifier of a question: ``E15`` is error 15
     or a tag E15, so it is unknown to the index only when neither is there."""

@@ -109,7 +109,7 @@ class AuditLog:
         rows = list(reversed(self.rows()))
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows(_defuse(r) for r in rows)
+        writer.writerows(defused(r) for r in rows)
         return len(rows)
 
 
@@ -120,7 +120,7 @@ _LEADING = " \t\r\n\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2
     "\u2008\u2009\u200a\u200b\u200c\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
 
 
-def _defuse(row: dict[str, object]) -> dict[str, object]:
+def defused(row: dict[str, object]) -> dict[str, object]:
     """Spreadsheet formula injection (OWASP's list): a cell starting with = + - @ (or their
     full-width forms), a tab or a carriage return, also after leading spaces, line breaks or
     invisible characters, is prefixed with ' and so read as text. Questions and search

@@ -98,6 +98,24 @@ document_collections = Table(
     Column("assigned_by", String(64), nullable=False),
     Column("assigned_at", Float, nullable=False))
 
+# Work orders drafted from incidents (app.records.work_orders): an operator drafts, a
+# technician confirms; ``version`` counts the changes, so that two confirmations of one draft
+# at once find one winner.
+work_orders = Table(
+    "work_orders", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident", Integer),
+    Column("author", String(64), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", Text, nullable=False),  # the fields, as JSON
+    Column("confirmed_by", String(64)),
+    Column("confirmed_at", Float),
+    Column("exported_at", Float),
+    Index("work_orders_by_status", "status", "updated"))
+
 LEGACY_FILES = {"users.sqlite3": users, "audit.sqlite3": audit, "incidents.sqlite3": incidents}
 EMBEDDED_FILE = "records.sqlite3"
 

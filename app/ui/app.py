@@ -23,6 +23,8 @@ from app.ui.guard import Guard, SignInThrottle
 from app.ui.history import build_history_view
 from app.ui.page_scripts import OPEN_CITATION_LINKS, SAY_SIGN_IN_WAIT
 from app.ui.search import build_search_tab
+from app.ui.work_orders import TAB_ID as WORK_ORDERS_TAB
+from app.ui.work_orders import build_work_orders_tab
 
 TITLE = "PlantOps Assistant"
 CSS = Path(__file__).with_name("plantops.css")
@@ -46,15 +48,23 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
         if status_line:
             gr.Markdown(status_line, elem_id="status-line")
         banner = gr.Markdown(MODEL_DOWN_BANNER, elem_id="model-banner", visible=False)
-        with gr.Tab("Ask", elem_id="tab-ask") as ask_tab:
-            restore, restored = build_ask_tab(services, access)
-        with gr.Tab("Search", elem_id="tab-search", visible=False) as search_tab:
-            with gr.Tab("Passages", elem_id="tab-passages"):
-                search_file = build_search_tab(services, access)
-            with gr.Tab("Work-order history", elem_id="tab-history"):
-                build_history_view(services, access)
-        with gr.Tab("Documents", elem_id="tab-documents", visible=False) as documents_tab:
-            listing, listed = build_documents_tab(services, access)
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab("Ask", elem_id="tab-ask") as ask_tab:
+                restore, restored, ask = build_ask_tab(services, access)
+            with gr.Tab("Work orders", id=WORK_ORDERS_TAB, elem_id="tab-work-orders"
+                        ) as work_orders_tab:
+                work_orders, drafted, on_form = build_work_orders_tab(services, access)
+            with gr.Tab("Search", elem_id="tab-search", visible=False) as search_tab:
+                with gr.Tab("Passages", elem_id="tab-passages"):
+                    search_file = build_search_tab(services, access)
+                with gr.Tab("Work-order history", elem_id="tab-history"):
+                    build_history_view(services, access)
+            with gr.Tab("Documents", elem_id="tab-documents", visible=False) as documents_tab:
+                listing, listed = build_documents_tab(services, access)
+        ask.draft.click(work_orders.draft_from_incident, inputs=[ask.incident],
+                        outputs=[ask.feedback_note, tabs, *drafted], api_name=False)
+        work_orders_tab.select(work_orders.show, inputs=on_form, outputs=drafted,
+                               api_name=False)
 
         def on_load(request: gr.Request) -> tuple[Any, ...]:
             user = access.user(request)

@@ -404,6 +404,8 @@ def _ask_layout() -> SimpleNamespace:
                                      elem_id="comment")
                 send_comment = gr.Button("Send comment", scale=1, elem_id="send-comment")
             feedback_note = gr.Markdown(elem_id="feedback-note")
+            draft = gr.Button("Draft work order from this incident", size="sm",
+                              elem_id="draft-work-order")
         with gr.Column(scale=2, min_width=320, elem_id="source-column"):
             cited = gr.Radio(label="Sources of the answer", choices=[], type="index",
                              elem_id="cited")
@@ -432,16 +434,17 @@ def _ask_layout() -> SimpleNamespace:
         confirm=confirm, delete_now=delete_now, keep=keep, incident_note=incident_note,
         chat=chat, question=question, send=send, stop=stop, ask_note=ask_note,
         new_incident=new_incident, comment=comment, send_comment=send_comment,
-        feedback_note=feedback_note, cited=cited,
+        feedback_note=feedback_note, draft=draft, cited=cited,
         preview=preview, passage=passage, chart=chart, open_citation=open_citation,
         pending=pending, busy=busy, live=live, records=records, showing=showing,
         rated=rated, incident=incident)
 
 
 def build_ask_tab(services: Services, access: Access
-                  ) -> tuple[Callable[..., tuple[Any, ...]], list[Any]]:
+                  ) -> tuple[Callable[..., tuple[Any, ...]], list[Any], SimpleNamespace]:
     """The Ask tab's layout and wiring; returns how to restore the user's latest incident on
-    page load, and the components that fills."""
+    page load, the components that fills, and the layout (the page wires its Draft work
+    order button to the Work orders tab)."""
     on = AskHandlers(services, access)
     ui = _ask_layout()
     shown_conversation = [getattr(ui, name) for name in CONVERSATION]
@@ -490,4 +493,4 @@ def build_ask_tab(services: Services, access: Access
                  api_name=False)
     ui.send_comment.click(on.add_comment, inputs=[ui.comment, ui.records, ui.rated],
                           outputs=[ui.comment, ui.feedback_note], api_name=False)
-    return on.restore, shown_conversation
+    return on.restore, shown_conversation, ui

@@ -32,6 +32,8 @@ class AnswerRecord:
     labels: list[str] = field(default_factory=list)
     quotes: dict[int, str] = field(default_factory=dict)  # citation number -> quoted sentence
     audit_row: int | None = None
+    # the safety notices pinned above the answer: (citation number, notice as written)
+    safety: list[tuple[int, str]] = field(default_factory=list)
 
 
 def audit_entry(user: User, question: str, update: AnswerUpdate, model: str) -> AuditEntry:
@@ -50,7 +52,7 @@ def record_of(question: str, update: AnswerUpdate, row: int | None = None) -> An
     return AnswerRecord(question, [c.chunk for c in update.citations],
                         [f"[{c.number}] {c.label}" for c in update.citations],
                         {q.number: q.text for q in reversed(update.quotes)},  # the best wins
-                        row)
+                        row, [(n.citation_number, n.text) for n in update.safety])
 
 
 def stopped_history(history: list[Message], update: AnswerUpdate | None,
@@ -76,6 +78,7 @@ def conversation_to_json(history: list[Message],
             "answers": {str(i): {"question": r.question, "labels": r.labels,
                                  "quotes": {str(n): q for n, q in r.quotes.items()},
                                  "audit_row": r.audit_row,
+                                 "safety": [[n, t] for n, t in r.safety],
                                  "chunks": [asdict(c) for c in r.chunks]}
                         for i, r in records.items()}}
 
@@ -91,7 +94,8 @@ def conversation_from_json(stored: dict[str, Any]
     records = {int(i): AnswerRecord(a["question"], [_chunk(c) for c in a["chunks"]],
                                     list(a["labels"]),
                                     {int(n): q for n, q in a["quotes"].items()},
-                                    a["audit_row"])
+                                    a["audit_row"],
+                                    [(int(n), str(t)) for n, t in a.get("safety", [])])
                for i, a in stored.get("answers", {}).items()}
     return list(stored.get("messages", [])), records
 
