@@ -102,7 +102,8 @@ def cmd_handover(services: Services, args: argparse.Namespace) -> int:
     """0: written (also when nothing was asked: it says so)."""
     end = parse_time(args.end) if args.end else time.time()
     start = parse_time(args.start) if args.start else end - 8 * 3600
-    shift = handover(services.audit, start, end, services.records.snapshot().assets)
+    shift = handover(services.audit, start, end, services.records.snapshot().assets,
+                     services.work_orders.store, services.incidents)
     text = (json.dumps(shift.to_json(), indent=2, ensure_ascii=False) + "\n" if args.json
             else shift.to_markdown())
     if args.out:

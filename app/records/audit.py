@@ -18,6 +18,8 @@ from sqlalchemy import func, insert, select, update
 from app.records.database import Database, audit
 
 WITHHELD = "(not kept: audit.keep_question_text is off)"
+# The flag an answer's row carries for each source whose safety notice it pinned.
+SAFETY_FLAG = "safety notice"
 
 COLUMNS = ("id", "time_utc", "user", "role", "action", "question", "retrieved", "cited",
            "answer", "status", "flags", "model", "first_token_s", "total_s", "feedback",

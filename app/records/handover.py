@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from app.records.audit import WITHHELD, AuditLog
+from app.records.audit import SAFETY_FLAG, WITHHELD, AuditLog
+from app.records.incidents import IncidentStore
+from app.records.work_orders import WorkOrderDraft, WorkOrderStore
 
 # How an answer ended, in an operator's words, from the audit row's status and flags.
 _OUTCOME = {"complete": "answered", "abstained": "not found", "incomplete": "incomplete",
@@ -40,6 +42,32 @@ class Asked:
     hazards: list[str]  # hazards the cited passages carry ("[2] addresses an AI" …)
     feedback: str = ""
     assets: list[str] = field(default_factory=list)  # asset ids it names that the records know
+    safety: list[str] = field(default_factory=list)  # sources of the safety notices shown
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """A work order drafted or confirmed in the window."""
+
+    number: str  # PO-WO-00017
+    asset: str
+    title: str
+    status: str  # draft | confirmed
+    by: str  # who drafted it (drafted) or confirmed it (confirmed)
+    time_utc: str
+    incident: int | None
+
+
+@dataclass(frozen=True)
+class IncidentLine:
+    """An incident worked on in the window; closed once a work order drafted from it is
+    confirmed (that number), else still open."""
+
+    id: int
+    user: str
+    title: str
+    opened_utc: str
+    closed_by: str = ""
 
 
 @dataclass
@@ -50,14 +78,22 @@ class Handover:
     # each asset asked about: how many work orders the plant's records hold on it (a failure
     # asked about again and again, and its history, is what the next shift should know)
     on_record: dict[str, int] = field(default_factory=dict)
+    incidents: list[IncidentLine] = field(default_factory=list)
+    drafted: list[OrderLine] = field(default_factory=list)
+    confirmed: list[OrderLine] = field(default_factory=list)
 
     @property
     def assets(self) -> list[tuple[str, int, int]]:
-        """(asset, times asked this shift, work orders on record), most asked first."""
+        """(asset, times asked this shift, work orders on record), most asked first; the
+        assets of work orders drafted in the window count as asked about."""
         asked: dict[str, int] = {}
         for item in self.asked:
             for asset in item.assets:
                 asked[asset] = asked.get(asset, 0) + 1
+        for order in self.drafted:
+            key = order.asset.lower().replace("-", "")
+            if key and key not in asked:
+                asked[key] = 0
         return sorted(((a, n, self.on_record.get(a, 0)) for a, n in asked.items()),
                       key=lambda row: (-row[1], -row[2], row[0]))
 
@@ -78,13 +114,38 @@ class Handover:
         """The handover as Markdown: counts first, then what needs the next shift's eyes
         (not found, doubtful, hazards, rated unhelpful), then every question in order."""
         head = [f"# Shift handover {self.start_utc} – {self.end_utc} (UTC)", ""]
-        if not self.asked:
-            return "\n".join([*head, "Nothing was asked in this window."]) + "\n"
+        if not (self.asked or self.incidents or self.drafted or self.confirmed):
+            return "\n".join([*head, "Nothing was asked in this window, and no work order "
+                              "was drafted or confirmed in it."]) + "\n"
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(
             self.outcomes.items(), key=lambda item: -item[1]))
         users = sorted({a.user for a in self.asked})
         lines = [*head, f"{len(self.asked)} questions from {len(users)} "
-                 f"user{'s' if len(users) != 1 else ''} ({', '.join(users)}): {counts}.", ""]
+                 f"user{'s' if len(users) != 1 else ''} ({', '.join(users)}): {counts}."
+                 if self.asked else "No question was asked in this window.", ""]
+        if self.incidents:
+            still = [i for i in self.incidents if not i.closed_by]
+            lines += [f"## Incidents ({len(still)} still open)", ""]
+            lines += [f"- incident {i.id} ({i.user}, opened {i.opened_utc}): "
+                      f"“{_one_line(i.title)}” — "
+                      + (f"closed by work order {i.closed_by}" if i.closed_by else "**open**")
+                      for i in self.incidents]
+            lines.append("")
+        notices = [(a, s) for a in self.asked for s in a.safety]
+        if notices:
+            lines += ["## Safety notices shown", ""]
+            lines += [f"- {a.time_utc} to {a.user}, with “{_one_line(a.question, 80)}”: the "
+                      f"notice of {s} (audit row {a.row})" for a, s in notices]
+            lines.append("")
+        if self.drafted or self.confirmed:
+            lines += ["## Work orders", ""]
+            lines += [f"- {o.time_utc} {o.number} drafted by {o.by}: {_one_line(o.title)}"
+                      + (f" (incident {o.incident})" if o.incident else "")
+                      + (" — still a draft" if o.status == "draft" else "")
+                      for o in self.drafted]
+            lines += [f"- {o.time_utc} {o.number} confirmed by {o.by}: {_one_line(o.title)}"
+                      for o in self.confirmed]
+            lines.append("")
         attention = [a for a in self.asked if a.outcome != "answered" or a.doubts
                      or a.hazards or a.feedback == "down"]
         if attention:
@@ -99,10 +160,13 @@ class Handover:
             lines.append("")
         if self.assets:
             lines += ["## Assets asked about", ""]
-            lines += [f"- {a.upper()}: asked {n} time{'s' if n != 1 else ''} this shift; "
-                      f"{w} work order{'s' if w != 1 else ''} on record (`plantops history "
+            lines += [f"- {a.upper()}: " + (f"asked {n} time{'s' if n != 1 else ''} this "
+                                             "shift; " if n else "a work order drafted; ")
+                      + f"{w} work order{'s' if w != 1 else ''} on record (`plantops history "
                       f"{a.upper()}`)" for a, n, w in self.assets]
             lines.append("")
+        if not self.asked:
+            return "\n".join(lines) + "\n"
         lines += ["## Every question", "", "| time (UTC) | user | question | outcome | sources |",
                   "|---|---|---|---|---|"]
         lines += [f"| {a.time_utc} | {a.user} | {_cell(a.question)} | {a.outcome} | "
@@ -131,19 +195,35 @@ def parse_time(value: str) -> float:
 
 
 def handover(log: AuditLog, start: float, end: float,
-             on_record: Mapping[str, int] | None = None) -> Handover:
+             on_record: Mapping[str, int] | None = None,
+             work_orders: WorkOrderStore | None = None,
+             incidents: IncidentStore | None = None) -> Handover:
     """The questions asked in [start, end) (epoch seconds), oldest first; with ``on_record``
-    (work orders per asset id, lower case: the records' assets), the assets they name."""
+    (work orders per asset id, lower case: the records' assets), the assets they name; with
+    the stores, the work orders drafted and confirmed and the incidents worked on."""
     if end <= start:
         raise HandoverError("the window ends before it starts: give --from before --to")
     known = on_record or {}
     shown = Handover(_utc(start), _utc(end), on_record=dict(known))
+    if work_orders is not None:
+        shown.drafted = [_line(o, o.author, o.created)
+                         for o in work_orders.drafted_between(start, end)]
+        shown.confirmed = [_line(o, o.confirmed_by or "", o.confirmed_at or 0)
+                           for o in work_orders.confirmed_between(start, end)]
+    if incidents is not None:
+        closing = {o.incident: o.number for o in (work_orders.all_confirmed() if work_orders
+                                                   else []) if o.incident is not None}
+        shown.incidents = [IncidentLine(i, user, title, _utc(created), closing.get(i, ""))
+                           for i, user, title, created in incidents.active_between(start, end)]
     for row in reversed(log.rows(since=start, before=end)):
         if row["action"] != "ask":
             continue
         flags = [f for f in str(row["flags"] or "").split("; ") if f]
         hazards = [f for f in flags if f.startswith("[")]
-        doubts = [f for f in flags if f != _WEAK and f not in hazards]
+        safety = [f.removeprefix(SAFETY_FLAG).strip() for f in flags
+                  if f.startswith(SAFETY_FLAG)]
+        doubts = [f for f in flags if f != _WEAK and f not in hazards
+                  and not f.startswith(SAFETY_FLAG)]
         outcome = _OUTCOME.get(str(row["status"]), str(row["status"]))
         if outcome == "answered" and _WEAK in flags:
             outcome = _WEAK
@@ -152,8 +232,13 @@ def handover(log: AuditLog, start: float, end: float,
             int(str(row["id"])), str(row["time_utc"]), str(row["user"]),
             question if question != WITHHELD else "(question not kept)", outcome,
             [s for s in str(row["cited"] or "").split("; ") if s], doubts, hazards,
-            str(row["feedback"] or ""), _assets_named(question, known)))
+            str(row["feedback"] or ""), _assets_named(question, known), safety))
     return shown
+
+
+def _line(order: WorkOrderDraft, by: str, when: float) -> OrderLine:
+    return OrderLine(order.number, order.fields.asset, order.fields.title, order.status, by,
+                     _utc(when), order.incident)
 
 
 def _assets_named(question: str, known: Mapping[str, int]) -> list[str]:

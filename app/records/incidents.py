@@ -94,6 +94,16 @@ class IncidentStore:
             return bool(db.execute(delete(incidents).where(
                 incidents.c.id == incident, incidents.c.user == user)).rowcount)
 
+    def active_between(self, start: float, end: float) -> list[tuple[int, str, str, float]]:
+        """Every user's incidents opened before ``end`` and written to since ``start``:
+        (id, user, title, created), oldest first (the shift handover)."""
+        with self._db.begin() as db:
+            rows = db.execute(select(incidents.c.id, incidents.c.user, incidents.c.title,
+                                     incidents.c.created)
+                              .where(incidents.c.updated >= start, incidents.c.created < end)
+                              .order_by(incidents.c.created, incidents.c.id)).all()
+        return [(int(i), str(u), str(t), float(c)) for i, u, t, c in rows]
+
     def count(self) -> int:
         """Every user's incidents (the failover test counts them)."""
         with self._db.begin() as db:

@@ -60,6 +60,13 @@ class WorkOrderFields:
     priority: str = ""
     work_type: str = ""
 
+    @property
+    def title(self) -> str:
+        """Asset and symptom on one line, the asset once: "PH639 door alarm after reset"."""
+        named = self.asset and self.asset.lower().replace("-", "") in \
+            self.symptom.lower().replace("-", "")
+        return self.symptom if named or not self.asset else f"{self.asset} {self.symptom}"
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.answer.answering import AnswerStatus, AnswerUpdate
 from app.answer.rendering import render_answer
-from app.records.audit import AuditEntry
+from app.records.audit import SAFETY_FLAG, AuditEntry
 from app.records.users import User
 from ingest.contract import Chunk, DocType
 
@@ -45,7 +45,12 @@ def audit_entry(user: User, question: str, update: AnswerUpdate, model: str) -> 
                       total_s=update.timings_s.get("total"),
                       flags=[str(f) for f in update.flags]
                       + (["weak evidence"] if update.weak else [])
-                      + [f"[{n}] {hazard}" for n, hazard in update.hazards])
+                      + [f"[{n}] {hazard}" for n, hazard in update.hazards]
+                      # the notices pinned above it, by source (the handover lists them; the
+                      # text is the page's, and may hold the "; " the log joins flags with)
+                      + [f"{SAFETY_FLAG} [{n}] {labels[n - 1]}" for n in
+                         dict.fromkeys(notice.citation_number for notice in update.safety)
+                         if 0 < n <= len(labels)])
 
 
 def record_of(question: str, update: AnswerUpdate, row: int | None = None) -> AnswerRecord:

@@ -51,9 +51,9 @@ def answered_questions(records: dict[int, AnswerRecord]) -> list[AnsweredQuestio
 
 
 def order_label(order: WorkOrderDraft) -> str:
-    f = order.fields
-    symptom = f.symptom if len(f.symptom) <= 60 else f.symptom[:59] + "…"
-    return f"{order.number} · {order.status} · {f.asset or '—'} {symptom} · {order.author}"
+    title = order.fields.title
+    title = title if len(title) <= 60 else title[:59] + "…"
+    return f"{order.number} · {order.status} · {title} · {order.author}"
 
 
 def parse_number(value: Any) -> int | None:
@@ -84,15 +84,20 @@ def evidence_markdown(order_fields: WorkOrderFields, hidden: frozenset[str]) -> 
     return "\n".join(parts)
 
 
-def header_markdown(order: WorkOrderDraft | None, confirmer: bool) -> str:
+def header_markdown(order: WorkOrderDraft | None, reader: User, waiting: int) -> str:
+    """What the form shows, or — nothing chosen — what there is to do."""
     if order is None:
-        return ("Draft a work order from an incident with **Draft work order** on the Ask tab."
-                + (" Drafts of every user are listed here for you to confirm." if confirmer
-                   else ""))
+        if waiting:
+            return (f"**{waiting} draft{'s' if waiting != 1 else ''} wait"
+                    f"{'s' if waiting == 1 else ''} for confirmation**: choose one above.")
+        return ("Nothing chosen. Draft a work order from an incident with **Draft work order "
+                "from this incident** on the Ask tab.")
     state = (f"**confirmed** by {order.confirmed_by}" if order.confirmed else "**draft**"
              ) + ("; exported" if order.exported_at else "")
+    # the incident opens for its owner only: a link for anyone else would open nothing
     incident = (f" from [incident {order.incident}](?incident={order.incident})"
-                if order.incident else "")
+                if order.incident and order.author == reader.name else
+                f" from incident {order.incident}" if order.incident else "")
     return f"### {order.number} — {state}\nDrafted by {order.author}{incident}."
 
 
@@ -119,7 +124,9 @@ class WorkOrderHandlers:
         f = order.fields if order is not None else WorkOrderFields("", "")
         settings = self.services.settings.work_orders
         hidden = self.access.hidden_files(user)
-        return (header_markdown(order, confirmer),
+        waiting = (len(self.desk.store.list(user, status="draft")) if order is None and confirmer
+                   else 0)
+        return (header_markdown(order, user, waiting), gr.update(visible=order is not None),
                 gr.update(value=f.asset, interactive=editable),
                 gr.update(value=f.symptom, interactive=editable),
                 gr.update(value=", ".join(f.codes), interactive=editable),
@@ -189,23 +196,30 @@ class WorkOrderHandlers:
                      self.desk.save(user, stored.incident, chosen[0], chosen[1], typed))
         except WorkOrderError as exc:
             # what was typed stays on the screen: only the note and the list change
-            return (self.choices(user, chosen[0]), *(gr.update(),) * 11, f"⚠️ {exc}",
+            return (self.choices(user, chosen[0]), *(gr.update(),) * 12, f"⚠️ {exc}",
                     gr.update())
         done = (f"{saved.order.number} confirmed; it is in the work-order history and waits "
                 "for the next export." if confirm else f"{saved.order.number} saved.")
         note = done + (f"  \n⚠️ {saved.note}" if saved.note else "")
         return (self.choices(user, saved.order.id), *self.form(user, saved.order, note))
 
-    def export(self, request: gr.Request) -> tuple[str, Any]:
+    def export(self, chosen: tuple[int, int] | None, request: gr.Request) -> tuple[Any, ...]:
+        """Every confirmed work order not yet exported, written for the CMMS; links to the
+        files for this user (the files stay in the folder for the CMMS's import)."""
         user = self.access.require(request, Permission.ASK)
+        order = self.desk.store.get(user, chosen[0]) if chosen else None
         try:
             paths = self.desk.export(user)
         except (WorkOrderError, ExportError) as exc:
-            return f"⚠️ {exc}", gr.update()
+            return (gr.update(), *(gr.update(),) * 12, f"⚠️ {exc}", gr.update())
         links = [f"[{p.name}]({self.access.grants.grant(user, Permission.ASK, p, p.name)})"
                  for p in paths]
-        return (f"Exported to {self.desk.export_dir}: " + ", ".join(links)
-                + " (the links work for you for 10 minutes)."), self.choices(user)
+        note = (f"Exported to {self.desk.export_dir}: " + ", ".join(links)
+                + " (the links work for you for 10 minutes).")
+        if order is not None:
+            order = self.desk.store.get(user, order.id)
+        return (self.choices(user, order.id if order else None),
+                *self.form(user, order, note))
 
     def draft_from_incident(self, incident: Any, request: gr.Request) -> tuple[Any, ...]:
         """The Ask tab's button: a draft of the open incident, saved, and this tab opened
@@ -214,7 +228,7 @@ class WorkOrderHandlers:
         try:
             saved = self._draft(user, incident)
         except WorkOrderError as exc:
-            return (f"⚠️ {exc}", gr.update(), gr.update(), *(gr.update(),) * 13)
+            return (f"⚠️ {exc}", gr.update(), gr.update(), *(gr.update(),) * 14)
         note = (f"Draft {saved.order.number} saved from this incident. Add what was already "
                 "done, a priority and a work type, then save; a technician confirms it.")
         if saved.note:
@@ -290,7 +304,7 @@ def _layout() -> SimpleNamespace:
                                   value=None, scale=4, elem_id="wo-list")
         refresh = gr.Button("Refresh", scale=1, size="sm", elem_id="wo-refresh")
     header = gr.Markdown(elem_id="wo-header")
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, visible=False, elem_id="wo-form") as box:
         with gr.Column(scale=3, min_width=300):
             with gr.Row():
                 asset = gr.Textbox(label="Asset", scale=1, elem_id="wo-asset", min_width=120)
@@ -309,13 +323,13 @@ def _layout() -> SimpleNamespace:
                 save = gr.Button("Save draft", elem_id="wo-save", visible=False)
                 confirm = gr.Button("Confirm work order", variant="primary",
                                     elem_id="wo-confirm", visible=False)
-                export = gr.Button("Export confirmed for the CMMS", elem_id="wo-export",
-                                   visible=False)
-            note = gr.Markdown(elem_id="wo-note")
         with gr.Column(scale=2, min_width=300):
             evidence = gr.Markdown(elem_id="wo-evidence")
+    note = gr.Markdown(elem_id="wo-note")
+    export = gr.Button("Export confirmed work orders for the CMMS", elem_id="wo-export",
+                       visible=False, size="sm")
     chosen = gr.State(None)  # (id, version) of the work order on the form
-    return SimpleNamespace(chosen_list=chosen_list, refresh=refresh, header=header,
+    return SimpleNamespace(chosen_list=chosen_list, refresh=refresh, header=header, box=box,
                            asset=asset, codes=codes, symptom=symptom, actions=actions,
                            priority=priority, work_type=work_type, save=save,
                            confirm=confirm, export=export, note=note, evidence=evidence,
@@ -332,8 +346,8 @@ def build_work_orders_tab(services: Services, access: Access
     gr.api(on.api_list, api_name="work_orders")
     gr.api(on.api_confirm, api_name="confirm_work_order")
     gr.api(on.api_export, api_name="export_work_orders")
-    form = [ui.header, ui.asset, ui.symptom, ui.codes, ui.priority, ui.work_type, ui.actions,
-            ui.evidence, ui.save, ui.confirm, ui.export, ui.note, ui.chosen]
+    form = [ui.header, ui.box, ui.asset, ui.symptom, ui.codes, ui.priority, ui.work_type,
+            ui.actions, ui.evidence, ui.save, ui.confirm, ui.export, ui.note, ui.chosen]
     typed = [ui.chosen, ui.asset, ui.symptom, ui.codes, ui.priority, ui.work_type, ui.actions]
     ui.refresh.click(on.show, inputs=[ui.chosen], outputs=[ui.chosen_list, *form],
                      api_name=False)
@@ -341,5 +355,6 @@ def build_work_orders_tab(services: Services, access: Access
     ui.save.click(on.save, inputs=typed, outputs=[ui.chosen_list, *form], api_name=False)
     ui.confirm.click(on.confirm, inputs=typed, outputs=[ui.chosen_list, *form],
                      api_name=False)
-    ui.export.click(on.export, outputs=[ui.note, ui.chosen_list], api_name=False)
+    ui.export.click(on.export, inputs=[ui.chosen], outputs=[ui.chosen_list, *form],
+                    api_name=False)
     return on, [ui.chosen_list, *form], [ui.chosen]

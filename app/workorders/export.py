@@ -46,7 +46,7 @@ def record(order: WorkOrderDraft) -> dict[str, str]:
         f"Actions already taken: {f.actions}" if f.actions else "",
         f"Drafted by {order.author} with PlantOps Assistant ({order.number}).") if part)
     return {
-        "number": order.number, "asset": f.asset, "title": f"{f.asset} {f.symptom}".strip(),
+        "number": order.number, "asset": f.asset, "title": f.title,
         "symptom": f.symptom, "codes": "; ".join(f.codes), "documents": documents,
         "citations": "; ".join(dict.fromkeys(c.source for c in f.documents)),
         "safety": safety, "actions": f.actions, "long_text": long_text,

@@ -32,7 +32,7 @@ def description(order: WorkOrderDraft) -> str:
     """What the history matches and shows: asset, symptom and what was done, in words."""
     f = order.fields
     done = f" Done: {f.actions}" if f.actions else ""
-    return f"{f.asset} {f.symptom}{done}".strip()
+    return f"{f.title}{done}"
 
 
 def history_csv(orders: Sequence[WorkOrderDraft]) -> str:

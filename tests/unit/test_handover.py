@@ -14,6 +14,9 @@ from app.commands.cli import EXIT_ERROR, main
 from app.records.audit import AuditEntry, AuditLog
 from app.records.database import Database
 from app.records.handover import HandoverError, handover, parse_time
+from app.records.incidents import IncidentStore
+from app.records.users import Role, User
+from app.records.work_orders import WorkOrderFields, WorkOrderStore
 
 
 def shift_log(data: Path) -> tuple[AuditLog, float, float]:
@@ -65,7 +68,42 @@ def test_nothing_outside_the_window_and_an_empty_window_says_so(tmp_path: Path) 
     log, start, _ = shift_log(tmp_path)
     earlier = handover(log, start - 3600, start - 60)
     assert earlier.asked == []
-    assert "Nothing was asked in this window." in earlier.to_markdown()
+    assert "Nothing was asked in this window, and no work order was drafted or confirmed in " \
+        "it." in earlier.to_markdown()
+
+
+def test_a_shift_shows_its_incidents_safety_notices_and_work_orders(tmp_path: Path) -> None:
+    db = Database.in_file(tmp_path / "records.sqlite3")
+    log, start, _ = shift_log(tmp_path)
+    log.record(AuditEntry(user="op", role="operator", action="ask", status="complete",
+                          question="Clear a jam on the CV-12 conveyor",
+                          flags=["safety notice [1] osha.pdf, page 23"]))
+    incidents = IncidentStore(db)
+    open_one = incidents.save("op", None, "QR0218 aircon blowing warm again", {})
+    closed = incidents.save("op", None, "PH639 door alarm", {})
+    orders = WorkOrderStore(db)
+    op, tech = User("op", Role.OPERATOR), User("tech", Role.TECHNICIAN)
+    draft = orders.create(op, closed, WorkOrderFields("PH639", "door alarm after reset"))
+    orders.confirm(tech, draft.id, draft.version, draft.fields)
+    orders.create(op, open_one, WorkOrderFields("QR0218", "aircon blowing warm"))
+    shift = handover(log, start, time.time() + 1, {"qr0218": 14, "ph639": 3}, orders,
+                     incidents)
+    assert [(i.id, i.closed_by) for i in shift.incidents] == [(open_one, ""),
+                                                              (closed, "PO-WO-00001")]
+    md = shift.to_markdown()
+    assert "## Incidents (1 still open)" in md
+    assert "“PH639 door alarm” — closed by work order PO-WO-00001" in md
+    assert "the notice of [1] osha.pdf, page 23" in md
+    assert "PO-WO-00001 drafted by op: PH639 door alarm after reset" in md
+    assert "PO-WO-00002 drafted by op: QR0218 aircon blowing warm (incident 1) — still a draft" \
+        in md
+    assert "PO-WO-00001 confirmed by tech" in md
+    assert "- PH639: asked 1 time this shift; 3 work orders on record (`plantops " \
+        "history PH639`)" in md
+    assert "- QR0218: asked 2 times this shift; 14 work orders on record (`plantops history " \
+        "QR0218`)" in md
+    clutch = next(a for a in shift.asked if a.question.startswith("Clear a jam"))
+    assert clutch.safety == ["[1] osha.pdf, page 23"] and clutch.doubts == []
 
 
 @pytest.mark.parametrize(("start", "end", "said"), [
