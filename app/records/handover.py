@@ -120,7 +120,8 @@ class Handover:
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(
             self.outcomes.items(), key=lambda item: -item[1]))
         users = sorted({a.user for a in self.asked})
-        lines = [*head, f"{len(self.asked)} questions from {len(users)} "
+        lines = [*head, f"{len(self.asked)} question{'s' if len(self.asked) != 1 else ''} "
+                 f"from {len(users)} "
                  f"user{'s' if len(users) != 1 else ''} ({', '.join(users)}): {counts}."
                  if self.asked else "No question was asked in this window.", ""]
         if self.incidents:

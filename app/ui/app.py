@@ -20,6 +20,7 @@ from app.ui.access import Access
 from app.ui.ask import build_ask_tab
 from app.ui.documents import build_documents_tab
 from app.ui.guard import Guard, SignInThrottle
+from app.ui.handover import build_handover_tab
 from app.ui.history import build_history_view
 from app.ui.page_scripts import OPEN_CITATION_LINKS, SAY_SIGN_IN_WAIT
 from app.ui.search import build_search_tab
@@ -28,6 +29,7 @@ from app.ui.work_orders import build_work_orders_tab
 
 TITLE = "PlantOps Assistant"
 CSS = Path(__file__).with_name("plantops.css")
+PRINT_CSS = Path(__file__).with_name("print.css")
 MODEL_DOWN_BANNER = ("⚠️ **The language model is not answering.** Questions still get the "
                      "closest passages from the documents, with sources, but no written "
                      "answer. An admin sees the cause in the Documents tab.")
@@ -59,12 +61,15 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
                     search_file = build_search_tab(services, access)
                 with gr.Tab("Work-order history", elem_id="tab-history"):
                     build_history_view(services, access)
+            with gr.Tab("Handover", elem_id="tab-handover", visible=False) as handover_tab:
+                handover_opened, handover_shown = build_handover_tab(services, access)
             with gr.Tab("Documents", elem_id="tab-documents", visible=False) as documents_tab:
                 listing, listed = build_documents_tab(services, access)
         ask.draft.click(work_orders.draft_from_incident, inputs=[ask.incident],
                         outputs=[ask.feedback_note, tabs, *drafted], api_name=False)
         work_orders_tab.select(work_orders.show, inputs=on_form, outputs=drafted,
                                api_name=False)
+        handover_tab.select(handover_opened, outputs=handover_shown, api_name=False)
 
         def on_load(request: gr.Request) -> tuple[Any, ...]:
             user = access.user(request)
@@ -74,13 +79,15 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
             return (f"Signed in as **{user.name}** ({user.role})",
                     gr.Tab(visible=user.may(Permission.ASK)),
                     gr.Tab(visible=user.may(Permission.SEARCH)),
+                    gr.Tab(visible=user.may(Permission.SEARCH)),
                     gr.Tab(visible=admin),
                     *(listing() if admin else (gr.update(),) * len(listed)))
 
         def model_banner() -> Any:
             return gr.update(visible=not services.client.any_answers())
 
-        demo.load(on_load, outputs=[who, ask_tab, search_tab, documents_tab, *listed],
+        demo.load(on_load, outputs=[who, ask_tab, search_tab, handover_tab, documents_tab,
+                                    *listed],
                   api_name=False)
         demo.load(model_banner, outputs=[banner], api_name=False)
         # unqueued: it must land before the user's first question, not after its answer
@@ -140,6 +147,7 @@ def launch_ui(demo: gr.Blocks, services: Services, access: Access,
                 auth=None if access.single_user else access.login,
                 auth_message=f"{TITLE}: sign in with the account an admin gave you.",
                 css_paths=[CSS], js=OPEN_CITATION_LINKS,
+                head=f"<style>{PRINT_CSS.read_text(encoding='utf-8')}</style>",
                 footer_links=[],  # no "Use via API" page for operators (roles still apply)
                 # refused by the server before the bytes reach disk; checked again on ingest
                 max_file_size=int(ui.max_upload_mb * 1_000_000),
