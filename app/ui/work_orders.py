@@ -243,7 +243,11 @@ class WorkOrderHandlers:
         if stored is None:
             raise WorkOrderError("Ask a question first: a work order is drafted from a saved "
                                  "incident (one of yours).")
-        _, records = conversation_from_json(withdrawn(stored, self.access.hidden_files(user)))
+        # an answer withheld from this reader (it cited a document they may no longer read)
+        # gives its question (their own words), not its quotes
+        _, every = conversation_from_json(stored)
+        _, readable = conversation_from_json(withdrawn(stored, self.access.hidden_files(user)))
+        records = {i: readable.get(i, AnswerRecord(r.question)) for i, r in every.items()}
         fields, _ = self.desk.propose(answered_questions(records))
         return self.desk.save(user, number, None, 0, fields)
 

@@ -18,6 +18,9 @@ from tests.conftest import ROOT, copy_index, free_port
 from tests.e2e.conftest import PASSWORDS, ROLES, running_ui
 
 IDLE_S = 8
+# operators beside "op": one whose password tests guess (locked for a while after), and one
+# that is a second operator (tests/security/test_work_orders_http.py)
+MORE_OPERATORS = {"guessme": "guessme-pass", "op2": "operator2-pass"}
 COLLECTIONS = {"fleet": {"roles": []},  # admins only
                "safety": {"roles": ["technician"]}}
 
@@ -42,7 +45,7 @@ def guarded_ui(tmp_path_factory: pytest.TempPathFactory,
            # until a test puts it there, through the admin's endpoint
            "PLANTOPS_COLLECTIONS": json.dumps(COLLECTIONS)}
     plantops = str(ROOT / ".venv/bin/plantops")
-    for name, password in {**PASSWORDS, "guessme": "guessme-pass"}.items():
+    for name, password in {**PASSWORDS, **MORE_OPERATORS}.items():
         subprocess.run([plantops, "users", "add", name, "--role", ROLES.get(name, "operator"),
                         "--password-stdin"], input=password + "\n", text=True, env=env,
                        check=True, capture_output=True)
@@ -53,8 +56,8 @@ def guarded_ui(tmp_path_factory: pytest.TempPathFactory,
 def sign_in_http(url: str, name: str, password: str | None = None) -> httpx.Client:
     """A raw HTTP session of `name`, as a script would hold it. The session cookie is Secure
     (TLS-proxy mode), so it is sent by hand over this test's plain HTTP."""
-    response = httpx.post(f"{url}/login", data={"username": name,
-                                                "password": password or PASSWORDS[name]})
+    password = password or {**PASSWORDS, **MORE_OPERATORS}[name]
+    response = httpx.post(f"{url}/login", data={"username": name, "password": password})
     assert response.status_code == 200, response.text
     cookies = "; ".join(c.split(";", 1)[0] for c in response.headers.get_list("set-cookie"))
     return httpx.Client(base_url=url, headers={"Cookie": cookies}, timeout=30)
