@@ -194,6 +194,16 @@ def test_a_manual_question_is_not_taken_for_a_history_question(services, tmp_pat
     # ... and ask for the record when a work order answers best
     question = "jump start jobs"
     assert services.history.route(question, services.retriever.retrieve(question)) is not None
+    # an asset named beside a code, not asking for the records: the manual answers when no
+    # work order of the asset is about it (before: all five of QR0218's work orders listed)
+    question = "QR0218 stopped with ALARM 1 after the door was opened, what does it mean?"
+    answered = list(services.assistant.answer(question))[-1]
+    assert answered.history is None
+    assert answered.citations[0].chunk.file == "alarms.md"
+    # ... while one whose subject its work orders hold still gets them
+    answered = list(services.assistant.answer("QR0218 air con leaking"))[-1]
+    assert answered.history is not None and "WO-4" in {
+        m.order.record_id for m in answered.history.matches}
 
 
 def test_rows_follow_the_file_versions_and_leave_no_orphans(services) -> None:  # type: ignore[no-untyped-def]

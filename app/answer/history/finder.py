@@ -200,7 +200,13 @@ class HistoryFinder:
             before = tuple(sorted(n for n in identifiers_in_query(earlier[-1]) if n in known))
             asked = replace(asked, assets=before) if before else asked
         found = self.find(asked)
-        return None if found.weak and not asked.asks_for_records else found
+        # Not asked for the records, the records are the answer only when they hold the
+        # subject: "QR0218 stopped with ALARM:1, what does it mean?" names an asset, but
+        # listing all 138 of its work orders (none about the alarm) does not answer it; the
+        # manuals' passages do.
+        if not asked.asks_for_records and (found.weak or found.whole_asset):
+            return None
+        return found
 
     def pool(self, question: HistoryQuestion) -> tuple[list[tuple[int, WorkOrder]], _Terms]:
         """The work orders a question is about (its assets', or all), with their places in
@@ -227,7 +233,8 @@ class HistoryFinder:
                 if any(terms.forms(p) for p in self._split([stem(w)], terms))}
         either = {a: b for pair in question.alternatives for a, b in (pair, pair[::-1])}
         absent = tuple(w for w in question.subject if w not in held and either.get(w) not in held)
-        if not matches and question.assets:
+        whole_asset = not matches and bool(question.assets)
+        if whole_asset:
             names = ", ".join(a.upper() for a in question.assets)
             notes.append(f"No work order of {names} mentions “{' '.join(question.subject)}”: "
                          "all of its work orders are listed.")
@@ -235,7 +242,7 @@ class HistoryFinder:
         open_ended = self._open_ended(question, evidence, matches)
         matches, unlisted = _capped(matches, self._settings.meaning_listed)
         return History(question, matches, notes, suggestions, absent,
-                       open_ended=open_ended, unlisted=unlisted)
+                       open_ended=open_ended, unlisted=unlisted, whole_asset=whole_asset)
 
     def _open_ended(self, question: HistoryQuestion, evidence: Sequence[Evidence],
                     matches: Sequence[Match]) -> bool:

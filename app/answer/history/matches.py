@@ -31,6 +31,8 @@ class History:
     # every work order read from the dense index was close enough: more may be, unread
     open_ended: bool = False
     unlisted: int = 0  # close in meaning too, beyond the ones listed (history.meaning_listed)
+    # no work order of the asset matches the subject: the list is the asset's whole history
+    whole_asset: bool = False
 
     @property
     def weak(self) -> bool:
