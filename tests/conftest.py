@@ -6,6 +6,7 @@ embedding model, vLLM's CPU build serving SmolLM2, Gradio, headless Chromium.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -185,3 +186,18 @@ def postgres() -> Iterator[object]:
         yield from start_postgres(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, options: str) -> Iterator[Path]:
+    """A tmpfs of the test's own mounted on ``folder`` (made here) with ``options`` ("size=48m",
+    "ro,size=1m"): a disk to fill, a read-only mount. Skips where mounting is not allowed."""
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"this kernel or account cannot mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)

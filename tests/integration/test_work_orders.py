@@ -1,11 +1,11 @@
 """Confirmed work orders on real components: they join the work-order history through a real
 ingest (on-disk Chroma, the real embedding model, the records beside the manifest) without
 losing or doubling one record, and an export to a read-only mount is refused by name with
-nothing marked exported."""
+nothing marked exported. ``services``: the work-order export of tests/integration/conftest.py,
+ingested."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,20 +14,9 @@ import pytest
 from app.records.users import Role, User
 from app.records.work_orders import WorkOrderFields
 from app.workorders.export import ExportError
-from tests.conftest import make_services, make_settings
-from tests.integration.test_history import WORK_ORDERS
+from tests.conftest import tmpfs
 
 OP, TECH = User("op", Role.OPERATOR), User("tech", Role.TECHNICIAN)
-
-
-@pytest.fixture
-def services(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
-    services = make_services(make_settings(tmp_path / "data"), embedder)
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    (logs / "work_orders.csv").write_text(WORK_ORDERS)
-    assert services.ingestor.ingest([logs]).exit_code == 0
-    return services
 
 
 def confirm(services, asset: str, symptom: str, actions: str):  # type: ignore[no-untyped-def]
@@ -57,16 +46,8 @@ def test_confirmed_work_orders_join_the_history_once_each(services) -> None:  # 
 
 @pytest.fixture
 def read_only_mount(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "cmms-share"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"this kernel or account cannot mount a tmpfs: {mounted.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "cmms-share", "ro,size=1m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
 def test_an_export_to_a_read_only_folder_is_refused_and_nothing_marked(  # type: ignore[no-untyped-def]

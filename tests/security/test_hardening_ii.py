@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, copy_index
+from tests.conftest import ROOT, copy_index, tmpfs
 from tests.factories import text_pdf
 from tests.security.conftest import call, sign_in_http
 
@@ -183,16 +183,8 @@ def test_a_record_that_defeats_a_guard_or_addresses_the_model_is_flagged(tmp_pat
 @pytest.fixture
 def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A 48 MB tmpfs of the test's own: a disk it can fill."""
-    folder = tmp_path / "small-disk"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"this kernel or account cannot mount a tmpfs: {mounted.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "small-disk", "size=48m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
