@@ -274,7 +274,7 @@ class Assistant:
             return
         citations = [Citation(i + 1, h.chunk, h.similarity) for i, h in enumerate(hits)]
         timings = {"retrieval": time.monotonic() - started}
-        evidence = self._retriever.evidence(question, hits)
+        evidence = self._retriever.evidence(question, hits, asked=asked)
         if not evidence.answerable:
             yield AnswerUpdate(NOT_FOUND, citations, AnswerStatus.ABSTAINED,
                                not_found_notice(evidence), timings)

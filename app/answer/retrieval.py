@@ -251,19 +251,24 @@ class Retriever:
                   in zip(candidates, similarity, coverage, row_bonus, strict=True)]
         return sorted(scored, key=lambda item: -(item[2] + 0.5 * item[3]))
 
-    def evidence(self, question: str, hits: list[Candidate]) -> Evidence:
+    def evidence(self, question: str, hits: list[Candidate], asked: str | None = None
+                 ) -> Evidence:
         """Whether the passages answer the question: answer, answer marked weak, or not
         found (see app.answer.evidence) — also when the question asks for a kind of value
         (a torque, an interval) that no sentence of the passages about it holds
-        (app.answer.fact_kinds)."""
-        features, missing = self.evidence_features(question, hits)
+        (app.answer.fact_kinds). ``asked``: a follow-up as typed, when ``question`` is it
+        read with the one before (answering.condense_question); what it names and the kind
+        of value it asks for are its own: after "torque of the M20 liner bolts?" (not
+        found), "how do I clear a jam in the press?" is not "not found: M20"."""
+        named = asked or question
+        features, missing = self.evidence_features(question, hits, named)
         found = self._abstention.decide(features, missing)
         if not found.answerable:
             return found
-        if unlisted := self.unlisted_codes(question, hits):
+        if unlisted := self.unlisted_codes(named, hits):
             return replace(found, verdict=Verdict.NOT_FOUND, reason=" ".join(unlisted))
-        kind = asked_kind(question)
-        if kind and not self.holds_value(question, kind, hits):
+        kind = asked_kind(named)
+        if kind and not self.holds_value(named, kind, hits):
             return replace(found, verdict=Verdict.NOT_FOUND, reason=(
                 f"The documents found are about this subject but give no {kind.name} for it."))
         return found
@@ -294,16 +299,18 @@ class Retriever:
                      for s in _SENTENCE.split(hit.chunk.text) if kind.held_in(s)]
         return bool(sentences) and max(self._search.coverages(question, sentences)) > 0
 
-    def evidence_features(self, question: str,
-                          hits: list[Candidate]) -> tuple[dict[str, float], tuple[str, ...]]:
-        """The features app.answer.evidence decides on, and the identifiers the question names that
-        the index does not hold: tags, fault codes and numbered words (a model, card or
-        standard number), each in any of its spellings."""
+    def evidence_features(self, question: str, hits: list[Candidate], named: str | None = None
+                          ) -> tuple[dict[str, float], tuple[str, ...]]:
+        """The features app.answer.evidence decides on, and the identifiers the question
+        (``named``: the text that names them, when it differs) names that the index does not
+        hold: tags, fault codes and numbered words (a model, card or standard number), each
+        in any of its spellings."""
         known = self._search.document_frequency
-        codes = identifiers_in_query(question)
-        unknown = as_written(question, [  # a model name as written: "S7-1200", not "1200"
-            i if i in codes else written_form(question, i)
-            for i in sorted(codes | numbered_words(question))
+        named = named or question
+        codes = identifiers_in_query(named)
+        unknown = as_written(named, [  # a model name as written: "S7-1200", not "1200"
+            i if i in codes else written_form(named, i)
+            for i in sorted(codes | numbered_words(named))
             if not known(i) and not any(known(s) for s in spellings(i))])
         if not hits:
             return {name: 0.0 for name in FEATURES} | {

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from tests import factories
-from tests.conftest import make_services, make_settings
+from tests.conftest import copy_index, make_services, make_settings
 
 # One long page whose every paragraph is about the seal: it splits into several chunks.
 LONG_SEAL_PAGE = "\n\n".join(
@@ -134,3 +134,28 @@ def test_warm_up_reads_the_whole_on_disk_index_and_answers(
     assert services.index.read_into_page_cache() == on_disk > 0
     services.retriever.warm_up()
     assert services.retriever.retrieve("pump seal flush", k=1)[0].chunk.file == "pump.pdf"
+
+
+def test_a_follow_up_is_not_found_for_what_it_names_not_for_the_question_before(
+        tmp_path: Path, samples_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Found by the work-order browser test: after "what torque do the M20 liner bolts …?"
+    (not found: no document names M20), the next question of the incident, "how do I clear a
+    jam in a mechanical power press?", was read with it and said "The documents do not
+    mention M20"."""
+    from app.answer.answering import condense_question
+
+    services = make_services(make_settings(copy_index(samples_index, tmp_path / "data")),
+                             embedder)
+    retriever = services.retriever
+    before = "What torque do the M20 liner bolts of the SAG mill take?"
+    assert not retriever.evidence(before, retriever.retrieve(before)).answerable
+    asked = "How do I clear a jam in a mechanical power press?"
+    question = condense_question(asked, [before])
+    hits = retriever.retrieve(question)
+    assert not retriever.evidence(question, hits).answerable  # read whole, it names M20
+    found = retriever.evidence(question, hits, asked=asked)
+    assert found.answerable, found
+    # a follow-up that names an unknown thing itself is still not found for it
+    again = "and for the M27 ones?"
+    assert not retriever.evidence(condense_question(again, [before]),
+                                  hits, asked=again).answerable
