@@ -13,6 +13,7 @@ from app.records.collections import Collections, Readers
 from app.records.database import EMBEDDED_FILE, Database
 from app.records.incidents import IncidentStore
 from app.records.users import UserStore
+from app.records.work_orders import DraftStore
 from app.settings import Settings
 from ingest.lexicon import PLANT_FILE, Lexicon
 from ingest.manifest import Manifest
@@ -170,13 +171,17 @@ class Services:
         return AuditLog(self.database, keep_text=self.settings.audit.keep_question_text)
 
     @cached_property
+    def work_order_store(self) -> DraftStore:
+        """The drafts and confirmed work orders (the records database)."""
+        return DraftStore(self.database, self.settings.work_orders.confirm_roles)
+
+    @cached_property
     def work_orders(self) -> WorkOrderDesk:
         """Drafts from incidents, confirmation, the CMMS export and the history they join."""
-        from app.records.work_orders import WorkOrderStore
         from app.workorders.desk import WorkOrderDesk
         from app.workorders.history import publish
 
-        store = WorkOrderStore(self.database, self.settings.work_orders.confirm_roles)
+        store = self.work_order_store
         data = self.settings.data_dir
         return WorkOrderDesk(
             store, self.settings.work_orders, self.audit,

@@ -103,7 +103,8 @@ def cmd_handover(services: Services, args: argparse.Namespace) -> int:
     end = parse_time(args.end) if args.end else time.time()
     start = parse_time(args.start) if args.start else end - 8 * 3600
     shift = handover(services.audit, start, end, services.records.snapshot().assets,
-                     services.work_orders.store, services.incidents)
+                     services.work_order_store, services.incidents,
+                     [a for a in args.assets.split(",") if a.strip()])
     text = (json.dumps(shift.to_json(), indent=2, ensure_ascii=False) + "\n" if args.json
             else shift.to_markdown())
     if args.out:

@@ -163,6 +163,8 @@ def _add_account_parsers(sub: argparse._SubParsersAction) -> None:  # type: igno
     hand.add_argument("--from", dest="start", help="start, UTC: 2026-12-03 06:00 (default: "
                       "8 hours before --to)")
     hand.add_argument("--to", dest="end", help="end, UTC (default: now)")
+    hand.add_argument("--assets", default="", help="only these assets (an area's machines), "
+                      "comma-separated: PH639,QR0218")
     hand.add_argument("--json", action="store_true")
     hand.add_argument("--out", type=Path, help="write to this file (default: stdout)")
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from app.records.audit import SAFETY_FLAG, WITHHELD, AuditLog
 from app.records.incidents import IncidentStore
-from app.records.work_orders import WorkOrderDraft, WorkOrderStore
+from app.records.work_orders import DraftStore, WorkOrderDraft
 
 # How an answer ended, in an operator's words, from the audit row's status and flags.
 _OUTCOME = {"complete": "answered", "abstained": "not found", "incomplete": "incomplete",
@@ -81,6 +81,7 @@ class Handover:
     incidents: list[IncidentLine] = field(default_factory=list)
     drafted: list[OrderLine] = field(default_factory=list)
     confirmed: list[OrderLine] = field(default_factory=list)
+    area: tuple[str, ...] = ()  # the assets it is limited to (upper case), if any
 
     @property
     def assets(self) -> list[tuple[str, int, int]]:
@@ -105,7 +106,7 @@ class Handover:
         return counts
 
     def to_json(self) -> dict[str, object]:
-        return {"start_utc": self.start_utc, "end_utc": self.end_utc,
+        return {"start_utc": self.start_utc, "end_utc": self.end_utc, "area": list(self.area),
                 "outcomes": self.outcomes, "asked": [asdict(a) for a in self.asked],
                 "assets": [{"asset": a, "asked": n, "work_orders_on_record": w}
                            for a, n, w in self.assets]}
@@ -113,7 +114,8 @@ class Handover:
     def to_markdown(self) -> str:
         """The handover as Markdown: counts first, then what needs the next shift's eyes
         (not found, doubtful, hazards, rated unhelpful), then every question in order."""
-        head = [f"# Shift handover {self.start_utc} – {self.end_utc} (UTC)", ""]
+        area = f" — {', '.join(self.area)}" if self.area else ""
+        head = [f"# Shift handover {self.start_utc} – {self.end_utc} (UTC){area}", ""]
         if not (self.asked or self.incidents or self.drafted or self.confirmed):
             return "\n".join([*head, "Nothing was asked in this window, and no work order "
                               "was drafted or confirmed in it."]) + "\n"
@@ -197,11 +199,14 @@ def parse_time(value: str) -> float:
 
 def handover(log: AuditLog, start: float, end: float,
              on_record: Mapping[str, int] | None = None,
-             work_orders: WorkOrderStore | None = None,
-             incidents: IncidentStore | None = None) -> Handover:
+             work_orders: DraftStore | None = None,
+             incidents: IncidentStore | None = None,
+             area: Collection[str] = ()) -> Handover:
     """The questions asked in [start, end) (epoch seconds), oldest first; with ``on_record``
     (work orders per asset id, lower case: the records' assets), the assets they name; with
-    the stores, the work orders drafted and confirmed and the incidents worked on."""
+    the stores, the work orders drafted and confirmed and the incidents worked on. ``area``:
+    asset ids to limit it to (an area's machines): questions and incidents that name one,
+    work orders on one."""
     if end <= start:
         raise HandoverError("the window ends before it starts: give --from before --to")
     known = on_record or {}
@@ -234,6 +239,21 @@ def handover(log: AuditLog, start: float, end: float,
             question if question != WITHHELD else "(question not kept)", outcome,
             [s for s in str(row["cited"] or "").split("; ") if s], doubts, hazards,
             str(row["feedback"] or ""), _assets_named(question, known), safety))
+    return _within(shown, area) if area else shown
+
+
+def _key(asset: str) -> str:
+    return asset.strip().lower().replace("-", "")
+
+
+def _within(shown: Handover, area: Collection[str]) -> Handover:
+    """``shown`` limited to the assets of ``area``."""
+    wanted = {_key(a): 0 for a in area if _key(a)}
+    shown.area = tuple(a.upper() for a in wanted)
+    shown.asked = [a for a in shown.asked if _assets_named(a.question, wanted)]
+    shown.incidents = [i for i in shown.incidents if _assets_named(i.title, wanted)]
+    shown.drafted = [o for o in shown.drafted if _key(o.asset) in wanted]
+    shown.confirmed = [o for o in shown.confirmed if _key(o.asset) in wanted]
     return shown
 
 

@@ -123,7 +123,7 @@ def checked(fields: WorkOrderFields, priorities: Sequence[str],
 
 
 @dataclass
-class WorkOrderStore:
+class DraftStore:
     """The drafts and confirmed work orders; ``confirmers`` are the roles that confirm (and
     so see every draft)."""
 

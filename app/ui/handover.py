@@ -4,6 +4,7 @@ lists every user's questions), as `plantops handover` gives admins on the server
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from pathlib import Path
@@ -33,15 +34,17 @@ class HandoverHandlers:
         self.access = access
         self.exports = services.settings.data_dir / "exports"
 
-    def show(self, start: str, end: str, request: gr.Request) -> tuple[str, str]:
-        """The report of [start, end) (UTC), and what is said beside the button."""
+    def show(self, start: str, end: str, assets: str, request: gr.Request) -> tuple[str, str]:
+        """The report of [start, end) (UTC), limited to ``assets`` when some are given
+        (comma-separated), and what is said beside the button."""
         self.access.require(request, Permission.SEARCH)
         try:
             since, before = parse_time(start or default_window()[0]), \
                 parse_time(end or default_window()[1])
             shift = handover(self.services.audit, since, before,
                              self.services.records.snapshot().assets,
-                             self.services.work_orders.store, self.services.incidents)
+                             self.services.work_order_store, self.services.incidents,
+                             [a for a in re.split(r"[,;\s]+", assets or "") if a])
         except HandoverError as exc:
             return gr.update(), f"⚠️ {exc}"  # type: ignore[return-value]
         return shift.to_markdown(), ""
@@ -68,6 +71,8 @@ def build_handover_tab(services: Services, access: Access) -> Any:
         since = gr.Textbox(label="From (UTC)", value=start, elem_id="handover-from",
                            min_width=150)
         until = gr.Textbox(label="To (UTC)", value=end, elem_id="handover-to", min_width=150)
+        area = gr.Textbox(label="Assets (optional)", placeholder="PH639, QR0218",
+                          elem_id="handover-assets", min_width=150)
         show = gr.Button("Show handover", variant="primary", elem_id="handover-show",
                          min_width=120)
     with gr.Row(elem_id="handover-actions"):
@@ -75,13 +80,13 @@ def build_handover_tab(services: Services, access: Access) -> Any:
         download = gr.Button("Download Markdown", size="sm", elem_id="handover-download")
     note = gr.Markdown(elem_id="handover-note")
     report = gr.Markdown(elem_id="handover-report")
-    show.click(on.show, inputs=[since, until], outputs=[report, note], api_name=False)
+    show.click(on.show, inputs=[since, until, area], outputs=[report, note], api_name=False)
     print_it.click(None, js=PRINT)
     download.click(on.download, inputs=[report], outputs=[note], api_name=False)
 
     def opened(request: gr.Request) -> tuple[Any, ...]:
         first, last = default_window()
-        shown, said = on.show(first, last, request)
+        shown, said = on.show(first, last, "", request)
         return first, last, shown, said
 
     return opened, [since, until, report, note]

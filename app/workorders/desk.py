@@ -16,10 +16,10 @@ from pathlib import Path
 from app.records.audit import AuditEntry, AuditLog
 from app.records.users import User
 from app.records.work_orders import (
+    DraftStore,
     WorkOrderDraft,
     WorkOrderError,
     WorkOrderFields,
-    WorkOrderStore,
     checked,
 )
 from app.settings import WorkOrderSettings
@@ -37,7 +37,7 @@ class Saved:
 
 @dataclass
 class WorkOrderDesk:
-    store: WorkOrderStore
+    store: DraftStore
     settings: WorkOrderSettings
     audit: AuditLog
     known_assets: Callable[[], Counter[str]]  # asset id (lower case) -> work orders naming it

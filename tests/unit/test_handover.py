@@ -16,7 +16,7 @@ from app.records.database import Database
 from app.records.handover import HandoverError, handover, parse_time
 from app.records.incidents import IncidentStore
 from app.records.users import Role, User
-from app.records.work_orders import WorkOrderFields, WorkOrderStore
+from app.records.work_orders import DraftStore, WorkOrderFields
 
 
 def shift_log(data: Path) -> tuple[AuditLog, float, float]:
@@ -81,7 +81,7 @@ def test_a_shift_shows_its_incidents_safety_notices_and_work_orders(tmp_path: Pa
     incidents = IncidentStore(db)
     open_one = incidents.save("op", None, "QR0218 aircon blowing warm again", {})
     closed = incidents.save("op", None, "PH639 door alarm", {})
-    orders = WorkOrderStore(db)
+    orders = DraftStore(db)
     op, tech = User("op", Role.OPERATOR), User("tech", Role.TECHNICIAN)
     draft = orders.create(op, closed, WorkOrderFields("PH639", "door alarm after reset"))
     orders.confirm(tech, draft.id, draft.version, draft.fields)

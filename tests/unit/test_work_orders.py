@@ -19,10 +19,10 @@ from app.records.database import Database
 from app.records.users import Role, User
 from app.records.work_orders import (
     Cited,
+    DraftStore,
     WorkOrderConflict,
     WorkOrderError,
     WorkOrderFields,
-    WorkOrderStore,
     checked,
 )
 from app.settings import WORK_ORDER_PRESETS, Settings, WorkOrderSettings
@@ -81,11 +81,11 @@ def test_empty_symptom_and_unlisted_priority_are_refused_by_name() -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> WorkOrderStore:
-    return WorkOrderStore(Database.in_file(tmp_path / "records.sqlite3"))
+def store(tmp_path: Path) -> DraftStore:
+    return DraftStore(Database.in_file(tmp_path / "records.sqlite3"))
 
 
-def test_each_role_sees_and_changes_only_what_it_may(store: WorkOrderStore) -> None:
+def test_each_role_sees_and_changes_only_what_it_may(store: DraftStore) -> None:
     mine = store.create(OP, 7, draft_fields(incident(), KNOWN))
     assert store.get(OP2, mine.id) is None and store.list(OP2) == []  # another operator's
     assert [o.id for o in store.list(OP)] == [mine.id]
@@ -103,7 +103,7 @@ def test_each_role_sees_and_changes_only_what_it_may(store: WorkOrderStore) -> N
         store.edit(OP, mine.id, mine.version, mine.fields)  # written on version 1
 
 
-def test_two_confirmations_at_once_find_one_winner(store: WorkOrderStore) -> None:
+def test_two_confirmations_at_once_find_one_winner(store: DraftStore) -> None:
     draft = store.create(OP, None, WorkOrderFields("PH639", "door alarm"))
     start = threading.Barrier(2)
     outcomes: dict[str, object] = {}
@@ -129,7 +129,7 @@ def test_two_confirmations_at_once_find_one_winner(store: WorkOrderStore) -> Non
     assert "your changes were not saved" in str(lost[0])
 
 
-def confirmed(store: WorkOrderStore) -> list:  # type: ignore[type-arg]
+def confirmed(store: DraftStore) -> list:  # type: ignore[type-arg]
     draft = store.create(OP, 3, WorkOrderFields(
         "PH639", "=HYPERLINK(\"http://x\") door alarm", ("ALARM:1",),
         (Cited("Hard limit has been triggered.", "grbl.pdf, page 1", GRBL),),
@@ -138,7 +138,7 @@ def confirmed(store: WorkOrderStore) -> list:  # type: ignore[type-arg]
     return [store.confirm(TECH, draft.id, draft.version, draft.fields)]
 
 
-def test_the_export_carries_the_preset_fields_as_text(store: WorkOrderStore,
+def test_the_export_carries_the_preset_fields_as_text(store: DraftStore,
                                                       tmp_path: Path) -> None:
     orders = confirmed(store)
     row = record(orders[0])
@@ -162,7 +162,7 @@ def test_the_export_carries_the_preset_fields_as_text(store: WorkOrderStore,
 
 
 def test_a_missing_export_folder_is_said_and_nothing_is_marked_exported(
-        store: WorkOrderStore, tmp_path: Path) -> None:
+        store: DraftStore, tmp_path: Path) -> None:
     orders = confirmed(store)
     missing = tmp_path / "usb-stick"
     desk = WorkOrderDesk(store, WorkOrderSettings(export_dir=missing),
@@ -190,7 +190,7 @@ def test_a_mapping_naming_an_unknown_field_is_refused_at_start() -> None:
                                                                  "Site": "const:B2"}}
 
 
-def test_the_history_file_names_the_asset_and_what_was_done(store: WorkOrderStore) -> None:
+def test_the_history_file_names_the_asset_and_what_was_done(store: DraftStore) -> None:
     rows = list(csv.DictReader(history_csv(confirmed(store)).splitlines()))
     assert rows[0]["work_order_id"] == "PO-WO-00001" and rows[0]["source"] == "assistant"
     assert rows[0]["description"].endswith("door alarm Done: reset the alarm")
