@@ -155,7 +155,7 @@ class Handover:
             lines += ["## Needs a look", ""]
             for a in attention:
                 why = [a.outcome] if a.outcome != "answered" else []
-                why += [f"flagged: {'; '.join(a.doubts)}"] if a.doubts else []
+                why += [f"flagged: {_doubts(a.doubts)}"] if a.doubts else []
                 why += [f"hazard: {'; '.join(a.hazards)}"] if a.hazards else []
                 why += ["rated not helpful"] if a.feedback == "down" else []
                 lines.append(f"- {a.time_utc} {a.user}: “{_one_line(a.question)}” — "
@@ -175,6 +175,19 @@ class Handover:
         lines += [f"| {a.time_utc} | {a.user} | {_cell(a.question)} | {a.outcome} | "
                   f"{_cell('; '.join(a.sources[:3]) or '—')} |" for a in self.asked]
         return "\n".join(lines) + "\n"
+
+
+_SENTENCE_FLAG = "no cited page says"
+
+
+def _doubts(doubts: list[str]) -> str:
+    """What the checks flagged, short: each fact as flagged ("number 1000 lb"), the model's
+    sentences no cited page says counted (the audit row holds them whole)."""
+    facts = [d for d in doubts if not d.startswith(_SENTENCE_FLAG)]
+    sentences = len(doubts) - len(facts)
+    counted = [f"{sentences} sentence{'s' if sentences != 1 else ''} no cited page says"
+               ] if sentences else []
+    return "; ".join([*facts, *counted])
 
 
 def _one_line(text: str, limit: int = 160) -> str:

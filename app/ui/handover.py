@@ -68,9 +68,10 @@ def build_handover_tab(services: Services, access: Access) -> Any:
     on = HandoverHandlers(services, access)
     start, end = default_window()
     with gr.Row(elem_id="handover-controls"):
+        # wide enough for "2026-12-04 06:00" on one line: on a phone they stack
         since = gr.Textbox(label="From (UTC)", value=start, elem_id="handover-from",
-                           min_width=150)
-        until = gr.Textbox(label="To (UTC)", value=end, elem_id="handover-to", min_width=150)
+                           min_width=180)
+        until = gr.Textbox(label="To (UTC)", value=end, elem_id="handover-to", min_width=180)
         area = gr.Textbox(label="Assets (optional)", placeholder="PH639, QR0218",
                           elem_id="handover-assets", min_width=150)
         show = gr.Button("Show handover", variant="primary", elem_id="handover-show",

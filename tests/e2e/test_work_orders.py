@@ -12,6 +12,7 @@ import io
 import re
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 from tests.e2e.conftest import sign_in
 from tests.e2e.test_ask import wait_for_answer
@@ -79,7 +80,8 @@ def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows
     tech.locator("#wo-note").get_by_text("Exported to").wait_for(timeout=30_000)
     tech.screenshot(path=str(screenshots / "work-order-confirmed.png"), full_page=True)
     link = tech.locator("#wo-note a", has_text=".csv").get_attribute("href")
-    exported = list(csv.DictReader(io.StringIO(tech.request.get(link).text())))  # type: ignore[arg-type]
+    fetched = tech.request.get(urljoin(signed_in_ui, link))  # type: ignore[arg-type]
+    exported = list(csv.DictReader(io.StringIO(fetched.text())))
     row = next(r for r in exported if r["number"] == number)
     assert (row["asset"], row["codes"], row["actions"], row["priority"], row["work_type"],
             row["drafted_by"], row["confirmed_by"]) == (

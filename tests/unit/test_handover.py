@@ -33,6 +33,8 @@ def shift_log(data: Path) -> tuple[AuditLog, float, float]:
     weak = log.record(AuditEntry(question="Press | clutch slips", status="complete",
                                  cited=["osha.pdf, page 23"],
                                  flags=["weak evidence", "number 250 °c",
+                                        "no cited page says: “Set it to 250 °C.”",
+                                        "no cited page says: “Then wait.”",
                                         "[2] defeats a safety device"], **ask))
     log.set_feedback(weak, "op", "down")
     log.record(AuditEntry(user="tech", role="technician", action="search", question="seal"))
@@ -51,7 +53,8 @@ def test_a_shift_lists_each_question_with_its_outcome_and_what_needs_a_look(
         ("Torque for the M20 liner bolts?", "not found"),
         ("Press | clutch slips", "weak evidence")]  # a search is not a question asked
     weak = shift.asked[2]
-    assert weak.doubts == ["number 250 °c"] and weak.hazards == ["[2] defeats a safety device"]
+    assert weak.doubts[0] == "number 250 °c" and len(weak.doubts) == 3
+    assert weak.hazards == ["[2] defeats a safety device"]
     assert weak.feedback == "down" and weak.sources == ["osha.pdf, page 23"]
     md = handover(log, start, end, {"qr0218": 14}).to_markdown()
     assert "- QR0218: asked 2 times this shift; 14 work orders on record" in md
@@ -59,8 +62,8 @@ def test_a_shift_lists_each_question_with_its_outcome_and_what_needs_a_look(
     assert "3 questions from 1 user (op): 1 answered, 1 not found, 1 weak evidence." in md
     look = md[md.index("## Needs a look"):md.index("## Every question")]
     assert "ALARM:2" not in look and "M20 liner bolts?” — not found" in look
-    assert ("weak evidence, flagged: number 250 °c, hazard: [2] defeats a safety device, "
-            "rated not helpful") in look
+    assert ("weak evidence, flagged: number 250 °c; 2 sentences no cited page says, hazard: "
+            "[2] defeats a safety device, rated not helpful") in look  # the row holds them
     assert "| Press \\| clutch slips | weak evidence | osha.pdf, page 23 |" in md  # one cell
 
 
