@@ -78,6 +78,7 @@ def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows
     tech.locator("#wo-note").get_by_text(f"{number} confirmed").wait_for(timeout=120_000)
     tech.locator("#wo-export").click()
     tech.locator("#wo-note").get_by_text("Exported to").wait_for(timeout=30_000)
+    tech.wait_for_timeout(500)  # the form's last updates land with the note
     tech.screenshot(path=str(screenshots / "work-order-confirmed.png"), full_page=True)
     link = tech.locator("#wo-note a", has_text=".csv").get_attribute("href")
     fetched = tech.request.get(urljoin(signed_in_ui, link))  # type: ignore[arg-type]
