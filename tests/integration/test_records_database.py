@@ -151,7 +151,7 @@ def test_a_schema_newer_than_the_code_is_refused(settings: Settings) -> None:
     with database.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
     with pytest.raises(DatabaseError, match="revision 0999, newer than this version of "
-                                            "PlantOps knows \\(its newest: 0004\\)"):
+                                            "PlantOps knows \\(its newest: 0005\\)"):
         Services(settings).database  # noqa: B018
 
 
@@ -211,3 +211,34 @@ def test_a_database_lost_while_the_ui_runs_is_said_and_comes_back(postgres) -> N
     finally:
         postgres.sql("ALTER DATABASE outage ALLOW_CONNECTIONS true")
     assert browser.get("/").text == "the page"  # back, still signed in, no restart
+
+
+def test_of_many_confirmations_of_one_draft_at_once_one_wins(settings: Settings) -> None:
+    """On both backends: eight technicians confirm one draft at the same moment; one
+    confirmation is applied, seven are told who won, the draft's version moved once."""
+    import threading
+
+    from app.records.users import Role, User
+    from app.records.work_orders import WorkOrderConflict, WorkOrderFields
+
+    store = Services(settings).work_order_store
+    draft = store.create(User("op", Role.OPERATOR), None, WorkOrderFields("PH639", "leaks"))
+    start, results = threading.Barrier(8), []
+
+    def confirm(n: int) -> None:
+        start.wait()
+        try:
+            store.confirm(User(f"tech{n}", Role.TECHNICIAN), draft.id, draft.version,
+                          draft.fields)
+            results.append("won")
+        except WorkOrderConflict as exc:
+            results.append(str(exc))
+
+    threads = [threading.Thread(target=confirm, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    final = store.get(User("tech0", Role.TECHNICIAN), draft.id)
+    assert final is not None and final.version == 2 and results.count("won") == 1
+    assert all(f"was confirmed by {final.confirmed_by} at" in r for r in results if r != "won")
