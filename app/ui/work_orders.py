@@ -28,6 +28,7 @@ from app.records.work_orders import (
 from app.services import Services
 from app.ui.access import Access
 from app.ui.conversation import AnswerRecord, conversation_from_json, withdrawn
+from app.workorders.desk import WorkOrderDesk
 from app.workorders.drafting import AnsweredQuestion
 from app.workorders.export import ExportError
 
@@ -109,7 +110,7 @@ class WorkOrderHandlers:
         self.access = access
 
     @property
-    def desk(self) -> Any:
+    def desk(self) -> WorkOrderDesk:
         return self.services.work_orders
 
     def choices(self, user: User, selected: int | None = None) -> Any:

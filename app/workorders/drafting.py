@@ -44,10 +44,15 @@ def draft_fields(answers: Sequence[AnsweredQuestion], known: Counter[str],
 
 
 def _ordered(found: set[str], text: str) -> list[str]:
-    """``found`` in the order the text names them (by the position of their digits)."""
+    """``found`` in the order the text names them; a code written otherwise than its
+    normal form ("alarm 1" for alarm:1) after the rest."""
     lowered = text.lower().replace("-", "")
-    return sorted(found, key=lambda t: (lowered.find(t.replace(":", "")) % (len(lowered) + 1),
-                                        t))
+
+    def where(name: str) -> int:
+        at = lowered.find(name.replace(":", ""))
+        return at if at >= 0 else len(lowered)
+
+    return sorted(found, key=lambda name: (where(name), name))
 
 
 def asset_problem(asset: str, known: Counter[str]) -> str | None:
