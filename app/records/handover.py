@@ -200,8 +200,10 @@ def _cell(text: str) -> str:
 
 
 def parse_time(value: str) -> float:
-    """Epoch seconds of "YYYY-MM-DD" or "YYYY-MM-DD HH:MM" (UTC, as the audit log's times)."""
-    for form in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+    """Epoch seconds of "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "… HH:MM:SS" (UTC, as the audit
+    log's times)."""
+    for form in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+                 "%Y-%m-%d"):
         try:
             return datetime.strptime(value.strip(), form).replace(tzinfo=UTC).timestamp()
         except ValueError:

@@ -40,7 +40,7 @@ def choose(page, field: str, option: str) -> None:  # type: ignore[no-untyped-de
 
 def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows_it(  # type: ignore[no-untyped-def]
         browser, signed_in_ui: str, screenshots: Path) -> None:
-    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime(time.time() - 60))
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())  # this test's shift alone
     op = sign_in(browser, signed_in_ui, "op")
     answer = ask(op, FAULT, 1)
     sources = [re.sub(r"^\[\d+\]\s*", "", s) for s in
