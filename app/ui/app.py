@@ -50,19 +50,22 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
         if status_line:
             gr.Markdown(status_line, elem_id="status-line")
         banner = gr.Markdown(MODEL_DOWN_BANNER, elem_id="model-banner", visible=False)
-        with gr.Tabs(elem_id="tabs") as tabs:
+        # on a phone a tab that does not fit goes to the next line, not into a "…" menu
+        with gr.Tabs(elem_id="tabs", overflow_behavior="wrap") as tabs:
             with gr.Tab("Ask", elem_id="tab-ask") as ask_tab:
                 restore, restored, ask = build_ask_tab(services, access)
             with gr.Tab("Work orders", id=WORK_ORDERS_TAB, elem_id="tab-work-orders"
                         ) as work_orders_tab:
                 work_orders, drafted, on_form = build_work_orders_tab(services, access)
-            with gr.Tab("Search", elem_id="tab-search", visible=False) as search_tab:
+            # the technicians' views, in one tab: five top tabs take two lines on a phone
+            with gr.Tab("Search", elem_id="tab-search", visible=False) as search_tab, \
+                    gr.Tabs(overflow_behavior="wrap"):
                 with gr.Tab("Passages", elem_id="tab-passages"):
                     search_file = build_search_tab(services, access)
                 with gr.Tab("Work-order history", elem_id="tab-history"):
                     build_history_view(services, access)
-            with gr.Tab("Handover", elem_id="tab-handover", visible=False) as handover_tab:
-                handover_opened, handover_shown = build_handover_tab(services, access)
+                with gr.Tab("Shift handover", elem_id="tab-handover") as handover_tab:
+                    handover_opened, handover_shown = build_handover_tab(services, access)
             with gr.Tab("Documents", elem_id="tab-documents", visible=False) as documents_tab:
                 listing, listed = build_documents_tab(services, access)
         ask.draft.click(work_orders.draft_from_incident, inputs=[ask.incident],
@@ -79,15 +82,13 @@ def build_ui(services: Services, access: Access, status_line: str = "") -> gr.Bl
             return (f"Signed in as **{user.name}** ({user.role})",
                     gr.Tab(visible=user.may(Permission.ASK)),
                     gr.Tab(visible=user.may(Permission.SEARCH)),
-                    gr.Tab(visible=user.may(Permission.SEARCH)),
                     gr.Tab(visible=admin),
                     *(listing() if admin else (gr.update(),) * len(listed)))
 
         def model_banner() -> Any:
             return gr.update(visible=not services.client.any_answers())
 
-        demo.load(on_load, outputs=[who, ask_tab, search_tab, handover_tab, documents_tab,
-                                    *listed],
+        demo.load(on_load, outputs=[who, ask_tab, search_tab, documents_tab, *listed],
                   api_name=False)
         demo.load(model_banner, outputs=[banner], api_name=False)
         # unqueued: it must land before the user's first question, not after its answer

@@ -13,11 +13,11 @@ from gradio_client import Client
 from tests import factories
 from tests.e2e.conftest import PASSWORDS, sign_in
 
-TABS = ("Ask", "Work orders", "Search", "Handover", "Documents")
+TABS = ("Ask", "Work orders", "Search", "Documents")
 
 
 @pytest.mark.parametrize(("name", "tabs"), [
-    ("op", ["Ask", "Work orders"]), ("tech", ["Ask", "Work orders", "Search", "Handover"]),
+    ("op", ["Ask", "Work orders"]), ("tech", ["Ask", "Work orders", "Search"]),
     ("boss", list(TABS))])
 def test_each_role_sees_its_tabs(browser, signed_in_ui: str, name: str,  # type: ignore[no-untyped-def]
                                  tabs: list[str]) -> None:

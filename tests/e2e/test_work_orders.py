@@ -100,7 +100,8 @@ def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows
         timeout=180_000)  # among the export's 138, by its number
 
     # the shift's handover, on a desk and a phone, and printed
-    tech.get_by_role("tab", name="Handover").click()
+    tech.get_by_role("tab", name="Search").click()
+    tech.get_by_role("tab", name="Shift handover").click()
     tech.locator("#handover-from textarea").fill(started)
     tech.locator("#handover-show").click()
     report = tech.locator("#handover-report")
