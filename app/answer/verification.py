@@ -60,6 +60,8 @@ class Flag:
     def __str__(self) -> str:
         if self.kind == UNSUPPORTED_SENTENCE:
             return f"no cited page says: “{self.text}”"
+        if self.kind == "citation":  # a sentence of its own, not "citation the answer…"
+            return self.text
         return f"{self.kind} {self.text}"
 
 
