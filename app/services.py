@@ -185,7 +185,7 @@ class Services:
         data = self.settings.data_dir
         return WorkOrderDesk(
             store, self.settings.work_orders, self.audit,
-            known_assets=lambda: self.records.snapshot().assets,
+            known_assets=lambda hidden: self.records.snapshot().assets_outside(hidden),
             publish=lambda: publish(store.all_confirmed, data / "assistant", self.ingestor,
                                     self.manifest),
             default_export_dir=data / "exports" / "work-orders")

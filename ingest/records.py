@@ -148,6 +148,12 @@ class Snapshot:
     def assets(self) -> Counter[str]:
         return Counter(a for o in self.orders for a in o.assets)
 
+    def assets_outside(self, hidden: frozenset[str]) -> Counter[str]:
+        """The asset ids of the work orders in files other than ``hidden``."""
+        if not hidden:
+            return self.assets
+        return Counter(a for o in self.orders if o.file not in hidden for a in o.assets)
+
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS work_orders (file TEXT NOT NULL, sha256 TEXT NOT NULL,"

@@ -128,7 +128,10 @@ class WorkOrderHandlers:
         waiting = (len(self.desk.store.list(user, status="draft")) if order is None and confirmer
                    else 0)
         return (header_markdown(order, user, waiting), gr.update(visible=order is not None),
-                gr.update(value=f.asset, interactive=editable),
+                # picked from the ids the reader's work orders carry (most used first), or
+                # typed: a new machine's first work order names an id none carries yet
+                gr.update(choices=self.desk.assets(hidden) if editable else [],
+                          value=f.asset, interactive=editable),
                 gr.update(value=f.symptom, interactive=editable),
                 gr.update(value=", ".join(f.codes), interactive=editable),
                 gr.update(choices=["", *settings.priorities], value=f.priority,
@@ -193,8 +196,10 @@ class WorkOrderHandlers:
         try:
             stored, typed = self._fields(user, chosen, asset, symptom, codes, priority,
                                          work_type, actions)
-            saved = (self.desk.confirm(user, chosen[0], chosen[1], typed) if confirm else
-                     self.desk.save(user, stored.incident, chosen[0], chosen[1], typed))
+            hidden = self.access.hidden_files(user)
+            saved = (self.desk.confirm(user, chosen[0], chosen[1], typed, hidden) if confirm
+                     else self.desk.save(user, stored.incident, chosen[0], chosen[1], typed,
+                                         hidden))
         except WorkOrderError as exc:
             # what was typed stays on the screen: only the note and the list change
             return (self.choices(user, chosen[0]), *(gr.update(),) * 12, f"⚠️ {exc}",
@@ -247,10 +252,11 @@ class WorkOrderHandlers:
         # an answer withheld from this reader (it cited a document they may no longer read)
         # gives its question (their own words), not its quotes
         _, every = conversation_from_json(stored)
-        _, readable = conversation_from_json(withdrawn(stored, self.access.hidden_files(user)))
+        hidden = self.access.hidden_files(user)
+        _, readable = conversation_from_json(withdrawn(stored, hidden))
         records = {i: readable.get(i, AnswerRecord(r.question)) for i, r in every.items()}
-        fields, _ = self.desk.propose(answered_questions(records))
-        return self.desk.save(user, number, None, 0, fields)
+        fields, _ = self.desk.propose(answered_questions(records), hidden)
+        return self.desk.save(user, number, None, 0, fields, hidden)
 
     # The HTTP API: the same rules, plain values.
 
@@ -276,7 +282,8 @@ class WorkOrderHandlers:
         if order is None:
             raise gr.Error(f"Work order {number} is not among those you may see.")
         try:
-            saved = self.desk.confirm(user, order.id, int(version), order.fields)
+            saved = self.desk.confirm(user, order.id, int(version), order.fields,
+                                      self.access.hidden_files(user))
         except WorkOrderError as exc:
             raise gr.Error(str(exc)) from exc
         return self._plain(user, saved.order) | {"note": saved.note}
@@ -312,7 +319,9 @@ def _layout() -> SimpleNamespace:
     with gr.Row(equal_height=False, visible=False, elem_id="wo-form") as box:
         with gr.Column(scale=3, min_width=300):
             with gr.Row():
-                asset = gr.Textbox(label="Asset", scale=1, elem_id="wo-asset", min_width=120)
+                asset = gr.Dropdown(label="Asset", choices=[], value="", scale=1,
+                                    allow_custom_value=True, filterable=True,
+                                    elem_id="wo-asset", min_width=120)
                 codes = gr.Textbox(label="Fault codes", scale=2, elem_id="wo-codes",
                                    min_width=160, placeholder="ALARM:1, ERROR:9")
             symptom = gr.Textbox(label="Symptom (the operator's words)", lines=2,

@@ -40,7 +40,9 @@ class WorkOrderDesk:
     store: DraftStore
     settings: WorkOrderSettings
     audit: AuditLog
-    known_assets: Callable[[], Counter[str]]  # asset id (lower case) -> work orders naming it
+    # asset id (lower case) -> work orders naming it, of the files a reader who may not read
+    # the given ones sees: no hint or list shows an id only hidden work orders carry
+    known_assets: Callable[[frozenset[str]], Counter[str]]
     publish: Callable[[], IngestReport]  # confirmed work orders into the history
     default_export_dir: Path
 
@@ -51,14 +53,20 @@ class WorkOrderDesk:
     def may_confirm(self, user: User) -> bool:
         return self.store.may_confirm(user)
 
-    def propose(self, answers: Sequence[AnsweredQuestion]) -> tuple[WorkOrderFields, str]:
+    def assets(self, hidden: frozenset[str] = frozenset()) -> list[str]:
+        """The asset ids the work orders a reader may read carry, as written on a work order
+        (upper case), most work orders first: the Asset field's choices."""
+        return [a.upper() for a, _ in self.known_assets(hidden).most_common()]
+
+    def propose(self, answers: Sequence[AnsweredQuestion], hidden: frozenset[str] = frozenset()
+                ) -> tuple[WorkOrderFields, str]:
         """The draft an incident's record gives, and what is wrong with its asset (or "")."""
-        known = self.known_assets()
+        known = self.known_assets(hidden)
         fields = draft_fields(answers, known)
         return fields, asset_problem(fields.asset, known) or ""
 
     def save(self, user: User, incident: int | None, number: int | None, version: int,
-             fields: WorkOrderFields) -> Saved:
+             fields: WorkOrderFields, hidden: frozenset[str] = frozenset()) -> Saved:
         """A new draft (``number`` None) or an edit of one the user may change."""
         fields = checked(fields, self.settings.priorities, self.settings.work_types)
         if number is None:
@@ -66,16 +74,16 @@ class WorkOrderDesk:
         else:
             order = self.store.edit(user, number, version, fields)
         self._audit(user, "wo-draft" if number is None else "wo-edit", order)
-        return Saved(order, asset_problem(fields.asset, self.known_assets()) or "")
+        return Saved(order, asset_problem(fields.asset, self.known_assets(hidden)) or "")
 
     def confirm(self, user: User, number: int, version: int,
-                fields: WorkOrderFields) -> Saved:
+                fields: WorkOrderFields, hidden: frozenset[str] = frozenset()) -> Saved:
         """Confirm (with the reviewer's edits); then the history is rewritten with it."""
         fields = checked(fields, self.settings.priorities, self.settings.work_types)
         order = self.store.confirm(user, number, version, fields)
         self._audit(user, "wo-confirm", order)
         report = self.publish()
-        note = asset_problem(fields.asset, self.known_assets()) or ""
+        note = asset_problem(fields.asset, self.known_assets(hidden)) or ""
         if report.failed:
             reasons = "; ".join(f"{r.file}: {r.reason}" for r in report.failed)
             note = (f"Confirmed, but the work-order history was not updated ({reasons}). It "

@@ -51,7 +51,7 @@ def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows
     header = op.locator("#wo-header")
     header.get_by_text("PO-WO-").wait_for(timeout=30_000)
     number = re.search(r"PO-WO-\d{5}", header.inner_text()).group(0)  # type: ignore[union-attr]
-    assert op.locator("#wo-asset textarea").input_value() == "QR0218"
+    assert op.locator("#wo-asset input").input_value() == "QR0218"
     assert op.locator("#wo-codes textarea").input_value() == "ALARM:1"
     evidence = op.locator("#wo-evidence").inner_text()
     assert "grbl_alarm_and_error_codes.pdf" in evidence
@@ -72,6 +72,10 @@ def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows
     choose(tech, "#wo-list", number)
     tech.locator("#wo-header").get_by_text(f"{number} — draft").wait_for(timeout=30_000)
     assert tech.locator("#wo-actions textarea").input_value() == ACTIONS
+    # the asset is picked from the ids the work orders carry: typed in part, then chosen
+    tech.locator("#wo-asset input").fill("QR021")
+    tech.get_by_role("option", name="QR0218", exact=True).click()
+    assert tech.locator("#wo-asset input").input_value() == "QR0218"
     choose(tech, "#wo-priority", "2 high")
     choose(tech, "#wo-type", "corrective")
     tech.locator("#wo-confirm").click()

@@ -31,6 +31,7 @@ from app.workorders.drafting import AnsweredQuestion, asset_problem, draft_field
 from app.workorders.export import ExportError, formats, record, write_export
 from app.workorders.history import history_csv
 from ingest.pipeline import IngestReport
+from ingest.records import Snapshot, WorkOrder
 
 OP, OP2 = User("op", Role.OPERATOR), User("op2", Role.OPERATOR)
 TECH, TECH2 = User("tech", Role.TECHNICIAN), User("tech2", Role.TECHNICIAN)
@@ -166,7 +167,8 @@ def test_a_missing_export_folder_is_said_and_nothing_is_marked_exported(
     orders = confirmed(store)
     missing = tmp_path / "usb-stick"
     desk = WorkOrderDesk(store, WorkOrderSettings(export_dir=missing),
-                         AuditLog(store.db), lambda: KNOWN, IngestReport, tmp_path / "default")
+                         AuditLog(store.db), lambda hidden: KNOWN, IngestReport,
+                         tmp_path / "default")
     with pytest.raises(ExportError, match=f"The export folder {missing} does not exist: "
                        "create it"):
         desk.export(TECH)
@@ -194,3 +196,21 @@ def test_the_history_file_names_the_asset_and_what_was_done(store: DraftStore) -
     rows = list(csv.DictReader(history_csv(confirmed(store)).splitlines()))
     assert rows[0]["work_order_id"] == "PO-WO-00001" and rows[0]["source"] == "assistant"
     assert rows[0]["description"].endswith("door alarm Done: reset the alarm")
+
+
+def test_the_asset_choices_are_the_ids_of_the_work_orders_the_reader_may_read(
+        store: DraftStore, tmp_path: Path) -> None:
+    orders = [WorkOrder("plant-a.csv", "1", "PH639 leak", assets=("ph639",)),
+              WorkOrder("plant-a.csv", "2", "PH639 noise", assets=("ph639",)),
+              WorkOrder("secret.csv", "3", "XK9760 door", assets=("xk9760",))]
+    snapshot = Snapshot("v1", orders)
+    desk = WorkOrderDesk(store, WorkOrderSettings(), AuditLog(store.db),
+                         snapshot.assets_outside, IngestReport, tmp_path)
+    assert desk.assets() == ["PH639", "XK9760"]  # most work orders first
+    hidden = frozenset({"secret.csv"})
+    assert desk.assets(hidden) == ["PH639"]
+    # nor does the hint name an id only a hidden file carries
+    saved = desk.save(OP, None, None, 0, WorkOrderFields("XK9761", "door will not shut"), hidden)
+    assert "XK9760" not in saved.note and "No known id is close" in saved.note
+    assert "Closest known: XK9760" in desk.save(
+        OP, None, None, 0, WorkOrderFields("XK9761", "door will not shut")).note
