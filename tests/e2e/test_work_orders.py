@@ -84,6 +84,19 @@ def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows
     tech.locator("#wo-note").get_by_text("Exported to").wait_for(timeout=30_000)
     tech.wait_for_timeout(500)  # the form's last updates land with the note
     tech.screenshot(path=str(screenshots / "work-order-confirmed.png"), full_page=True)
+    # on a technician's phone: the whole work order, nothing wider than the screen
+    phone = sign_in(browser, signed_in_ui, "tech")
+    phone.set_viewport_size({"width": 390, "height": 844})
+    phone.get_by_role("tab", name="Work orders").click()
+    choose(phone, "#wo-list", number)
+    phone.locator("#wo-header").get_by_text(f"{number} — confirmed").wait_for(timeout=30_000)
+    phone.wait_for_timeout(500)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    symptom = phone.locator("#wo-symptom textarea")
+    # grown to its text (within the 2 px of its border that Gradio's sizing leaves over)
+    assert symptom.evaluate("e => e.scrollHeight <= e.clientHeight + 4"), "symptom cut"
+    phone.screenshot(path=str(screenshots / "work-order-phone.png"), full_page=True)
+    phone.close()
     link = tech.locator("#wo-note a", has_text=".csv").get_attribute("href")
     fetched = tech.request.get(urljoin(signed_in_ui, link))  # type: ignore[arg-type]
     exported = list(csv.DictReader(io.StringIO(fetched.text())))
