@@ -59,6 +59,7 @@ def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows
     op.locator("#wo-actions textarea").fill(ACTIONS)
     op.locator("#wo-save").click()
     op.locator("#wo-note").get_by_text(f"{number} saved").wait_for(timeout=30_000)
+    op.wait_for_timeout(500)  # the form's last updates land with the note (else it is grey)
     op.screenshot(path=str(screenshots / "work-order-draft.png"), full_page=True)
 
     # two more questions of the shift: one the documents do not answer, one about servicing
