@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
 from app.records.audit import SAFETY_FLAG, WITHHELD, AuditLog
@@ -43,6 +43,7 @@ class Asked:
     feedback: str = ""
     assets: list[str] = field(default_factory=list)  # asset ids it names that the records know
     safety: list[str] = field(default_factory=list)  # sources of the safety notices shown
+    withheld: int = 0  # sources left out: documents the reader of the handover may not read
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,30 @@ class Handover:
         for item in self.asked:
             counts[item.outcome] = counts.get(item.outcome, 0) + 1
         return counts
+
+    def readable_by(self, hidden: Collection[str]) -> Handover:
+        """The handover as a reader who may not read the ``hidden`` files sees it: their
+        pages left out of each answer's sources and safety notices (counted, and said), and
+        what the checks flagged in such an answer (the model's words about those pages) not
+        shown. The questions stay: they are the askers' words, and the shift's record."""
+        if not hidden:
+            return self
+        barred = set(hidden)
+
+        def hidden_source(label: str) -> bool:
+            where = re.sub(r"^\[\d+\]\s*", "", label)  # a notice is "[2] file, page 3"
+            return any(where == f or where.startswith(f + ", ") for f in barred)
+
+        asked = []
+        for a in self.asked:
+            kept = [s for s in a.sources if not hidden_source(s)]
+            safety = [s if not hidden_source(s) else WITHHELD_SOURCE for s in a.safety]
+            withheld = len(a.sources) - len(kept)
+            touched = withheld or WITHHELD_SOURCE in safety
+            asked.append(replace(a, sources=kept, safety=safety, withheld=withheld,
+                                 doubts=[WITHHELD_CHECKS] if touched and a.doubts
+                                 else a.doubts))
+        return replace(self, asked=asked)
 
     def to_json(self) -> dict[str, object]:
         return {"start_utc": self.start_utc, "end_utc": self.end_utc, "area": list(self.area),
@@ -173,11 +198,22 @@ class Handover:
         lines += ["## Every question", "", "| time (UTC) | user | question | outcome | sources |",
                   "|---|---|---|---|---|"]
         lines += [f"| {a.time_utc} | {a.user} | {_cell(a.question)} | {a.outcome} | "
-                  f"{_cell('; '.join(a.sources[:3]) or '—')} |" for a in self.asked]
+                  f"{_cell(_sources(a))} |" for a in self.asked]
         return "\n".join(lines) + "\n"
 
 
 _SENTENCE_FLAG = "no cited page says"
+WITHHELD_SOURCE = "a document you may not read"
+WITHHELD_CHECKS = "not shown (the answer cites a document you may not read)"
+
+
+def _sources(asked: Asked) -> str:
+    shown = "; ".join(asked.sources[:3])
+    if asked.withheld:
+        shown += ("; " if shown else "") + (
+            f"{asked.withheld} document page{'s' if asked.withheld != 1 else ''} you may not "
+            "read")
+    return shown or "—"
 
 
 def _doubts(doubts: list[str]) -> str:

@@ -37,17 +37,20 @@ class HandoverHandlers:
     def show(self, start: str, end: str, assets: str, request: gr.Request) -> tuple[str, str]:
         """The report of [start, end) (UTC), limited to ``assets`` when some are given
         (comma-separated), and what is said beside the button."""
-        self.access.require(request, Permission.SEARCH)
+        user = self.access.require(request, Permission.SEARCH)
+        hidden = self.access.hidden_files(user)
         try:
             since, before = parse_time(start or default_window()[0]), \
                 parse_time(end or default_window()[1])
             shift = handover(self.services.audit, since, before,
-                             self.services.records.snapshot().assets,
+                             # counted from the work orders this reader may read
+                             self.services.records.snapshot().assets_outside(hidden),
                              self.services.work_order_store, self.services.incidents,
                              [a for a in re.split(r"[,;\s]+", assets or "") if a])
         except HandoverError as exc:
             return gr.update(), f"⚠️ {exc}"  # type: ignore[return-value]
-        return shift.to_markdown(), ""
+        # the pages of documents this reader may not read are left out, and said
+        return shift.readable_by(hidden).to_markdown(), ""
 
     def download(self, report: str, request: gr.Request) -> str:
         """A one-use link to the report shown, as Markdown."""

@@ -5,15 +5,19 @@ exists — and still gets their full top k from the documents they may read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from app.answer.answering import AnswerStatus
 from app.answer.rendering import render_answer
+from app.records.audit import AuditEntry
 from app.records.collections import CollectionError
 from app.records.users import Role, User
+from app.ui.access import Access
 from app.ui.conversation import WITHDRAWN_ANSWER, with_withheld, withdrawn
+from app.ui.handover import HandoverHandlers
 from tests.conftest import make_services, make_settings
 
 PRESS = """# Press brake PB-20 maintenance
@@ -256,3 +260,35 @@ def test_ingest_puts_a_folder_into_a_collection_before_it_is_searchable(  # type
     listed = subprocess.run([plantops, "collections", "list"], env=env, capture_output=True,
                             text=True, check=True).stdout
     assert "drawings" in listed and "valve_block.md" in listed and "technician" in listed
+
+
+def test_the_shift_handover_shows_a_reader_no_page_or_count_of_a_hidden_file(services) -> None:  # type: ignore[no-untyped-def]
+    """A fleet operator's question answered from site B's work orders, in the handover a
+    technician outside the fleet group reads on the page: the question stays (the asker's
+    words), the records it cited and their count on record do not."""
+    question = "ZX9001 pump seal leaking again, what was done last time?"
+    services.audit.record(AuditEntry(  # as the Ask tab writes an answer that quoted B-1
+        user="fleet-op", role="operator", action="ask", question=question,
+        status="complete", cited=["site_b.csv, record B-1"],
+        flags=["number 40 bar", "safety notice [1] site_b.csv, record B-1"]))
+    for name, role in (("tech", Role.TECHNICIAN), ("boss", Role.ADMIN)):
+        if services.users.get(name) is None:
+            services.users.add(name, role, f"{name}-long-passphrase-1")
+    access = Access(services.users, single_user=False, collections=services.collections)
+    on = HandoverHandlers(services, access)
+    seen, said = on.show("", "", "", SignedIn("tech"))
+    assert said == "" and question in seen
+    assert "site_b" not in seen and "B-1" not in seen and "40 bar" not in seen
+    assert "1 document page you may not read" in seen
+    assert "the notice of a document you may not read" in seen
+    assert "ZX9001:" not in seen  # no asset line counting its hidden work orders
+    # an admin reads every collection: the same shift whole
+    whole, _ = on.show("", "", "", SignedIn("boss"))
+    assert "site_b.csv" in whole and "ZX9001: asked 1 time this shift; 3 work orders" in whole
+
+
+@dataclass
+class SignedIn:
+    """What the handlers read of gr.Request."""
+
+    username: str

@@ -138,3 +138,23 @@ def test_the_command_writes_markdown_or_json_and_says_a_bad_window(
                  "--out", str(tmp_path / "no-such-folder" / "shift.md")]) == 1
     assert main(["--data-dir", str(tmp_path), "handover", "--from", "yesterday"]) == EXIT_ERROR
     assert "is not a time" in capsys.readouterr().err
+
+
+def test_a_reader_barred_from_a_document_sees_no_page_of_it_in_the_handover(
+        tmp_path: Path) -> None:
+    log, start, _ = shift_log(tmp_path)
+    log.record(AuditEntry(user="qa", role="operator", action="ask", status="complete",
+                          question="Reject rate on line 3 after the die change?",
+                          cited=["qa-secret.pdf, page 4", "grbl.pdf, page 1"],
+                          flags=["number 2.5 %", "safety notice [1] qa-secret.pdf, page 4"]))
+    shift = handover(log, start, time.time() + 1)
+    assert "qa-secret.pdf" in shift.to_markdown()  # as the CLI gives it to an admin
+    md = shift.readable_by({"qa-secret.pdf"}).to_markdown()
+    assert "qa-secret" not in md and "2.5 %" not in md  # nor the model's words about it
+    assert "Reject rate on line 3 after the die change?" in md  # the asker's words stay
+    assert "grbl.pdf, page 1; 1 document page you may not read" in md
+    assert "the notice of a document you may not read" in md
+    assert "flagged: not shown (the answer cites a document you may not read)" in md
+    # what cites nothing hidden is as it was
+    assert "flagged: number 250 °c; 2 sentences no cited page says" in md
+    assert shift.readable_by(frozenset()).to_markdown() == shift.to_markdown()
