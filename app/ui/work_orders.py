@@ -215,13 +215,20 @@ class WorkOrderHandlers:
         user = self.access.require(request, Permission.ASK)
         order = self.desk.store.get(user, chosen[0]) if chosen else None
         try:
-            paths = self.desk.export(user)
+            exported = self.desk.export(user)
         except (WorkOrderError, ExportError) as exc:
             return (gr.update(), *(gr.update(),) * 12, f"⚠️ {exc}", gr.update())
-        links = [f"[{p.name}]({self.access.grants.grant(user, Permission.ASK, p, p.name)})"
-                 for p in paths]
-        note = (f"Exported to {self.desk.export_dir}: " + ", ".join(links)
-                + " (the links work for you for 10 minutes).")
+        if exported.cited_files & self.access.hidden_files(user):
+            # whole, for the CMMS; not handed to a reader barred from a document they quote
+            note = (f"Exported to {self.desk.export_dir}: "
+                    + ", ".join(p.name for p in exported.paths)
+                    + ". They quote a document you may not read, so they are not offered "
+                    "for download here: the CMMS's import reads them from that folder.")
+        else:
+            links = [f"[{p.name}]({self.access.grants.grant(user, Permission.ASK, p, p.name)})"
+                     for p in exported.paths]
+            note = (f"Exported to {self.desk.export_dir}: " + ", ".join(links)
+                    + " (the links work for you for 10 minutes).")
         if order is not None:
             order = self.desk.store.get(user, order.id)
         return (self.choices(user, order.id if order else None),
@@ -292,7 +299,7 @@ class WorkOrderHandlers:
         """Export the confirmed work orders waiting for the CMMS; the files' names."""
         user = self.access.require(request, Permission.ASK)
         try:
-            return [p.name for p in self.desk.export(user)]
+            return [p.name for p in self.desk.export(user).paths]
         except (WorkOrderError, ExportError) as exc:
             raise gr.Error(str(exc)) from exc
 

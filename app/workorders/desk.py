@@ -35,6 +35,21 @@ class Saved:
     # updated
 
 
+@dataclass(frozen=True)
+class Exported:
+    """What one export wrote: its files, and the work orders in them."""
+
+    paths: list[Path]
+    orders: list[WorkOrderDraft]
+
+    @property
+    def cited_files(self) -> frozenset[str]:
+        """The documents the exported work orders quote (their evidence and safety notices):
+        a reader barred from one of them is not handed the files."""
+        return frozenset(c.file for o in self.orders
+                         for c in (*o.fields.documents, *o.fields.safety))
+
+
 @dataclass
 class WorkOrderDesk:
     store: DraftStore
@@ -91,7 +106,7 @@ class WorkOrderDesk:
                     "it now.")
         return Saved(order, note)
 
-    def export(self, user: User, numbers: Sequence[int] | None = None) -> list[Path]:
+    def export(self, user: User, numbers: Sequence[int] | None = None) -> Exported:
         """Write the confirmed work orders not yet exported (or ``numbers``) to the export
         folder; raises ExportError (the orders stay unexported) or WorkOrderError."""
         if not self.may_confirm(user):
@@ -114,7 +129,7 @@ class WorkOrderDesk:
                                      question=", ".join(o.number for o in chosen),
                                      answer="; ".join(p.name for p in paths),
                                      status="exported"))
-        return paths
+        return Exported(paths, chosen)
 
     def _audit(self, user: User, action: str, order: WorkOrderDraft) -> None:
         f = order.fields

@@ -15,9 +15,11 @@ from app.answer.rendering import render_answer
 from app.records.audit import AuditEntry
 from app.records.collections import CollectionError
 from app.records.users import Role, User
+from app.records.work_orders import Cited, WorkOrderFields
 from app.ui.access import Access
 from app.ui.conversation import WITHDRAWN_ANSWER, with_withheld, withdrawn
 from app.ui.handover import HandoverHandlers
+from app.ui.work_orders import WorkOrderHandlers
 from tests.conftest import make_services, make_settings
 
 PRESS = """# Press brake PB-20 maintenance
@@ -292,3 +294,30 @@ class SignedIn:
     """What the handlers read of gr.Request."""
 
     username: str
+
+
+def test_an_export_quoting_a_hidden_document_is_written_but_not_handed_to_that_reader(  # type: ignore[no-untyped-def]
+        services) -> None:
+    """The CMMS gets every work order whole; a technician outside site B's collection who
+    exports one quoting site B's records gets no download of the files, only their names."""
+    for name, role in (("op", Role.OPERATOR), ("tech", Role.TECHNICIAN)):
+        if services.users.get(name) is None:
+            services.users.add(name, role, f"{name}-long-passphrase-1")
+    desk = services.work_orders
+    on = WorkOrderHandlers(services, Access(services.users, single_user=False,
+                                            collections=services.collections))
+
+    def confirmed_quoting(source: str, file: str) -> None:
+        draft = desk.save(OPERATOR, None, None, 0, WorkOrderFields(
+            "ZX9001", "pump seal leaking", documents=(Cited("seal leak", source, file),)))
+        desk.confirm(TECHNICIAN, draft.order.id, draft.order.version, draft.order.fields)
+
+    confirmed_quoting("site_b.csv, record B-1", "site_b.csv")
+    note = on.export(None, SignedIn("tech"))[-2]
+    assert "Exported to" in note and "not offered for download" in note
+    assert "/plantops/file/" not in note
+    written = sorted((services.settings.data_dir / "exports" / "work-orders").glob("*.csv"))
+    assert written and "seal leak" in written[-1].read_text(encoding="utf-8")  # whole
+    confirmed_quoting("press_brake.md, page 1", "press_brake.md")
+    note = on.export(None, SignedIn("tech"))[-2]
+    assert "/plantops/file/" in note and "not offered" not in note
