@@ -52,11 +52,13 @@ class HandoverHandlers:
         # the pages of documents this reader may not read are left out, and said
         return shift.readable_by(hidden).to_markdown(), ""
 
-    def download(self, report: str, request: gr.Request) -> str:
-        """A one-use link to the report shown, as Markdown."""
+    def download(self, start: str, end: str, assets: str, request: gr.Request) -> str:
+        """A one-use link to the report of the window, as Markdown: made again here (what the
+        page sends is a window, never the text written to the server's disk)."""
         user = self.access.require(request, Permission.SEARCH)
-        if not report or not report.startswith("# Shift handover"):
-            return "⚠️ Show a handover first."
+        report, said = self.show(start, end, assets, request)
+        if said:
+            return said
         self.exports.mkdir(parents=True, exist_ok=True)
         target = self.exports / f"{secrets.token_hex(16)}.md"
         target.write_text(report, encoding="utf-8")
@@ -86,7 +88,7 @@ def build_handover_tab(services: Services, access: Access) -> Any:
     report = gr.Markdown(elem_id="handover-report")
     show.click(on.show, inputs=[since, until, area], outputs=[report, note], api_name=False)
     print_it.click(None, js=PRINT)
-    download.click(on.download, inputs=[report], outputs=[note], api_name=False)
+    download.click(on.download, inputs=[since, until, area], outputs=[note], api_name=False)
 
     def opened(request: gr.Request) -> tuple[Any, ...]:
         first, last = default_window()

@@ -138,6 +138,14 @@ def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows
     tech.emulate_media(media="print")
     pdf = tech.pdf(format="A4")
     printed_pages(pdf, screenshots / "handover-print.png", number)
+    tech.emulate_media(media="screen")
+    # the Markdown download: the same report, made again on the server from the window
+    tech.locator("#handover-download").click()
+    link = tech.locator("#handover-note a").get_attribute("href", timeout=30_000)
+    saved = tech.request.get(urljoin(signed_in_ui, link)).text()  # type: ignore[arg-type]
+    assert saved.startswith("# Shift handover") and f"{number} confirmed by tech" in saved
+    again = tech.request.get(urljoin(signed_in_ui, link))  # type: ignore[arg-type]
+    assert again.status == 404  # the link works once
 
 
 def printed_pages(pdf: bytes, image: Path, number: str) -> None:
