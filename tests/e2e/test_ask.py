@@ -37,12 +37,15 @@ def test_streamed_cited_answer_and_nothing_loaded_from_outside(
 
 
 def wait_for_answer(page, count: int) -> str:  # type: ignore[no-untyped-def]
-    """The text of the `count`-th answer once it is finished (no cursor, sources listed)."""
+    """The text of the `count`-th answer once it is finished (no cursor, sources listed) and
+    its run has ended (Ask is back: the audit row is written), so that a test does not end
+    while its answer's last step still runs."""
     answer = page.locator("#answers .bot-row").nth(count - 1)
     for _ in range(900):
         text = answer.inner_text() if answer.count() else ""
         if "Sources" in text and "▌" not in text:
-            return text
+            page.locator("#stop").wait_for(state="hidden", timeout=60_000)
+            return answer.inner_text()
         page.wait_for_timeout(200)
     raise AssertionError(f"answer {count} did not finish: {text}")
 
