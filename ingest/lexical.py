@@ -170,6 +170,21 @@ class LexicalIndex:
         holding = loaded.model.get_scores([token]) > 0  # BM25 scores only chunks holding it
         return int(np.count_nonzero(holding & shown))
 
+    def holding(self, token: str, k: int, doc_type: str | None = None,
+                hidden: frozenset[str] = frozenset()) -> list[str]:
+        """The chunks that hold ``token`` (a normalised code), at most ``k``, the shortest
+        first (BM25 of the token alone), never of a ``hidden`` file."""
+        loaded = self._current()
+        if loaded.model is None or not loaded.doc_freq.get(token):
+            return []
+        scores = loaded.model.get_scores([token])
+        if doc_type is not None:
+            scores = np.where(loaded.types == doc_type, scores, 0.0)
+        if (shown := loaded.shown(hidden)) is not None:
+            scores = np.where(shown, scores, 0.0)
+        top = np.argsort(-scores)[:k]
+        return [loaded.ids[i] for i in top if scores[i] > 0]
+
     def frequent_codes(self, limit: int,
                        hidden: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
         """Numbered fault codes (``alarm:5``) the most chunks hold, with their counts: what

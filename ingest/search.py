@@ -21,7 +21,7 @@ from ingest.contract import Chunk, DocType, MetaKey, date_number
 from ingest.index import ChunkIndex, ScoredChunk
 from ingest.lexical import LexicalIndex
 from ingest.manifest import Manifest
-from ingest.tags import tags_in_query
+from ingest.tags import codes_in_query, tags_in_query
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,17 @@ class RankedLists:
     """Every visible candidate once, and the ranked lists that found them."""
 
     candidates: dict[str, Candidate] = field(default_factory=dict)  # by chunk id
-    # (method, document type, chunk ids best first); methods: "dense", "lexical"
+    # (method, document type, chunk ids best first); methods: "dense", "lexical", and
+    # "named": the chunks holding a fault code the question names, in no rank order
     lists: list[tuple[str, DocType, list[str]]] = field(default_factory=list)
 
 
 class CandidateSearch:
     # how many times n a reader's search asks for without the file filter, in turn (_nearest)
     unfiltered_fetch: tuple[int, ...] = (2, 8)
+    # chunks fetched per fault code a question names, of each type (a code's table row
+    # and the pages that discuss it)
+    named_per_code: int = 5
 
     def __init__(self, index: ChunkIndex, lexical: LexicalIndex, manifest: Manifest,
                  hidden: frozenset[str] = frozenset()) -> None:
@@ -142,7 +146,15 @@ class CandidateSearch:
             lexical = self._lexical.search(question, n, doc_type=str(doc_type),
                                            hidden=self._hidden)
             lists.append(("lexical", doc_type, [chunk_id for chunk_id, _ in lexical]))
-        missing = [i for _, _, ids in lists for i in ids if i not in found]
+            # A code is one row of one table: "alm1 mid job, gantry ran into the end switch…"
+            # must see alarm 1's row even when the rest of its words rank other pages first
+            # (a table chunk is long, and BM25 weighs one rare token in it lightly).
+            named = [i for code in sorted(codes_in_query(question)) if ":" in code
+                     for i in self._lexical.holding(code, self.named_per_code, str(doc_type),
+                                                    self._hidden)]
+            if named:
+                lists.append(("named", doc_type, list(dict.fromkeys(named))))
+        missing = list(dict.fromkeys(i for _, _, ids in lists for i in ids if i not in found))
         query = np.asarray(vector)
         for chunk_id, (chunk, chunk_vector) in self._index.fetch(missing).items():
             found[chunk_id] = (chunk, float(query @ np.asarray(chunk_vector)))

@@ -105,7 +105,8 @@ class Retriever:
         found = self._search.search(question, self._vectors.embed_query(question),
                                     max(k, self._settings.candidates), filters or SearchFilters())
         candidates = found.candidates
-        weights = {"dense": 1.0, "lexical": self._settings.lexical_weight}
+        # "named" chunks (a fault code's) are candidates, ranked by the identifier boost
+        weights = {"dense": 1.0, "lexical": self._settings.lexical_weight, "named": 0.0}
         fused: dict[tuple[str, str], float] = {}
         best: dict[tuple[str, str], Candidate] = {}  # first seen: dense lists come first
         members: dict[tuple[str, str], dict[str, Candidate]] = {}
@@ -182,9 +183,7 @@ class Retriever:
             return quotes, []
         # another code's row of a code table tells what to do about that code: a table whose
         # row the question names gives that row (quoted already), nothing else of it
-        named = identifiers_in_query(question)
-        tables = {i for i, hit in enumerate(hits[:passages]) if table_rows(
-            hit.chunk.text, {int(c.split(":")[1]) for c in named if c in hit.chunk.fault_codes})}
+        tables = {i for i, _ in self.named_rows(question, hits, passages)}
         plain = [item for item in scored if item[0] not in tables]
         return quotes, self._pick(plain, _STEPS, _STEP_SHARE, is_instruction, taken=quotes)
 
@@ -234,10 +233,7 @@ class Retriever:
                          passages: int = 3) -> list[tuple[int, str, float, float]]:
         """(hit index, sentence, similarity, coverage) of the sentences of the first hits,
         best (similarity + half the coverage) first."""
-        codes = identifiers_in_query(question)
-        rows = [(i, row) for i, hit in enumerate(hits[:passages])
-                for row in table_rows(hit.chunk.text, {int(c.split(":")[1]) for c in codes
-                                                      if c in hit.chunk.fault_codes})]
+        rows = self.named_rows(question, hits, passages)
         candidates = rows + [(i, sentence) for i, hit in enumerate(hits[:passages])
                              for sentence in split_sentences(hit.chunk.text)]
         if not candidates:
@@ -263,6 +259,10 @@ class Retriever:
         named = asked or question
         features, missing = self.evidence_features(question, hits, named)
         found = self._abstention.decide(features, missing)
+        if found.verdict is not Verdict.ANSWER and self.named_rows(named, hits):
+            # the row of the code it names is quoted to the operator: the evidence is whole,
+            # however little of the rest of the question's words that table shares
+            found = replace(found, verdict=Verdict.ANSWER)
         if not found.answerable:
             return found
         if unlisted := self.unlisted_codes(named, hits):
@@ -272,6 +272,17 @@ class Retriever:
             return replace(found, verdict=Verdict.NOT_FOUND, reason=(
                 f"The documents found are about this subject but give no {kind.name} for it."))
         return found
+
+    @staticmethod
+    def named_rows(question: str, hits: list[Candidate], passages: int = 3
+                   ) -> list[tuple[int, str]]:
+        """The rows of code tables, among the passages quoted from, of the codes the question
+        names ("9 Homing fail Homing fail. Could not find limit switch…" for alm9), as (hit
+        index, row)."""
+        codes = [c for c in identifiers_in_query(question) if ":" in c]
+        return [(i, row) for i, hit in enumerate(hits[:passages])
+                for row in table_rows(hit.chunk.text, {int(c.split(":")[1]) for c in codes
+                                                      if c in hit.chunk.fault_codes})]
 
     @staticmethod
     def unlisted_codes(question: str, hits: list[Candidate], passages: int = 5) -> list[str]:

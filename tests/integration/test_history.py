@@ -60,6 +60,15 @@ def test_either_word_of_an_or_will_do(services) -> None:  # type: ignore[no-unty
     assert words == {"WO-10", "WO-11"} and not found.weak  # not both words in one order
 
 
+def test_not_working_asks_for_the_things_jobs_however_they_say_its_fault(services) -> None:  # type: ignore[no-untyped-def]
+    # Issue 29, dev033: "windscreen washer not working - which work orders" was "matched by
+    # meaning only" (marked weak) because no order said "not working"; they say "don't work",
+    # "u/s", "broken", or only what was done ("Repair Park Brake Door Alarm").
+    found = answer(services, "park brake door alarm not working - which work orders?").history
+    assert {m.order.record_id for m in found.matches if m.how == "words"} == {"WO-10", "WO-11"}
+    assert not found.by_meaning_only and not found.weak
+
+
 def test_a_list_matched_by_meaning_alone_says_so(services) -> None:  # type: ignore[no-untyped-def]
     # each word is in some work order ("coolant" WO-9, "leaking" WO-4, "compressor" WO-2),
     # none holds them all: the list is only the closest in meaning, and must say so

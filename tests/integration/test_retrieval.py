@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from app.answer.evidence import Verdict
 from tests import factories
 from tests.conftest import copy_index, make_services, make_settings
 
@@ -159,3 +160,27 @@ def test_a_follow_up_is_not_found_for_what_it_names_not_for_the_question_before(
     again = "and for the M27 ones?"
     assert not retriever.evidence(condense_question(again, [before]),
                                   hits, asked=again).answerable
+
+
+def test_a_named_code_brings_its_row_however_many_other_words_the_question_has(
+        tmp_path: Path, samples_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Issue 29, dev m001: "alm1 mid job, gantry ran into the end switch…" did not reach the
+    grbl alarm table (a long chunk, where BM25 weighs the one rare token alarm:1 lightly,
+    while "gantry", "end" and "switch" fill the candidate lists), so the identifier boost had
+    nothing to lift. The table's row for alarm 1 is now a candidate whatever else the
+    question says, and quoting it is whole evidence: answered, not weak or not found."""
+    from app.settings import RetrievalSettings
+
+    settings = make_settings(copy_index(samples_index, tmp_path / "data"),
+                             retrieval=RetrievalSettings(candidates=3))  # a large index's 30
+    retriever = make_services(settings, embedder).retriever
+    question = ("alm1 mid job, gantry ran into the end switch. can i just $X and carry on "
+                "or do i need to rehome")
+    hits = retriever.retrieve(question)
+    assert (hits[0].chunk.file, hits[0].chunk.page) == ("grbl_alarm_and_error_codes.pdf", 1)
+    [(_, row)] = retriever.named_rows(question, hits)
+    assert row.startswith("1 Hard limit") and "Re-homing is highly recommended" in row
+    assert retriever.evidence(question, hits).verdict is Verdict.ANSWER
+    # a code the table does not list is still not in the documents
+    unlisted = question.replace("alm1", "alm14")
+    assert not retriever.evidence(unlisted, retriever.retrieve(unlisted)).answerable

@@ -2,7 +2,13 @@
 
 from app.answer.answering import AnswerStatus, history_answer
 from app.answer.history.matches import Evidence, History, Match, select
-from app.answer.history.question import HistoryQuestion, words_of
+from app.answer.history.question import (
+    FAILED,
+    HistoryQuestion,
+    order_words,
+    subject_words,
+    words_of,
+)
 from app.answer.rendering import render_answer
 from app.settings import HistorySettings
 from app.ui.history import PER_MONTH, chart_frame
@@ -25,6 +31,16 @@ def test_abbreviations_are_written_out_and_the_text_shown_stays_as_written() -> 
 
 def test_words_are_stemmed_so_endings_do_not_matter() -> None:
     assert words_of("brakes dragging") == words_of("brake drag")
+
+
+def test_every_way_of_saying_it_does_not_work_is_one_word() -> None:
+    lexicon = Lexicon.load()
+    assert subject_words("windscreen washer not working") == ["windscreen", "washer", FAILED]
+    for said in ("BG0988 Windscreen washer don't work", "washer button u/s",
+                 "washer bottle broken", "washer inop", "faulty washer"):
+        assert FAILED in order_words(lexicon.normalise(said)), said
+    assert FAILED not in order_words("replace windscreen washer pump")
+    assert "work" not in subject_words("washer not working")  # not a word to look for
 
 
 def test_a_close_work_order_matches_only_near_the_best_one() -> None:

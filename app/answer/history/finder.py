@@ -15,7 +15,9 @@ Matching (``HistoryFinder.find``), on the records ingest keeps (``ingest.records
    every subject word (stemmed, Snowball; a shortened form counts), or when it is close in
    meaning: dense similarity at least ``similarity_floor``, within ``similarity_window`` of the
    best work order, and at least the ``worded_quantile`` of the similarities of the work
-   orders holding every word. The numbers are fitted on the development questions
+   orders holding every word. The ways of saying "it does not work" ("not working", "u/s",
+   "broken", "faulty") are one word; alone they narrow nothing ("windscreen washer not
+   working": every washer job), joined by "or" they name the kinds of job asked for. The numbers are fitted on the development questions
    (benchmarks/fit_history.py, docs/retrieval.md); each match says which way it matched.
    The count is always the length of that list: "how many" needs nothing else.
 
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from app.answer.history.matches import Evidence, History, Match, select
 from app.answer.history.question import (
+    FAILED,
     HISTORY,
     HISTORY_LOOSE,
     INSTRUCTION,
@@ -40,8 +43,11 @@ from app.answer.history.question import (
     REFERS_BACK,
     HistoryQuestion,
     closest_asset,
+    failure_phrases,
+    order_words,
     stem,
     subject_of,
+    subject_words,
     word_groups,
     words_of,
 )
@@ -118,7 +124,7 @@ class HistoryFinder:
         if terms is None:
             full = self._views.get(full_key)
             if full is None:
-                words = [frozenset(words_of(o.normalised)) for o in snapshot.orders]
+                words = [order_words(o.normalised) for o in snapshot.orders]
                 full = _Terms(snapshot.version, words, Counter(w for ws in words for w in ws))
             words = [w for w, o in zip(full.words, snapshot.orders, strict=True)
                      if o.file not in self._hidden]
@@ -232,7 +238,9 @@ class HistoryFinder:
         held = {w for w in question.subject
                 if any(terms.forms(p) for p in self._split([stem(w)], terms))}
         either = {a: b for pair in question.alternatives for a, b in (pair, pair[::-1])}
-        absent = tuple(w for w in question.subject if w not in held and either.get(w) not in held)
+        said = failure_phrases(" ".join(question.subject))  # "not working": any failure
+        absent = tuple(w for w in question.subject
+                       if w not in held and either.get(w) not in held and w not in said)
         whole_asset = not matches and bool(question.assets)
         if whole_asset:
             names = ", ".join(a.upper() for a in question.assets)
@@ -258,10 +266,14 @@ class HistoryFinder:
     def evidence(self, question: HistoryQuestion, pool: list[tuple[int, WorkOrder]],
                  terms: _Terms) -> list[Evidence]:
         """How well each work order of ``pool`` matches the question's subject."""
-        subject = self._split(words_of(" ".join(question.subject)), terms)
+        subject = self._split(subject_words(" ".join(question.subject)), terms)
         forms = {w: terms.forms(w) for w in subject}
         groups = [frozenset(w for w in group if forms[w])
                   for group in word_groups(question, subject)]
+        # "not working" alone narrows nothing: a work order exists because something is
+        # wrong, and "radio faulty", "needs new aerial", "no reception" are all its jobs. Joined
+        # with another word ("faults or replacements") it names the kinds of job asked for.
+        groups = [g for g in groups if g != {FAILED}] or groups
         known = [group for group in groups if group]
         # across all assets every word (or one of "a or b") must be held; within one asset's
         # orders, the known ones

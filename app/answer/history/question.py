@@ -90,6 +90,33 @@ def words_of(normalised: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(normalised)]
 
 
+# The ways a work order says its thing does not work. A question's "not working" asks for a
+# failure of the thing, however it was written: "windscreen washer don't work", "… button
+# u/s", "… bottle broken" (the lexicon has already made "u/s" unserviceable, "n/w" not working).
+_FAILED = re.compile(
+    r"\b(?:(?:not|don\W?t|doesn\W?t|do\s+not|does\s+not|won\W?t|wont|will\s+not)\s+work"
+    r"(?:s|ing|ed)?|unserviceable|inoperable|inoperative|faulty|faults?|broken|dead|failed|"
+    r"failing|failures?|defective)\b")
+FAILED = "<failed>"  # the one word that stands for all of them (no text holds it)
+
+
+def order_words(normalised: str) -> frozenset[str]:
+    """A work order's stemmed words, and ``FAILED`` when it says its thing does not work."""
+    return frozenset(words_of(normalised)) | ({FAILED} if _FAILED.search(normalised) else set())
+
+
+def failure_phrases(normalised: str) -> set[str]:
+    """The words of its ways of saying "does not work" ("not", "working"): no work order
+    need hold them as written."""
+    return {w for m in _FAILED.finditer(normalised) for w in _WORD.findall(m.group())}
+
+
+def subject_words(normalised: str) -> list[str]:
+    """A subject's stemmed words, its ways of saying "does not work" one ``FAILED``."""
+    failed = [FAILED] if _FAILED.search(normalised) else []
+    return list(dict.fromkeys(words_of(_FAILED.sub(" ", normalised)) + failed))
+
+
 @dataclass(frozen=True)
 class HistoryQuestion:
     text: str
@@ -132,7 +159,7 @@ def word_groups(question: HistoryQuestion, subject: list[str]) -> list[frozenset
     alone, or the words the question joins with "or"."""
     groups = {w: frozenset({w}) for w in subject}
     for a, b in question.alternatives:
-        left, right = words_of(a), words_of(b)
+        left, right = subject_words(a), subject_words(b)
         if len(left) == len(right) == 1 and left[0] in groups and right[0] in groups:
             joined = groups[left[0]] | groups[right[0]]
             groups |= dict.fromkeys(joined, joined)
