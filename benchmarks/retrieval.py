@@ -100,7 +100,8 @@ def stage_latency(services: Services, questions: list[EvalQuestion], repeat: int
         _Timed(services.index, stages, {"query": lambda _v, _n, doc_type, *_: f"dense {doc_type}",
                                         "fetch": lambda *_: "fetch BM25-only hits"}),
         _Timed(services.lexical, stages, {
-            "search": lambda *_, doc_type=None: f"BM25 {doc_type}",
+            "search": lambda *_, doc_type=None, **__: f"BM25 {doc_type}",
+            "holding": lambda *_: "chunks of a named code",
             "coverages": lambda *_: "coverage (once per candidate)"}),
         services.manifest)  # type: ignore[arg-type]
     retriever = Retriever(
