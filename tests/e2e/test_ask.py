@@ -99,3 +99,22 @@ def test_quoted_evidence_flags_and_a_follow_up(browser, ui_url: str, screenshots
     assert "Not found in the documents" not in follow_up, follow_up
     assert "grbl_alarm_and_error_codes.pdf, page 1" in follow_up, follow_up
     page.close()
+
+
+def test_a_code_named_among_many_words_is_answered_from_its_row_on_a_phone(
+        browser, ui_url: str, screenshots: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 29 (dev m001): the alarm table never reached the candidates for this question, and
+    on the sample documents it was "Not found in the documents"."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(ui_url)
+    page.locator("#question textarea").fill(
+        "alm1 mid job, gantry ran into the end switch. can i just $X and carry on or do i "
+        "need to rehome")
+    page.locator("#ask").click()
+    answer = wait_for_answer(page, 1)
+    assert "Not found in the documents" not in answer and "Weak evidence" not in answer, answer
+    assert "Re-homing is highly recommended" in answer, answer  # alarm 1's row, quoted
+    assert "grbl_alarm_and_error_codes.pdf, page 1" in answer, answer
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(screenshots / "ask-code-row-phone.png"), full_page=True)
+    page.close()
