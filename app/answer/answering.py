@@ -387,5 +387,5 @@ def checked(update: AnswerUpdate, support: SupportCheck | None = None) -> Answer
                   for sentence in support.unsupported(
                       update.text, {c.number: c.chunk for c in update.citations})]
     if update.text.strip() and not cited_numbers(update.text):
-        flags.insert(0, Flag("citation", "the answer cites no passage"))
+        flags.insert(0, Flag("citation", "the model's draft cites no passage"))
     return replace(update, flags=flags)

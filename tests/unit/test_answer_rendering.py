@@ -53,7 +53,7 @@ def test_quotes_come_first_and_the_models_draft_is_apart_with_its_flags_in_place
     update = AnswerUpdate("Heat to 250 °C. Then wait.\nRun $H now", [citation(1)],
                           AnswerStatus.COMPLETE, "Weak evidence — check the cited page.",
                           quotes=[Quote(1, "Check wiring.")], weak=True,
-                          flags=[Flag("citation", "the answer cites no passage"),
+                          flags=[Flag("citation", "the model's draft cites no passage"),
                                  Flag("number", "250 °c", 8), Flag("command", "$H", 31),
                                  Flag("tag", "P-7", None)])
     md = render_answer(update)

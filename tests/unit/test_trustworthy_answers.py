@@ -63,7 +63,7 @@ def test_a_finished_answer_carries_its_flags_and_citations() -> None:
                           quotes=[Quote(1, "Machine position retained.")])
     result = checked(update)
     assert result.cited == [1]  # the quote cites, even when the model wrote no [n]
-    assert [str(f) for f in result.flags] == ["the answer cites no passage",
+    assert [str(f) for f in result.flags] == ["the model's draft cites no passage",
                                                "number 250 °c"]
 
 
