@@ -17,8 +17,9 @@ Matching (``HistoryFinder.find``), on the records ingest keeps (``ingest.records
    best work order, and at least the ``worded_quantile`` of the similarities of the work
    orders holding every word. The ways of saying "it does not work" ("not working", "u/s",
    "broken", "faulty") are one word; alone they narrow nothing ("windscreen washer not
-   working": every washer job), joined by "or" they name the kinds of job asked for. The numbers are fitted on the development questions
-   (benchmarks/fit_history.py, docs/retrieval.md); each match says which way it matched.
+   working": every washer job), joined by "or" they name the kinds of job asked for. The
+   numbers are fitted on the development questions (benchmarks/fit_history.py,
+   docs/retrieval.md); each match says which way it matched.
    The count is always the length of that list: "how many" needs nothing else.
 
 What the logs do not hold (who did a job, its cost, the downtime) is said, with the records
