@@ -5,7 +5,8 @@ of ``ingest.tags`` (``ALARM:2`` -> ``alarm:2``, ``P-101A`` -> ``p101a``), which
 plain word tokenisers split apart and lose.
 
 A rebuild from all chunks after each changing ingest run keeps it exactly in
-step with Chroma, removals included; it costs seconds for ~100k short chunks.
+step with Chroma, removals included; it costs seconds for ~100k short chunks. A process
+that rebuilt it before keeps the chunks' tokens and reads only the new chunks (``refresh``).
 Readers notice a rebuild through the ``fingerprint`` file and reload.
 """
 
@@ -14,9 +15,10 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +73,15 @@ class _Loaded:
         return math.log(1 + n / (1 + self.doc_freq.get(token, 0)))
 
 
+@dataclass(frozen=True)
+class _Tokens:
+    """What BM25 keeps of one chunk."""
+
+    tokens: list[str]  # (bm25s takes lists; never changed)
+    doc_type: str
+    file: str
+
+
 class LexicalIndex:
     """A bm25s index of chunk ids, stored in ``folder``."""
 
@@ -79,6 +90,9 @@ class LexicalIndex:
         self._lexicon = lexicon or Lexicon({})
         self._loaded = _Loaded()
         self._loading = threading.Lock()
+        # the tokens of the chunks of the last index this process wrote (``refresh``; the
+        # lexicon they were expanded with is this object's, for its life)
+        self._tokens: dict[str, _Tokens] = {}
 
     @property
     def _fingerprint_file(self) -> Path:
@@ -98,7 +112,25 @@ class LexicalIndex:
         return self.stored_fingerprint() == self._version(manifest_fingerprint)
 
     def rebuild(self, chunks: Sequence[Chunk], fingerprint: str) -> None:
-        """Write a new index next to the old one, then swap it in."""
+        """Write a new index of ``chunks`` next to the old one, then swap it in."""
+        self._swap({c.id: self._tokenised(c) for c in chunks}, fingerprint)
+
+    def refresh(self, ids: Sequence[str], read: Callable[[Sequence[str]], Sequence[Chunk]],
+                fingerprint: str) -> None:
+        """As ``rebuild`` for the chunks ``ids``, reading (``read``) and tokenising only those
+        this process has not: a work order confirmed in the UI adds one chunk to 13,000, and
+        reading and tokenising them all again was 1.3 of the 1.9 s its ingest took."""
+        missing = [i for i in ids if i not in self._tokens]
+        fresh = {c.id: self._tokenised(c) for c in read(missing)} if missing else {}
+        known = self._tokens | fresh
+        self._swap({i: known[i] for i in ids if i in known}, fingerprint)  # (gone meanwhile)
+
+    def _tokenised(self, chunk: Chunk) -> _Tokens:
+        tokens = document_tokens(self._lexicon.expand(chunk.indexed_text()),
+                                 (*chunk.fault_codes, *chunk.equipment_tags))
+        return _Tokens([sys.intern(t) for t in tokens], str(chunk.doc_type), chunk.file)
+
+    def _swap(self, chunks: dict[str, _Tokens], fingerprint: str) -> None:
         tmp = self.folder.with_name(self.folder.name + ".new")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
@@ -112,24 +144,23 @@ class LexicalIndex:
             self.folder.rename(old)
         tmp.rename(self.folder)
         shutil.rmtree(old, ignore_errors=True)
+        self._tokens = chunks  # the live chunks', for the next refresh (a removed file's go)
 
-    def _write(self, tmp: Path, chunks: Sequence[Chunk], fingerprint: str) -> None:
+    def _write(self, tmp: Path, chunks: dict[str, _Tokens], fingerprint: str) -> None:
         tmp.mkdir(parents=True)
         if chunks:
-            tokens = [document_tokens(self._lexicon.expand(c.indexed_text()),
-                                      (*c.fault_codes, *c.equipment_tags)) for c in chunks]
+            tokens = [c.tokens for c in chunks.values()]
             model = bm25s.BM25()
             model.index(tokens, show_progress=False)
             model.save(str(tmp / "bm25"))
             doc_freq = Counter(t for doc in tokens for t in set(doc))
             (tmp / "df.json").write_text(json.dumps(doc_freq), encoding="utf-8")
-        files = list(dict.fromkeys(c.file for c in chunks))
+        files = list(dict.fromkeys(c.file for c in chunks.values()))
         number = {f: i for i, f in enumerate(files)}
-        (tmp / "ids.json").write_text(json.dumps({"ids": [c.id for c in chunks],
-                                                  "types": [str(c.doc_type) for c in chunks],
-                                                  "files": files,
-                                                  "file_of": [number[c.file] for c in chunks]}),
-                                      encoding="utf-8")
+        (tmp / "ids.json").write_text(json.dumps({
+            "ids": list(chunks), "types": [c.doc_type for c in chunks.values()],
+            "files": files, "file_of": [number[c.file] for c in chunks.values()]}),
+            encoding="utf-8")
         (tmp / "fingerprint").write_text(self._version(fingerprint), encoding="utf-8")
 
     def _current(self) -> _Loaded:

@@ -211,7 +211,7 @@ class Ingestor:
     def _sync_lexical(self) -> None:
         fingerprint = self._manifest.fingerprint()
         if not self._lexical.is_current(fingerprint):
-            self._lexical.rebuild(self._index.all_records(), fingerprint)
+            self._lexical.refresh(self._index.all_ids(), self._index.records, fingerprint)
 
     def remove(self, file: str) -> bool:
         """Remove one document and all its chunks; False if it was not indexed."""
