@@ -124,9 +124,13 @@ def test_an_incident_becomes_a_confirmed_exported_work_order_and_the_shift_shows
     # the shift's handover, on a desk and a phone, and printed
     tech.get_by_role("tab", name="Search").click()
     tech.get_by_role("tab", name="Shift handover").click()
+    report = tech.locator("#handover-report")
+    # opening the tab fills the window with the current shift and shows it: typed before that
+    # lands, the window was overwritten (CI: the whole session's shift, printed on 5 pages)
+    report.get_by_text("Shift handover").wait_for(timeout=60_000)
     tech.locator("#handover-from textarea").fill(started)
     tech.locator("#handover-show").click()
-    report = tech.locator("#handover-report")
+    report.get_by_text(f"Shift handover {started[:16]} –").wait_for(timeout=30_000)
     report.get_by_text(f"{number} confirmed by tech").wait_for(timeout=30_000)
     text = report.inner_text()
     assert "Incidents (" in text and "closed by work order " + number in text
